@@ -1,0 +1,1 @@
+from . import hooks, loops  # noqa: F401

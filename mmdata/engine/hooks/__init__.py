@@ -1,0 +1,3 @@
+from .teacher_ema import TeacherEMA
+
+__all__ = ['TeacherEMA']

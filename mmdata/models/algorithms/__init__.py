@@ -1,0 +1,4 @@
+from .base import OMEGA_PRESETS, SupernetSelfSupervisor
+from .supernet_moco import SupernetMoCo
+
+__all__ = ['OMEGA_PRESETS', 'SupernetSelfSupervisor', 'SupernetMoCo']

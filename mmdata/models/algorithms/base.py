@@ -1,0 +1,211 @@
+"""What paper Algorithm 1 fixes for every SSL method.
+
+* The student is a weight-sharing supernet (``DynamicResNet`` + dynamic neck).
+* The teacher is a separate copy, always run with the MAX arch, updated only
+  as an EMA of the student (by the ``TeacherEMA`` hook), never by gradients.
+* Each iteration samples the set Omega of student archs, identical on all
+  ranks; the per-student losses are summed (one backward, one step) and each
+  is logged as ``loss_<name>``.
+"""
+import copy
+import random
+from abc import abstractmethod
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.dist import broadcast_object_list, get_dist_info
+from mmpretrain.models.selfsup.base import BaseSelfSupervisor
+from mmpretrain.structures import DataSample
+from torch import Tensor
+
+from mmdata.space import Arch
+
+OMEGA_PRESETS = {
+    # paper §3.2: the max arch and two random ones
+    'paper': dict(fixed=('max', ), num_random=2),
+    # official code: max, min and one random arch
+    'sandwich': dict(fixed=('max', 'min'), num_random=1),
+}
+
+
+class SupernetSelfSupervisor(BaseSelfSupervisor):
+    """Base class of self-supervised supernet training (paper Alg. 1).
+
+    Args:
+        backbone (dict): A ``mmdata.DynamicResNet`` config.
+        neck (dict): A neck whose input follows the arch, e.g.
+            ``mmdata.DynamicMoCoV2Neck``.
+        head (dict, optional): Loss head config.
+        omega (str | dict): Student archs per iteration: ``'paper'`` (max
+            + 2 random, default), ``'sandwich'`` (max, min, 1 random) or
+            ``dict(fixed=('max', 'min', 'Depth [..] Width [..]'),
+            num_random=N)``.
+        seed (int): Seed of arch sampling (combined with the step count, so
+            resumed runs draw the same archs).
+        data_preprocessor (dict, optional): Defaults to mmpretrain's
+            ``SelfSupDataPreprocessor``.
+        init_cfg (dict | list, optional): Initialization config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: Optional[dict] = None,
+                 omega: Union[str, dict] = 'paper',
+                 seed: int = 0,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        if not hasattr(self.backbone, 'set_arch'):
+            raise TypeError('the backbone of a supernet algorithm must be a '
+                            f'mmdata.DynamicResNet, got '
+                            f'{type(self.backbone).__name__}')
+        self.space = self.backbone.space
+        self.omega_fixed, self.num_random = self._parse_omega(omega)
+        self.seed = seed
+        # iterations done; saved in checkpoints so resumed runs sample the
+        # same archs as uninterrupted ones
+        self.register_buffer('step', torch.zeros((), dtype=torch.long))
+        self.teacher = self._build_teacher()
+
+    # ----------------------------------------------------------------- omega
+    def _parse_omega(self, omega: Union[str, dict]) -> Tuple[list, int]:
+        if isinstance(omega, str):
+            if omega not in OMEGA_PRESETS:
+                raise ValueError(f'omega={omega!r}: choose one of '
+                                 f'{sorted(OMEGA_PRESETS)} or a dict')
+            omega = OMEGA_PRESETS[omega]
+        unknown = set(omega) - {'fixed', 'num_random'}
+        if unknown:
+            raise ValueError(f'omega has unknown keys {sorted(unknown)}; '
+                             "allowed: 'fixed', 'num_random'")
+        fixed = []
+        for name in omega.get('fixed', ()):
+            if name == 'max':
+                fixed.append(('max', self.space.max_arch))
+            elif name == 'min':
+                fixed.append(('min', self.space.min_arch))
+            else:
+                arch = Arch.from_any(name)
+                try:
+                    self.space.validate(arch)
+                except ValueError as err:
+                    raise ValueError(f'omega names an arch outside the '
+                                     f'supernet space: {err}') from None
+                fixed.append((f'fixed{len(fixed) + 1}', arch))
+        num_random = int(omega.get('num_random', 0))
+        if num_random < 0 or not fixed and num_random == 0:
+            raise ValueError(f'omega {omega} holds no student arch')
+        return fixed, num_random
+
+    def sample_omega(self) -> List[Tuple[str, Arch]]:
+        """The (name, arch) students of this iteration, equal on all ranks:
+        drawn from ``Random(seed, step)`` on rank 0 and broadcast."""
+        rng = random.Random(f'{self.seed}-{int(self.step)}')
+        drawn = [(f'rand{i + 1}', self.space.sample(rng))
+                 for i in range(self.num_random)]
+        if get_dist_info()[1] > 1:
+            box = [drawn]
+            broadcast_object_list(box, src=0)
+            drawn = box[0]
+        return self.omega_fixed + drawn
+
+    # --------------------------------------------------------------- teacher
+    def _build_teacher(self) -> nn.Module:
+        teacher = nn.ModuleDict(
+            dict(
+                backbone=copy.deepcopy(self.backbone),
+                neck=copy.deepcopy(self.neck)))
+        teacher.backbone.set_arch(self.space.max_arch)
+        for param in teacher.parameters():
+            param.requires_grad = False
+        return teacher
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        # start the teacher from the student's initial weights
+        self.copy_student_to_teacher()
+
+    @torch.no_grad()
+    def copy_student_to_teacher(self) -> None:
+        for t, s in zip(self._teacher_params(), self._student_params()):
+            t.copy_(s)
+        for name, buf in self.teacher.named_buffers():
+            buf.copy_(dict(self._student_buffers())[name])
+
+    def _student_params(self) -> List[Tensor]:
+        return [*self.backbone.parameters(), *self.neck.parameters()]
+
+    def _teacher_params(self) -> List[Tensor]:
+        return [
+            *self.teacher.backbone.parameters(),
+            *self.teacher.neck.parameters()
+        ]
+
+    def _student_buffers(self):
+        for prefix, module in (('backbone', self.backbone), ('neck',
+                                                            self.neck)):
+            for name, buf in module.named_buffers():
+                yield f'{prefix}.{name}', buf
+
+    @torch.no_grad()
+    def update_teacher(self, momentum: float) -> None:
+        """teacher <- momentum * teacher + (1 - momentum) * student."""
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f'momentum={momentum}, allowed 0..1')
+        teacher, student = self._teacher_params(), self._student_params()
+        torch._foreach_mul_(teacher, momentum)
+        torch._foreach_add_(
+            teacher, [s.detach() for s in student], alpha=1.0 - momentum)
+
+    def teacher_forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        """Teacher neck output for ``x`` (max arch, no gradient)."""
+        with torch.no_grad():
+            return self.teacher.neck(self.teacher.backbone(x))
+
+    def student_forward(self, x: Tensor, arch: Arch) -> Tuple[Tensor, ...]:
+        """Student neck output for ``x`` with ``arch`` active."""
+        self.backbone.set_arch(arch)
+        return self.neck(self.backbone(x))
+
+    # ------------------------------------------------------------------ loss
+    def loss(self, inputs: List[Tensor], data_samples: List[DataSample],
+             **kwargs) -> Dict[str, Tensor]:
+        """Teacher targets once, then one loss per student of Omega."""
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+            raise ValueError('supernet SSL needs 2 views per image (a '
+                             'MultiView pipeline with num_views=2)')
+        targets = self.teacher_targets(inputs)
+        losses = {}
+        self.last_omega = omega = self.sample_omega()
+        for name, arch in omega:
+            losses[f'loss_{name}'] = self.student_loss(inputs, arch, targets)
+        self.backbone.set_arch(self.space.max_arch)
+        self.after_students(targets)
+        self.step += 1
+        return losses
+
+    @abstractmethod
+    def teacher_targets(self, inputs: List[Tensor]):
+        """Everything the students are compared with (computed once)."""
+
+    @abstractmethod
+    def student_loss(self, inputs: List[Tensor], arch: Arch,
+                     targets) -> Tensor:
+        """Loss of the student ``arch`` against the teacher targets."""
+
+    def after_students(self, targets) -> None:
+        """Hook after all students, e.g. to enqueue teacher keys once."""
+
+    def extract_feat(self, inputs: Tensor, arch: Optional[Arch] = None
+                     ) -> Sequence[Tensor]:
+        """Backbone features of ``arch`` (default: the active one)."""
+        if arch is not None:
+            self.backbone.set_arch(arch)
+        return self.backbone(inputs)

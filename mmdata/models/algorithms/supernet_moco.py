@@ -1,0 +1,77 @@
+"""`SupernetMoCo`: MoCo v2 with a supernet student (paper Alg. 1)."""
+from typing import List, Optional, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.dist import all_gather, get_dist_info
+from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
+from torch import Tensor
+
+from mmdata.registry import MODELS
+from mmdata.space import Arch
+from .base import SupernetSelfSupervisor
+
+
+@MODELS.register_module()
+class SupernetMoCo(SupernetSelfSupervisor):
+    """MoCo v2 supernet training.
+
+    The teacher (max arch) embeds view 2 once per iteration, with shuffle-BN
+    across ranks; every student of Omega embeds view 1 and gets the InfoNCE
+    loss against the teacher key and the shared negative queue. Teacher keys
+    are enqueued once.
+
+    Args:
+        queue_len (int): Negative keys in the queue. Defaults to 65536.
+        feat_dim (int): Embedding size. Defaults to 128.
+        head (dict): Defaults to mmpretrain's ``ContrastiveHead`` with
+            temperature 0.2.
+        **kwargs: See :class:`SupernetSelfSupervisor`.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: Optional[dict] = None,
+                 queue_len: int = 65536,
+                 feat_dim: int = 128,
+                 **kwargs) -> None:
+        if head is None:
+            head = dict(
+                type='mmpretrain.ContrastiveHead',
+                loss=dict(type='mmpretrain.CrossEntropyLoss'),
+                temperature=0.2)
+        super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
+        self.queue_len = queue_len
+        self.register_buffer(
+            'queue', F.normalize(torch.randn(feat_dim, queue_len), dim=0))
+        self.register_buffer('queue_ptr', torch.zeros(1, dtype=torch.long))
+
+    def teacher_targets(self, inputs: List[Tensor]) -> Tensor:
+        view = inputs[1]
+        if get_dist_info()[1] == 1:  # shuffle-BN only matters across ranks
+            return F.normalize(self.teacher_forward(view)[0].float(), dim=1)
+        view, idx_unshuffle = batch_shuffle_ddp(view)
+        key = F.normalize(self.teacher_forward(view)[0].float(), dim=1)
+        return batch_unshuffle_ddp(key, idx_unshuffle)
+
+    def student_loss(self, inputs: List[Tensor], arch: Arch,
+                     key: Tensor) -> Tensor:
+        query = F.normalize(
+            self.student_forward(inputs[0], arch)[0].float(), dim=1)
+        pos = torch.einsum('nc,nc->n', query, key).unsqueeze(-1)
+        neg = query @ self.queue.clone().detach()
+        # logits and softmax in float32, also under AMP
+        with torch.autocast(device_type=query.device.type, enabled=False):
+            return self.head.loss(pos, neg)
+
+    @torch.no_grad()
+    def after_students(self, key: Tensor) -> None:
+        keys = torch.cat(all_gather(key), dim=0)
+        batch = keys.shape[0]
+        if self.queue_len % batch:
+            raise ValueError(f'queue_len={self.queue_len} must be a multiple '
+                             f'of the global batch size {batch}')
+        ptr = int(self.queue_ptr)
+        self.queue[:, ptr:ptr + batch] = keys.t().to(self.queue.dtype)
+        self.queue_ptr[0] = (ptr + batch) % self.queue_len

@@ -1,0 +1,8 @@
+from .dynamic_resnet import DynamicResNet, build_space
+from .resnet_base import BottleneckResNetBase, make_res_layer
+from .subnet_resnet import SubnetResLayer, SubnetResNet
+
+__all__ = [
+    'BottleneckResNetBase', 'DynamicResNet', 'SubnetResLayer', 'SubnetResNet',
+    'build_space', 'make_res_layer'
+]

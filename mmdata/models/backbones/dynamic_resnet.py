@@ -1,0 +1,103 @@
+"""`DynamicResNet`: the weight-sharing supernet (paper §3.2, Table 1)."""
+from contextlib import contextmanager
+from typing import Iterator, List, Optional, Sequence, Union
+
+from mmdata.registry import MODELS
+from mmdata.space import Arch, ResNetSpace
+from ..utils.dynamic_ops import (DynamicConv2d, dynamic_norm_class,
+                                 set_active_out)
+from .resnet_base import BottleneckResNetBase
+
+
+def build_space(space: Union[None, dict, ResNetSpace]) -> ResNetSpace:
+    """A :class:`ResNetSpace` from a config dict (``None``: paper Table 1)."""
+    if space is None:
+        return ResNetSpace()
+    if isinstance(space, ResNetSpace):
+        return space
+    return ResNetSpace.from_dict(dict(space))
+
+
+@MODELS.register_module()
+class DynamicResNet(BottleneckResNetBase):
+    """Bottleneck ResNet supernet holding the weights of the space's max arch.
+
+    :meth:`set_arch` selects a sub-network: the first ``d`` blocks of each
+    stage and the first ``k`` channels of every conv and norm (running
+    statistics included). The max arch is active after construction.
+
+    Args:
+        space (dict | ResNetSpace, optional): Search space as
+            ``dict(stem=(lo, hi, step), widths=[...], depths=[...])``.
+            Defaults to paper Table 1.
+        norm_cfg (dict): ``dict(type='BN')`` or ``dict(type='SyncBN')``,
+            plus any norm argument. Defaults to BN.
+        **kwargs: Other arguments of :class:`BottleneckResNetBase`
+            (``in_channels``, ``strides``, ``dilations``, ``out_indices``,
+            ``frozen_stages``, ``norm_eval``, ``with_cp``,
+            ``zero_init_residual``, ``init_cfg``).
+    """
+
+    def __init__(self,
+                 space: Union[None, dict, ResNetSpace] = None,
+                 norm_cfg: dict = dict(type='BN', requires_grad=True),
+                 **kwargs) -> None:
+        self.space = build_space(space)
+        dynamic_norm = dict(norm_cfg, type=dynamic_norm_class(norm_cfg['type']))
+        super().__init__(
+            self.space.max_arch,
+            conv_layer=DynamicConv2d,
+            norm_cfg=dynamic_norm,
+            num_stages=4,
+            **kwargs)
+        self.set_arch(self.space.max_arch)
+
+    @property
+    def arch(self) -> Arch:
+        """The active sub-network."""
+        return self._arch
+
+    def set_arch(self, arch: Union[Arch, str, dict]) -> None:
+        """Activate ``arch`` (validated against the space)."""
+        arch = self.space.validate(Arch.from_any(arch))
+        set_active_out(self.conv1, arch.stem)
+        for name, width, depth in zip(self.res_layers, arch.widths,
+                                      arch.depths):
+            for block in getattr(self, name)[:depth]:
+                set_active_out(block.conv1, width)
+                set_active_out(block.conv2, width)
+                set_active_out(block.conv3, 4 * width)
+                if block.downsample is not None:
+                    set_active_out(block.downsample[0], 4 * width)
+        self._arch = arch
+
+    @contextmanager
+    def using_arch(self, arch: Union[Arch, str, dict]) -> Iterator[Arch]:
+        """Run a block of code with ``arch`` active, then restore."""
+        previous = self._arch
+        self.set_arch(arch)
+        try:
+            yield self._arch
+        finally:
+            self.set_arch(previous)
+
+    def get_extra_state(self) -> dict:
+        """Saved in checkpoints: the space the weights belong to."""
+        return dict(space=self.space.to_dict())
+
+    def set_extra_state(self, state: dict) -> None:
+        """Refuse weights of a supernet with another space."""
+        saved = ResNetSpace.from_dict(state['space'])
+        if saved != self.space:
+            raise ValueError(
+                f'the checkpoint holds a supernet of space {saved!r}, but the '
+                f'config builds {self.space!r}; use the config the '
+                'checkpoint was trained with')
+
+    def active_depths(self) -> tuple:
+        return self._arch.depths
+
+    def out_channels(self, arch: Optional[Arch] = None) -> List[int]:
+        """Output channels of the ``out_indices`` stages for ``arch``."""
+        arch = self._arch if arch is None else arch
+        return [arch.out_channels[i] for i in self.out_indices]

@@ -1,0 +1,3 @@
+from .calibration import calibrate_bn
+
+__all__ = ['calibrate_bn']

@@ -1,0 +1,32 @@
+import random
+
+import pytest
+import torch
+
+from mmdata.space import ResNetSpace
+
+
+@pytest.fixture
+def tiny_space() -> ResNetSpace:
+    """A small space with the structure of Table 1 (widths / 8)."""
+    return ResNetSpace(
+        stem=(8, 16, 8),
+        widths=[(8, 16, 4), (16, 32, 8), (32, 64, 16), (64, 128, 32)],
+        depths=[(1, 2, 1), (1, 3, 2), (1, 5, 2), (1, 2, 1)])
+
+
+def randomize_bn_stats(model: torch.nn.Module, seed: int = 0) -> None:
+    """Give every norm layer non-trivial running stats and affine params."""
+    gen = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            n = m.num_features
+            m.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
+            m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
+            m.weight.data.copy_(torch.rand(n, generator=gen) + 0.5)
+            m.bias.data.copy_(torch.randn(n, generator=gen) * 0.1)
+
+
+@pytest.fixture
+def rng() -> random.Random:
+    return random.Random(0)

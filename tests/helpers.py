@@ -1,0 +1,84 @@
+"""Helpers shared by tests: tiny synthetic datasets and test-only hooks."""
+import gzip
+import os
+import signal
+import struct
+from pathlib import Path
+
+import numpy as np
+from mmengine.hooks import Hook
+
+from mmdata.registry import HOOKS
+
+
+def write_fashion_mnist(root: Path, num_train: int = 256,
+                        num_test: int = 64, seed: int = 0) -> Path:
+    """Write a tiny dataset in the (un-gzipped) MNIST idx format that
+    mmpretrain's ``FashionMNIST`` reads: 10 classes of 28x28 images, each
+    class a bright square at its own position plus noise."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    for prefix, num in (('train', num_train), ('t10k', num_test)):
+        labels = rng.integers(0, 10, num).astype(np.uint8)
+        images = rng.integers(0, 60, (num, 28, 28)).astype(np.uint8)
+        for img, label in zip(images, labels):
+            r, c = divmod(int(label), 5)
+            img[4 + 10 * r:12 + 10 * r, 2 + 5 * c:7 + 5 * c] = 230
+        with open(root / f'{prefix}-images-idx3-ubyte', 'wb') as f:
+            f.write(struct.pack('>IIII', 2051, num, 28, 28))
+            f.write(images.tobytes())
+        with open(root / f'{prefix}-labels-idx1-ubyte', 'wb') as f:
+            f.write(struct.pack('>II', 2049, num))
+            f.write(labels.tobytes())
+    return root
+
+
+def gzip_copy(src: Path, dst: Path) -> None:
+    dst.mkdir(parents=True, exist_ok=True)
+    for path in src.iterdir():
+        with open(path, 'rb') as fin, gzip.open(dst / (path.name + '.gz'),
+                                                'wb') as fout:
+            fout.write(fin.read())
+
+
+@HOOKS.register_module()
+class KillAtIter(Hook):
+    """Test-only: SIGKILL the process after iteration ``kill_at`` (1-based),
+    as a crash or a pre-empted job would."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, kill_at: int) -> None:
+        self.kill_at = kill_at
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        if runner.iter + 1 == self.kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+@HOOKS.register_module()
+class RecordOmega(Hook):
+    """Test-only: write the student archs of every iteration and, at the end,
+    the teacher weights to ``work_dir``, one file per rank."""
+
+    def __init__(self) -> None:
+        self.archs = []
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        model = getattr(runner.model, 'module', runner.model)
+        self.archs.append([str(arch) for _, arch in model.last_omega])
+
+    def after_train(self, runner) -> None:
+        import json
+
+        import torch
+        from mmengine.dist import get_rank
+        model = getattr(runner.model, 'module', runner.model)
+        rank = get_rank()
+        with open(os.path.join(runner.work_dir, f'omega_{rank}.json'),
+                  'w') as f:
+            json.dump(self.archs, f)
+        torch.save(model.teacher.state_dict(),
+                   os.path.join(runner.work_dir, f'teacher_{rank}.pth'))

@@ -1,0 +1,57 @@
+"""Command-line tools and the mim packaging."""
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+from mmengine.config import Config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_tool(name: str):
+    spec = importlib.util.spec_from_file_location(name,
+                                                  REPO / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_train_args_are_merged_into_the_config(tmp_path, monkeypatch):
+    cfg_file = tmp_path / 'cfg.py'
+    cfg_file.write_text("optim_wrapper = dict(optimizer=dict(type='SGD', "
+                        'lr=0.1))\nx = 1\n')
+    train = load_tool('train')
+    monkeypatch.setattr(sys, 'argv', [
+        'train.py',
+        str(cfg_file), '--amp', '--resume', '--cfg-options', 'x=2',
+        '--work-dir',
+        str(tmp_path / 'w')
+    ])
+    args = train.parse_args()
+    cfg = train.merge_args(Config.fromfile(str(cfg_file)), args)
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.loss_scale == 'dynamic'
+    assert cfg.resume is True and cfg.load_from is None
+    assert cfg.x == 2 and cfg.work_dir == str(tmp_path / 'w')
+    assert cfg.launcher == 'none'
+
+
+def test_tools_print_help():
+    for tool in ('train', 'test'):
+        out = subprocess.run(
+            [sys.executable, str(REPO / 'tools' / f'{tool}.py'), '--help'],
+            capture_output=True,
+            text=True,
+            check=True)
+        assert '--cfg-options' in out.stdout and '--launcher' in out.stdout
+
+
+def test_mim_finds_mmdata_configs_and_tools():
+    import mmdata
+    mim_dir = Path(mmdata.__file__).parent / '.mim'
+    assert (mim_dir / 'tools' / 'train.py').is_file()
+    assert (mim_dir / 'configs').is_dir()
+    from mim.utils import get_installed_path
+    assert Path(get_installed_path('mmdata')).resolve() == Path(
+        mmdata.__file__).parent.resolve()
