@@ -60,7 +60,7 @@ class KillAtIter(Hook):
 @HOOKS.register_module()
 class RecordOmega(Hook):
     """Test-only: write the student archs of every iteration and, at the end,
-    the teacher weights to ``work_dir``, one file per rank."""
+    the teacher parameters to ``work_dir``, one file per rank."""
 
     def __init__(self) -> None:
         self.archs = []
@@ -80,5 +80,7 @@ class RecordOmega(Hook):
         with open(os.path.join(runner.work_dir, f'omega_{rank}.json'),
                   'w') as f:
             json.dump(self.archs, f)
-        torch.save(model.teacher.state_dict(),
+        # parameters only: BN running stats are per rank unless SyncBN
+        params = {k: v.detach() for k, v in model.teacher.named_parameters()}
+        torch.save(params,
                    os.path.join(runner.work_dir, f'teacher_{rank}.pth'))

@@ -36,9 +36,19 @@ def options(data_root, max_iters, extra=()):
     ]
 
 
+def config_with_hooks(path: Path, hooks: str) -> str:
+    """A config inheriting the tiny one, with test-only hooks added."""
+    path.write_text(
+        f'_base_ = {TINY_CFG!r}\n'
+        "custom_imports = dict(imports=['mmdata', 'tests.helpers'], "
+        'allow_failed_imports=False)\n'
+        f'custom_hooks = [{hooks}]\n')
+    return str(path)
+
+
 def train(work_dir, data_root, max_iters, extra=(), resume=False,
-          check=True):
-    cmd = [sys.executable, str(REPO / 'tools/train.py'), TINY_CFG,
+          config=TINY_CFG):
+    cmd = [sys.executable, str(REPO / 'tools/train.py'), config,
            '--work-dir', str(work_dir)]
     cmd += ['--resume'] if resume else []
     cmd += options(data_root, max_iters, extra)
@@ -61,11 +71,10 @@ def test_train_then_sigkill_and_resume_is_exact(tmp_path, data_root):
     assert straight.returncode == 0, straight.stderr[-3000:]
     assert 'loss_max' in straight.stdout + straight.stderr
 
-    killed = train(tmp_path / 'killed', data_root, 8, extra=[
-        "custom_imports.imports=['mmdata','tests.helpers']",
-        "custom_hooks=[dict(type='mmdata.TeacherEMA',momentum=0.996),"
-        "dict(type='mmdata.KillAtIter',kill_at=6)]"
-    ])
+    config = config_with_hooks(
+        tmp_path / 'kill.py', "dict(type='mmdata.TeacherEMA', "
+        "momentum=0.996), dict(type='mmdata.KillAtIter', kill_at=6)")
+    killed = train(tmp_path / 'killed', data_root, 8, config=config)
     assert killed.returncode == -9, killed.stderr[-3000:]
     assert (tmp_path / 'killed' / 'iter_4.pth').exists()
     assert not (tmp_path / 'killed' / 'iter_8.pth').exists()
@@ -86,25 +95,31 @@ def test_train_then_sigkill_and_resume_is_exact(tmp_path, data_root):
 
 
 def test_two_process_gloo_run_keeps_ranks_in_sync(tmp_path, data_root):
+    config = config_with_hooks(
+        tmp_path / 'record.py', "dict(type='mmdata.TeacherEMA', "
+        "momentum=0.9), dict(type='mmdata.RecordOmega')")
     cmd = [sys.executable, '-m', 'torch.distributed.run',
            '--nproc_per_node=2', '--master_port=29631',
-           str(REPO / 'tools/train.py'), TINY_CFG, '--launcher', 'pytorch',
-           '--work-dir', str(tmp_path)]
-    cmd += options(data_root, 4, extra=[
-        "custom_imports.imports=['mmdata','tests.helpers']",
-        "custom_hooks=[dict(type='mmdata.TeacherEMA',momentum=0.9),"
-        "dict(type='mmdata.RecordOmega')]"
-    ])
+           str(REPO / 'tools/train.py'), config, '--launcher', 'pytorch',
+           '--work-dir', str(tmp_path / 'work')]
+    cmd += options(data_root, 4)
     out = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True,
                          text=True)
     assert out.returncode == 0, out.stderr[-3000:]
-    omega = [json.loads((tmp_path / f'omega_{r}.json').read_text())
+    omega = [json.loads((tmp_path / 'work' / f'omega_{r}.json').read_text())
              for r in range(2)]
     assert len(omega[0]) == 4 and omega[0] == omega[1]
     assert len({tuple(o) for o in omega[0]}) > 1  # archs change per iter
-    t0, t1 = (torch.load(tmp_path / f'teacher_{r}.pth') for r in range(2))
+    t0, t1 = (torch.load(tmp_path / 'work' / f'teacher_{r}.pth')
+              for r in range(2))
+    assert len(t0) > 50
     for k in t0:
         assert torch.equal(t0[k], t1[k]), k
+    # the teacher is an EMA of the student, not a copy of it
+    state = final_state(tmp_path / 'work', 4)
+    teacher = state['teacher.backbone.conv1.weight']
+    assert torch.equal(teacher, t0['backbone.conv1.weight'])
+    assert not torch.allclose(teacher, state['backbone.conv1.weight'])
 
 
 def test_missing_data_root_is_one_clear_error(tmp_path):

@@ -2,11 +2,13 @@
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmdata.utils import register_all_modules
+from mmdata.utils import (check_data_roots, prepare_cpu_distributed,
+                          register_all_modules)
 
 
 def parse_args() -> argparse.Namespace:
@@ -57,6 +59,11 @@ def main() -> None:
               [cfg.test_evaluator]),
             dict(type='DumpResults', out_file_path=args.out)
         ]
+    try:
+        check_data_roots(cfg)
+    except FileNotFoundError as err:
+        sys.exit(f'error: {err}')
+    prepare_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.test()
 

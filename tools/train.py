@@ -7,7 +7,8 @@ import sys
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmdata.utils import check_data_roots, register_all_modules
+from mmdata.utils import (check_data_roots, prepare_cpu_distributed,
+                          register_all_modules)
 
 
 def parse_args() -> argparse.Namespace:
@@ -81,6 +82,7 @@ def main() -> None:
         check_data_roots(cfg)
     except FileNotFoundError as err:
         sys.exit(f'error: {err}')
+    prepare_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

@@ -4,6 +4,7 @@ from typing import Dict, Tuple
 
 from torch import Tensor
 
+from mmdata.models.backbones.dynamic_resnet import space_from_tensor
 from mmdata.space import ResNetSpace
 from mmdata.utils import load_local_checkpoint
 
@@ -25,12 +26,12 @@ def load_supernet_backbone(
     ckpt = load_local_checkpoint(path, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     prefix = SOURCES[source]
-    extra = f'{prefix}_extra_state'
-    if not isinstance(state, dict) or extra not in state:
+    grid = f'{prefix}space_grid'
+    if not isinstance(state, dict) or grid not in state:
         raise ValueError(
-            f'{path} is not an mmdata supernet checkpoint (no {extra!r} '
+            f'{path} is not an mmdata supernet checkpoint (no {grid!r} '
             'entry holding the search space)')
-    space = ResNetSpace.from_dict(state[extra]['space'])
+    space = space_from_tensor(state[grid])
     backbone = OrderedDict((k[len(prefix):], v) for k, v in state.items()
-                           if k.startswith(prefix) and k != extra)
+                           if k.startswith(prefix))
     return backbone, space

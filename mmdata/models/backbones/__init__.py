@@ -1,8 +1,9 @@
-from .dynamic_resnet import DynamicResNet, build_space
+from .dynamic_resnet import (DynamicResNet, build_space, space_from_tensor,
+                             space_to_tensor)
 from .resnet_base import BottleneckResNetBase, make_res_layer
 from .subnet_resnet import SubnetResLayer, SubnetResNet
 
 __all__ = [
     'BottleneckResNetBase', 'DynamicResNet', 'SubnetResLayer', 'SubnetResNet',
-    'build_space', 'make_res_layer'
+    'build_space', 'make_res_layer', 'space_from_tensor', 'space_to_tensor'
 ]

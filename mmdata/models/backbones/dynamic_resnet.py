@@ -1,6 +1,8 @@
 """`DynamicResNet`: the weight-sharing supernet (paper §3.2, Table 1)."""
 from contextlib import contextmanager
-from typing import Iterator, List, Optional, Sequence, Union
+from typing import Iterator, List, Optional, Union
+
+import torch
 
 from mmdata.registry import MODELS
 from mmdata.space import Arch, ResNetSpace
@@ -16,6 +18,21 @@ def build_space(space: Union[None, dict, ResNetSpace]) -> ResNetSpace:
     if isinstance(space, ResNetSpace):
         return space
     return ResNetSpace.from_dict(dict(space))
+
+
+def space_to_tensor(space: ResNetSpace) -> torch.Tensor:
+    """The space's 9 (low, high, step) grids as a flat int64 tensor."""
+    grids = [space.stem, *space.widths, *space.depths]
+    return torch.tensor([v for grid in grids for v in grid], dtype=torch.long)
+
+
+def space_from_tensor(tensor: torch.Tensor) -> ResNetSpace:
+    """Inverse of :func:`space_to_tensor`."""
+    values = [int(v) for v in tensor.flatten().tolist()]
+    if len(values) != 27:
+        raise ValueError(f'a space grid tensor has 27 values, got {values}')
+    grids = [tuple(values[i:i + 3]) for i in range(0, 27, 3)]
+    return ResNetSpace(grids[0], grids[1:5], grids[5:9])
 
 
 @MODELS.register_module()
@@ -51,6 +68,8 @@ class DynamicResNet(BottleneckResNetBase):
             num_stages=4,
             **kwargs)
         self.set_arch(self.space.max_arch)
+        # saved in checkpoints: the (low, high, step) grids of the space
+        self.register_buffer('space_grid', space_to_tensor(self.space))
 
     @property
     def arch(self) -> Arch:
@@ -81,18 +100,18 @@ class DynamicResNet(BottleneckResNetBase):
         finally:
             self.set_arch(previous)
 
-    def get_extra_state(self) -> dict:
-        """Saved in checkpoints: the space the weights belong to."""
-        return dict(space=self.space.to_dict())
-
-    def set_extra_state(self, state: dict) -> None:
+    def _load_from_state_dict(self, state_dict, prefix, *args,
+                              **kwargs) -> None:
         """Refuse weights of a supernet with another space."""
-        saved = ResNetSpace.from_dict(state['space'])
-        if saved != self.space:
-            raise ValueError(
-                f'the checkpoint holds a supernet of space {saved!r}, but the '
-                f'config builds {self.space!r}; use the config the '
-                'checkpoint was trained with')
+        key = prefix + 'space_grid'
+        if key in state_dict:
+            saved = space_from_tensor(state_dict[key])
+            if saved != self.space:
+                raise ValueError(
+                    f'the checkpoint holds a supernet of space {saved!r}, but '
+                    f'the config builds {self.space!r}; use the config the '
+                    'checkpoint was trained with')
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def active_depths(self) -> tuple:
         return self._arch.depths
