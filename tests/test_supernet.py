@@ -167,3 +167,22 @@ def test_pretrained_init_cfg_loads_exported_weights(tiny_space, tmp_path):
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         assert max_diff(supernet(x), subnet.eval()(x)) <= 1e-5
+
+
+def test_checkpoint_of_another_space_is_refused(tiny_space):
+    from mmengine.runner.checkpoint import load_state_dict
+
+    from mmdata.space import ResNetSpace
+    other = ResNetSpace(
+        stem=tiny_space.stem,
+        widths=tiny_space.widths,
+        depths=[(1, 2, 1), (1, 3, 2), (1, 5, 2), (1, 3, 1)])
+    source = DynamicResNet(space=tiny_space.to_dict())
+    target = DynamicResNet(space=other.to_dict())
+    with pytest.raises(ValueError, match='checkpoint holds a supernet of '
+                       r'space .*\(1, 2, 1\)\].*config builds'):
+        target.load_state_dict(source.state_dict())
+    with pytest.raises(ValueError, match='checkpoint holds a supernet'):
+        load_state_dict(target, source.state_dict())  # mmengine's loader
+    same = DynamicResNet(space=tiny_space.to_dict())
+    same.load_state_dict(source.state_dict())

@@ -61,8 +61,9 @@ train_dataloader = dict(
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.03, weight_decay=1e-4, momentum=0.9))
-# iteration-based, so a resumed run skips exactly the batches already seen
-max_iters = 400
+# one epoch (60000 // 128 batches), iteration-based so that a resumed run
+# skips exactly the batches already seen; ~0.4 s per iteration on 2 cores
+max_iters = 468
 param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=max_iters, by_epoch=False)
 ]

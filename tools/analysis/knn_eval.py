@@ -28,7 +28,7 @@ from mmengine.utils import ProgressBar
 from mmdata import export_subnet_state_dict
 from mmdata.export import load_supernet_backbone
 from mmdata.models import SubnetResNet
-from mmdata.models.backbones import build_space
+from mmdata.registry import MODELS
 from mmdata.search import calibrate_bn
 from mmdata.space import Arch
 
@@ -109,8 +109,11 @@ def main() -> None:
             sys.exit(f'error: {args.config} defines no {key}')
 
     torch.manual_seed(args.seed)
-    if args.init:
-        space = build_space(cfg.model.backbone.get('space'))
+    if args.init:  # the supernet as initialised by the config
+        with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+            supernet = MODELS.build(cfg.model)
+        supernet.init_weights()
+        state, space = supernet.backbone.state_dict(), supernet.space
     else:
         state, space = load_supernet_backbone(args.checkpoint, args.source)
     special = dict(max=space.max_arch, min=space.min_arch)
@@ -118,10 +121,7 @@ def main() -> None:
     space.validate(arch)
     in_channels = cfg.model.backbone.get('in_channels', 3)
     model = SubnetResNet(arch, in_channels=in_channels)
-    if args.init:
-        model.init_weights()
-    else:
-        model.load_state_dict(export_subnet_state_dict(state, arch))
+    model.load_state_dict(export_subnet_state_dict(state, arch))
 
     norm = normalizer(cfg)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):

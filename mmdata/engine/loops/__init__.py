@@ -1,0 +1,3 @@
+from .search_loop import SearchLoop
+
+__all__ = ['SearchLoop']

@@ -1,0 +1,47 @@
+# Paper §3.3/§4.1 search for classification (ImageNet linear / semi-sup):
+# 7 bins of 1 GFLOPs from 1 to 8 G at 224 px, 100 candidates each, tap z,
+# on ImageNet val images (labels unused).
+#   python tools/search.py configs/search/search-cls_dynresnet_in1k.py SUPERNET.pth
+_base_ = [
+    '../_base_/models/supernet-mocov2_dynresnet.py',
+    '../_base_/schedules/sgd_coslr_200e_lr0.12.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(
+    backbone=dict(norm_cfg=dict(type='BN')),
+    data_preprocessor=dict(
+        type='SelfSupDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        to_rgb=True))
+
+search_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=256, edge='short'),
+    dict(type='CenterCrop', crop_size=224),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=8,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='ImageNet',
+        data_root='data/imagenet',
+        split='val',
+        pipeline=search_pipeline))
+
+train_cfg = dict(
+    _delete_=True,
+    type='mmdata.SearchLoop',
+    budgets=None,  # paper bins: [1G, 2G), ..., [7G, 8G) at 224 px
+    input_size=224,
+    num_candidates=100,
+    tap='cls',
+    similarity='relation',
+    calib_batches=10,
+    score_batches=4)
+custom_hooks = []  # no TeacherEMA while searching
+param_scheduler = []

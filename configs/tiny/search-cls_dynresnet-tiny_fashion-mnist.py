@@ -1,0 +1,33 @@
+# Label-free search of the tiny supernet on Fashion-MNIST test images
+# (labels unused): 3 FLOPs bins at 32 px x 10 candidates, embedding (z) tap.
+#   python tools/search.py configs/tiny/search-cls_dynresnet-tiny_fashion-mnist.py \
+#     work_dirs/tiny/iter_468.pth
+_base_ = './supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py'
+
+train_dataloader = dict(
+    _delete_=True,
+    batch_size=64,
+    num_workers=2,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='FashionMNIST',
+        data_root={{_base_.data_root}},
+        test_mode=True,
+        download=False,
+        pipeline={{_base_.eval_pipeline}}))
+
+train_cfg = dict(
+    _delete_=True,
+    type='mmdata.SearchLoop',
+    budgets=[(1.0e6, 1.5e6), (1.5e6, 2.0e6), (2.0e6, 3.0e6)],
+    metric='flops',
+    input_size=32,
+    num_candidates=10,
+    tap='cls',
+    similarity='relation',
+    calib_batches=4,
+    score_batches=2,
+    seed=0)
+custom_hooks = []  # no TeacherEMA while searching
+param_scheduler = []

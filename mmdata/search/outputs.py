@@ -1,0 +1,92 @@
+"""Search outputs: candidates.json, best.yaml and search.png (atomic)."""
+import json
+import os
+import os.path as osp
+from typing import Dict, List
+
+import yaml
+
+
+def _atomic(path: str, write) -> None:
+    tmp = f'{path}.tmp'
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def best_per_bin(records: List[dict], bins: List[Dict]) -> Dict[str, dict]:
+    """Highest-scoring record of each bin (ties: the earlier record)."""
+    best: Dict[str, dict] = {}
+    for b in bins:
+        inside = [r for r in records if r['bin'] == b['name']]
+        if inside:
+            best[b['name']] = max(inside, key=lambda r: r['score'])
+    return best
+
+
+def write_outputs(out_dir: str, records: List[dict], bins: List[Dict],
+                  metric: str, taps: List[str]) -> None:
+    """Write the three search outputs of ``records`` to ``out_dir``."""
+    os.makedirs(out_dir, exist_ok=True)
+    best = best_per_bin(records, bins)
+    content = dict(
+        metric=metric,
+        taps=taps,
+        bins=bins,
+        note='score: higher = features closer to the teacher',
+        candidates=records)
+
+    def dump_json(tmp):
+        with open(tmp, 'w') as f:
+            json.dump(content, f, indent=1)
+
+    def dump_yaml(tmp):
+        with open(tmp, 'w') as f:
+            yaml.safe_dump({
+                name: dict(
+                    arch=r['arch'],
+                    **r['arch_dict'],
+                    flops=r['flops'],
+                    params=r['params'],
+                    score=r['score'],
+                    scores=r['scores'])
+                for name, r in best.items()
+            }, f, sort_keys=False)
+
+    _atomic(osp.join(out_dir, 'candidates.json'), dump_json)
+    _atomic(osp.join(out_dir, 'best.yaml'), dump_yaml)
+    _atomic(osp.join(out_dir, 'search.png'),
+            lambda tmp: plot_search(records, best, metric, tmp))
+
+
+def plot_search(records: List[dict], best: Dict[str, dict], metric: str,
+                path: str) -> None:
+    """Cost vs score of every candidate, coloured by bin, best starred."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    top = max(r[metric] for r in records)
+    scale, prefix = next((s, p) for s, p in ((1e9, 'G'), (1e6, 'M'), (1e3, 'K'),
+                                             (1, '')) if top >= s or s == 1)
+    unit = f'{prefix}FLOPs' if metric == 'flops' else f'{prefix} params'
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
+    for name in dict.fromkeys(r['bin'] for r in records):
+        inside = [r for r in records if r['bin'] == name]
+        ax.scatter([r[metric] / scale for r in inside],
+                   [r['score'] for r in inside],
+                   s=14,
+                   alpha=0.6,
+                   label=name)
+    ax.scatter([r[metric] / scale for r in best.values()],
+               [r['score'] for r in best.values()],
+               marker='*',
+               s=160,
+               c='k',
+               label='best per bin')
+    ax.set_xlabel(unit)
+    ax.set_ylabel('similarity to the teacher (higher is better)')
+    ax.set_title('DATA label-free search')
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, format='png')
+    plt.close(fig)

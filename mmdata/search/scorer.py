@@ -1,0 +1,118 @@
+"""Scores a candidate arch by how closely its task features on target images
+match the max-arch teacher's (paper §3.3)."""
+import copy
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from mmdata.export import export_subnet_state_dict
+from mmdata.models.backbones import DynamicResNet, SubnetResNet
+from mmdata.space import Arch
+from .calibration import calibrate_bn
+from .similarity import get_similarity
+from .taps import TAP_NAMES
+
+
+class FeatureExtractor(nn.Module):
+    """Static backbone (+ neck for ``z``) returning ``{tap: features}``."""
+
+    def __init__(self, backbone: SubnetResNet,
+                 neck: Optional[nn.Module] = None) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.neck = neck
+
+    def forward(self, x: Tensor) -> Dict:
+        feats = self.backbone(x)
+        out = dict(enumerate(feats))
+        if self.neck is not None:
+            out['z'] = self.neck(feats)[0]
+        return out
+
+
+def static_extractor(supernet: DynamicResNet, neck: Optional[nn.Module],
+                     arch: Arch) -> FeatureExtractor:
+    """A static copy of ``arch`` (and of the neck), so calibrating it leaves
+    the supernet untouched."""
+    backbone = SubnetResNet(
+        arch,
+        in_channels=supernet.conv1.in_channels,
+        strides=supernet.strides,
+        dilations=supernet.dilations,
+        out_indices=(0, 1, 2, 3))
+    backbone.load_state_dict(export_subnet_state_dict(supernet, arch))
+    device = supernet.conv1.weight.device
+    return FeatureExtractor(backbone, copy.deepcopy(neck)).to(device).eval()
+
+
+class SubnetScorer:
+    """Teacher features computed once; each candidate is BN-calibrated and
+    compared tap by tap.
+
+    Args:
+        student (DynamicResNet): Supernet the candidates come from.
+        teacher (DynamicResNet): Teacher supernet (run with its max arch).
+        student_neck, teacher_neck (nn.Module, optional): Necks, needed for
+            the ``z`` tap.
+        taps (list): Resolved taps, see :func:`resolve_taps`.
+        calib_images (list[Tensor]): Normalised batches for BN calibration.
+        score_images (list[Tensor]): Normalised batches to compare on.
+        similarity (str), tau (float), chunk (int): See
+            :func:`mmdata.search.similarity.get_similarity`.
+        calibrate_teacher (bool): Recalibrate the teacher's BN on the target
+            images too (domain-aware teacher statistics).
+    """
+
+    def __init__(self,
+                 student: DynamicResNet,
+                 teacher: DynamicResNet,
+                 student_neck: Optional[nn.Module],
+                 teacher_neck: Optional[nn.Module],
+                 taps: Sequence,
+                 calib_images: List[Tensor],
+                 score_images: List[Tensor],
+                 similarity: str = 'relation',
+                 tau: float = 0.1,
+                 chunk: int = 1024,
+                 calibrate_teacher: bool = True) -> None:
+        if 'z' in taps and (student_neck is None or teacher_neck is None):
+            raise ValueError("the 'z' tap needs a model with a neck")
+        self.student = student
+        self.student_neck = student_neck if 'z' in taps else None
+        self.taps = list(taps)
+        self.calib_images = calib_images
+        self.score_images = score_images
+        self.similarity = get_similarity(similarity, tau, chunk)
+        teacher_model = static_extractor(
+            teacher, teacher_neck if 'z' in taps else None,
+            teacher.space.max_arch)
+        if calibrate_teacher:
+            calibrate_bn(teacher_model, calib_images, len(calib_images))
+        self.teacher_features = self._features(teacher_model)
+
+    @torch.no_grad()
+    def _features(self, model: FeatureExtractor) -> Dict:
+        feats = {tap: [] for tap in self.taps}
+        for images in self.score_images:
+            out = model(images)
+            for tap in self.taps:
+                feats[tap].append(out[tap])
+        return feats
+
+    @torch.no_grad()
+    def score(self, arch: Arch) -> Dict[str, float]:
+        """``{tap name: mean score over the score images}`` for ``arch``."""
+        model = static_extractor(self.student, self.student_neck, arch)
+        calibrate_bn(model, self.calib_images, len(self.calib_images))
+        scores = {tap: [] for tap in self.taps}
+        for i, images in enumerate(self.score_images):
+            out = model(images)
+            for tap in self.taps:
+                scores[tap].append(
+                    self.similarity(out[tap], self.teacher_features[tap][i]))
+        return {
+            TAP_NAMES[tap]: torch.cat(values).mean().item()
+            for tap, values in scores.items()
+        }

@@ -1,0 +1,118 @@
+"""Label-free similarity of student and teacher features (paper Eq. 3-5).
+
+Every function returns one score per image (or one per batch for
+embeddings compared across samples); **higher means more similar**.
+
+* ``relation`` (default, Eq. 4-5). For a map ``M`` (C x HW) each position
+  ``m_i`` is L2-normalised and gets the distribution
+  ``p_i = softmax_j(m_i . m_j / tau)`` over positions. Channel counts of
+  student and teacher may differ; only these HW x HW relations are compared,
+  by the cross-entropy ``-sum_j p'_ij log p_ij`` of the student's rows
+  against the teacher's, averaged over rows. The score is minus that
+  cross-entropy. Rows are processed in chunks, so memory grows with
+  ``chunk x HW``, never ``HW x HW``. For embeddings ``z`` (N x D), the
+  relations are taken across the N samples of the batch.
+* ``cosine``: cosine similarity of the (L2-normalised) relation logits
+  ``m_i . m_j`` rows (maps) or of the embeddings themselves (``z``).
+* ``mse``: minus the mean squared difference of the same quantities.
+"""
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+SIMILARITIES = ('relation', 'cosine', 'mse')
+
+
+def _rows(x: Tensor) -> Tensor:
+    """(C, H, W) map -> (HW, C) L2-normalised positions, float32."""
+    return F.normalize(x.float().flatten(1).t(), dim=1)
+
+
+def _row_score(s_logits: Tensor, t_logits: Tensor, kind: str,
+               tau: float) -> Tensor:
+    """Per-row score of student vs teacher relation logits (rows x HW)."""
+    if kind == 'relation':
+        t_prob = F.softmax(t_logits / tau, dim=1)
+        s_logp = F.log_softmax(s_logits / tau, dim=1)
+        return (t_prob * s_logp).sum(1)  # = -cross-entropy
+    if kind == 'cosine':
+        return F.cosine_similarity(s_logits, t_logits, dim=1)
+    if kind == 'mse':
+        return -((s_logits - t_logits)**2).mean(1)
+    raise ValueError(f'similarity={kind!r}: choose one of {SIMILARITIES}')
+
+
+def map_similarity(student: Tensor,
+                   teacher: Tensor,
+                   kind: str = 'relation',
+                   tau: float = 0.1,
+                   chunk: int = 1024) -> Tensor:
+    """Per-image similarity of two batches of maps with equal H, W.
+
+    Args:
+        student (Tensor): N x C' x H x W.
+        teacher (Tensor): N x C x H x W.
+        kind (str): ``relation``, ``cosine`` or ``mse``.
+        tau (float): Softmax temperature of the relations.
+        chunk (int): Rows of the HW x HW relation computed at once.
+
+    Returns:
+        Tensor: N scores (higher = more similar).
+    """
+    if student.shape[0] != teacher.shape[0] or \
+            student.shape[2:] != teacher.shape[2:]:
+        raise ValueError('student and teacher maps need the same batch and '
+                         f'spatial size, got {tuple(student.shape)} and '
+                         f'{tuple(teacher.shape)}')
+    if chunk < 1:
+        raise ValueError(f'chunk={chunk}, allowed >= 1')
+    scores = []
+    for s_map, t_map in zip(student, teacher):
+        s_rows, t_rows = _rows(s_map), _rows(t_map)
+        total = s_rows.new_zeros(())
+        for start in range(0, s_rows.shape[0], chunk):
+            s_logits = s_rows[start:start + chunk] @ s_rows.t()
+            t_logits = t_rows[start:start + chunk] @ t_rows.t()
+            total = total + _row_score(s_logits, t_logits, kind, tau).sum()
+        scores.append(total / s_rows.shape[0])
+    return torch.stack(scores)
+
+
+def embedding_similarity(student: Tensor,
+                         teacher: Tensor,
+                         kind: str = 'relation',
+                         tau: float = 0.1) -> Tensor:
+    """Similarity of embeddings ``z`` (N x D' and N x D).
+
+    ``relation`` compares the N x N relations across the batch and returns
+    one score per sample (its row); ``cosine`` / ``mse`` compare each
+    sample's normalised embeddings and need D' == D.
+    """
+    s, t = F.normalize(student.float(), dim=1), F.normalize(
+        teacher.float(), dim=1)
+    if kind == 'relation':
+        return _row_score(s @ s.t(), t @ t.t(), kind, tau)
+    if s.shape != t.shape:
+        raise ValueError(f'{kind} similarity needs embeddings of one size, '
+                         f'got {tuple(s.shape)} and {tuple(t.shape)}')
+    if kind == 'cosine':
+        return (s * t).sum(1)
+    if kind == 'mse':
+        return -((s - t)**2).mean(1)
+    raise ValueError(f'similarity={kind!r}: choose one of {SIMILARITIES}')
+
+
+def get_similarity(kind: str, tau: float, chunk: int) -> Callable:
+    """A function ``(student, teacher) -> per-image scores`` for maps (4-D)
+    or embeddings (2-D)."""
+    if kind not in SIMILARITIES:
+        raise ValueError(f'similarity={kind!r}: choose one of {SIMILARITIES}')
+
+    def similarity(student: Tensor, teacher: Tensor) -> Tensor:
+        if student.dim() == 2:
+            return embedding_similarity(student, teacher, kind, tau)
+        return map_similarity(student, teacher, kind, tau, chunk)
+
+    return similarity

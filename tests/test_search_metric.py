@@ -1,0 +1,86 @@
+"""Similarity metrics (paper Eq. 4-5) and candidate sampling."""
+import math
+import random
+
+import pytest
+import torch
+
+from mmdata.search import (embedding_similarity, map_similarity,
+                           parse_budgets, resolve_taps, sample_candidates)
+from mmdata.space import ResNetSpace, arch_cost
+
+
+def test_relation_matches_a_hand_computed_example():
+    # student positions (1,0) and (0,1); teacher positions both (1,0)
+    student = torch.tensor([[1., 0.], [0., 1.]]).view(1, 2, 1, 2)
+    teacher = torch.tensor([[1., 1.], [0., 0.]]).view(1, 2, 1, 2)
+    # teacher relations are uniform (p' = 1/2); student row 1 has log-probs
+    # (1 - log(1 + e), -log(1 + e)) at tau = 1, row 2 the mirror image
+    expected = 0.5 * (1 - math.log(1 + math.e)) - 0.5 * math.log(1 + math.e)
+    score = map_similarity(student, teacher, 'relation', tau=1.0)
+    assert score.shape == (1, )
+    assert score.item() == pytest.approx(expected, abs=1e-6)
+    # identical relations score higher than different ones
+    assert map_similarity(teacher, teacher, tau=1.0) > score
+
+
+def test_relation_ignores_channel_counts_and_scale():
+    gen = torch.Generator().manual_seed(0)
+    teacher = torch.randn(2, 16, 4, 5, generator=gen)
+    # a student whose positions span the same directions, 8 channels
+    proj = torch.linalg.qr(torch.randn(16, 16, generator=gen))[0][:8]
+    student = torch.einsum('oc,nchw->nohw', proj, teacher) * 3.0
+    same = map_similarity(teacher, teacher)
+    other = map_similarity(torch.randn(2, 8, 4, 5, generator=gen), teacher)
+    assert (map_similarity(student, teacher) > other).all()
+    assert (same >= other).all()
+
+
+@pytest.mark.parametrize('kind', ['relation', 'cosine', 'mse'])
+def test_chunked_equals_unchunked(kind):
+    gen = torch.Generator().manual_seed(1)
+    s, t = torch.randn(3, 6, 5, 7, generator=gen), torch.randn(
+        3, 9, 5, 7, generator=gen)
+    full = map_similarity(s, t, kind, chunk=10_000)
+    torch.testing.assert_close(map_similarity(s, t, kind, chunk=3), full)
+
+
+def test_embedding_relation_by_hand():
+    z_t = torch.tensor([[1., 0.], [1., 0.]])
+    z_s = torch.tensor([[1., 0.], [0., 1.]])
+    expected = 0.5 * (1 - math.log(1 + math.e)) - 0.5 * math.log(1 + math.e)
+    scores = embedding_similarity(z_s, z_t, 'relation', tau=1.0)
+    torch.testing.assert_close(scores, torch.full((2, ), expected))
+    assert embedding_similarity(z_t, z_t, 'cosine').tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match='one size'):
+        embedding_similarity(torch.ones(2, 3), torch.ones(2, 4), 'mse')
+
+
+def test_taps():
+    assert resolve_taps('det_fpn') == [0, 1, 2, 3]
+    assert resolve_taps('seg') == [2, 3]
+    assert resolve_taps('det_c4') == [3]
+    assert resolve_taps('cls') == ['z']
+    assert resolve_taps(['C3', 'z']) == [1, 'z']
+    with pytest.raises(ValueError, match="tap 'C7'"):
+        resolve_taps(['C7'])
+
+
+def test_paper_bins_and_candidates_are_unique_uniform_and_seeded():
+    bins = parse_budgets(None)
+    assert [b['name'] for b in bins] == [f'{i}G-{i + 1}G' for i in range(1, 8)]
+    space = ResNetSpace()
+    cands = sample_candidates(space, bins[:3], 100, seed=0)
+    assert len(cands) == 300
+    for c in cands[::17]:
+        b = next(b for b in bins if b['name'] == c['bin'])
+        assert b['lo'] <= arch_cost(c['arch']).flops < b['hi']
+    assert len({c['arch'] for c in cands}) == 300
+    again = sample_candidates(space, bins[:3], 100, seed=0)
+    assert [c['arch'] for c in again] == [c['arch'] for c in cands]
+    other = sample_candidates(space, bins[:3], 100, seed=1)
+    assert [c['arch'] for c in other] != [c['arch'] for c in cands]
+    with pytest.raises(ValueError, match='holds no arch'):
+        sample_candidates(space, parse_budgets([(20e9, 30e9)]), 5)
+    with pytest.raises(ValueError, match='empty'):
+        parse_budgets([(2e9, 1e9)])
