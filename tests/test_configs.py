@@ -30,9 +30,17 @@ def fake_imagenet(root: Path) -> Path:
                 np.random.randint(0, 255, (40, 48, 3), np.uint8)).save(
                     folder / f'img_{i}.JPEG')
             lines.append(f'n{c:08d}/img_{i}.JPEG {c}')
+    (root / 'val').mkdir()
+    val = []
+    for i in range(4):
+        Image.fromarray(np.random.randint(0, 255, (40, 48, 3),
+                                          np.uint8)).save(root / 'val' /
+                                                          f'v_{i}.JPEG')
+        val.append(f'v_{i}.JPEG {i % 2}')
     (root / 'meta').mkdir()
     (root / 'meta' / 'train.txt').write_text('\n'.join(lines))
     (root / 'meta' / 'train_10pc.txt').write_text('\n'.join(lines[::2]))
+    (root / 'meta' / 'val.txt').write_text('\n'.join(val))
     return root
 
 
@@ -64,6 +72,9 @@ def test_config_builds_and_trains_one_step(config, data_roots):
         model = MODELS.build(cfg.model)
     model.init_weights()
     batch = next(iter(loader))
+    if 'SearchLoop' in cfg.train_cfg.type:
+        check_search_config(cfg, model, batch)
+        return
     # tiny inputs: crop the (up to 224 px) views to 32 px
     batch['inputs'] = [v[..., :32, :32] for v in batch['inputs']]
     data = model.data_preprocessor(batch, True)
@@ -73,3 +84,21 @@ def test_config_builds_and_trains_one_step(config, data_roots):
         'optim_wrapper', 'param_scheduler', 'train_cfg', 'default_hooks',
         'custom_hooks', 'custom_imports'
     }
+
+
+def check_search_config(cfg, model, batch):
+    """A search config: its target images batch up and feed the supernet,
+    and every budget holds candidates of the supernet's space."""
+    from mmdata.engine.loops.search_loop import to_image_batch
+    from mmdata.search import parse_budgets, resolve_taps, sample_candidates
+    images = to_image_batch(batch, model.data_preprocessor)
+    assert images.dim() == 4 and images.shape[1] == 3
+    with torch.no_grad():
+        feats = model.eval().backbone(images[..., :32, :32])
+    assert len(feats) == 4
+    loop = cfg.train_cfg
+    resolve_taps(loop.get('tap', 'cls'))
+    cands = sample_candidates(model.space, parse_budgets(loop.get('budgets')),
+                              2, metric=loop.get('metric', 'flops'),
+                              input_size=loop.get('input_size', 224))
+    assert cands

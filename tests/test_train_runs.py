@@ -126,3 +126,23 @@ def test_missing_data_root_is_one_clear_error(tmp_path):
     out = train(tmp_path / 'w', tmp_path / 'nowhere', 2)
     assert out.returncode != 0
     assert f'data root {tmp_path / "nowhere"} does not exist' in out.stderr
+
+
+def test_mim_train_and_dist_train_sh(tmp_path, data_root):
+    e = env()
+    e['PATH'] = f'{Path(sys.executable).parent}{os.pathsep}{e["PATH"]}'
+    e['PORT'] = '29651'
+    rel_cfg = str(Path(TINY_CFG).relative_to(REPO))
+    runs = {
+        # mim resolves the config inside the installed package (.mim)
+        'mim': (['mim', 'train', 'mmdata', rel_cfg, '--work-dir',
+                 str(tmp_path / 'mim')], tmp_path),
+        'dist': (['bash', str(REPO / 'tools/dist_train.sh'), TINY_CFG, '2',
+                  '--work-dir', str(tmp_path / 'dist')], REPO),
+    }
+    for name, (cmd, cwd) in runs.items():
+        out = subprocess.run(
+            cmd + options(data_root, 2), cwd=cwd, env=e, capture_output=True,
+            text=True)
+        assert out.returncode == 0, (name, out.stderr[-3000:])
+        assert (tmp_path / name / 'iter_2.pth').exists(), name

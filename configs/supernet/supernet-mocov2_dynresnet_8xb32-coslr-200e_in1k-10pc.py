@@ -10,6 +10,7 @@ _base_ = [
 ]
 
 train_dataloader = dict(
+    collate_fn=dict(_delete_=True, type='default_collate'),  # see base
     dataset=dict(split='train', ann_file='meta/train_10pc.txt'))
 
 optim_wrapper = dict(optimizer=dict(lr=0.03, weight_decay=1e-4))

@@ -13,6 +13,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 from mmengine.utils import ProgressBar
 from torch import Tensor
+from torch.utils.data import DataLoader
 
 from mmdata.registry import LOOPS
 from mmdata.search.candidates import (METRICS, candidate, parse_budgets,
@@ -184,11 +185,19 @@ class SearchLoop(BaseLoop):
     # ---------------------------------------------------------------- images
     @torch.no_grad()
     def _target_images(self, model) -> tuple:
-        """The first ``calib + score`` target batches, normalised."""
+        """The first ``calib + score`` target batches (dataset order),
+        normalised."""
         needed = self.calib_batches + self.score_batches
         batches: List[Tensor] = []
         device = model.backbone.conv1.weight.device
-        for batch in self.dataloader:
+        # every rank compares on the same images: no rank-sharding sampler
+        loader = DataLoader(
+            self.dataloader.dataset,
+            batch_size=self.dataloader.batch_size,
+            shuffle=False,
+            num_workers=self.dataloader.num_workers,
+            collate_fn=self.dataloader.collate_fn)
+        for batch in loader:
             batches.append(
                 to_image_batch(batch, model.data_preprocessor).to(device))
             if len(batches) == needed:

@@ -1,0 +1,154 @@
+"""SearchLoop end to end on a tiny supernet: outputs, BN isolation, resume,
+determinism, the distributed split and the evolutionary strategy."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+from mmdata.registry import MODELS
+from mmdata.search import SubnetScorer, resolve_taps
+from tests.helpers import write_fashion_mnist
+from tests.test_train_runs import env, train
+
+REPO = Path(__file__).resolve().parents[1]
+SEARCH_CFG = str(REPO / 'configs/tiny/search-cls_dynresnet-tiny_fashion-mnist.py')
+FAST = [
+    'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
+    'train_cfg.num_candidates=3', 'train_cfg.calib_batches=1',
+    'train_cfg.score_batches=1', 'model.queue_len=64'
+]
+
+
+@pytest.fixture(scope='module')
+def supernet(tmp_path_factory):
+    """A tiny supernet trained for 4 iterations on synthetic data."""
+    base = tmp_path_factory.mktemp('supernet')
+    data_root = write_fashion_mnist(base / 'data')
+    out = train(base / 'work', data_root, 4)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return dict(ckpt=base / 'work' / 'iter_4.pth', data_root=data_root)
+
+
+def search(supernet, work_dir, extra=(), launcher=None):
+    cmd = [sys.executable]
+    if launcher:
+        cmd += ['-m', 'torch.distributed.run', '--nproc_per_node=2',
+                '--master_port=29641']
+    cmd += [str(REPO / 'tools/search.py'), SEARCH_CFG, str(supernet['ckpt']),
+            '--work-dir', str(work_dir)]
+    cmd += ['--launcher', 'pytorch'] if launcher else []
+    cmd += ['--cfg-options',
+            f"train_dataloader.dataset.data_root={supernet['data_root']}",
+            *FAST, *extra]
+    out = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+def results(work_dir):
+    folder = Path(work_dir) / 'search'
+    return (json.loads((folder / 'candidates.json').read_text()),
+            yaml.safe_load((folder / 'best.yaml').read_text()))
+
+
+def test_search_writes_outputs_and_is_reproducible(supernet, tmp_path):
+    search(supernet, tmp_path / 'a')
+    cands, best = results(tmp_path / 'a')
+    assert len(cands['candidates']) == 9  # 3 bins x 3
+    assert set(best) == {'1M-1.5M', '1.5M-2M', '2M-3M'}
+    for name, b in best.items():
+        inside = [c for c in cands['candidates'] if c['bin'] == name]
+        assert len(inside) == 3
+        assert b['score'] == max(c['score'] for c in inside)
+        lo, hi = next((x['lo'], x['hi']) for x in cands['bins']
+                      if x['name'] == name)
+        assert lo <= b['flops'] < hi
+    png = (tmp_path / 'a' / 'search' / 'search.png').read_bytes()
+    assert png[:8] == b'\x89PNG\r\n\x1a\n'
+    search(supernet, tmp_path / 'b')
+    assert results(tmp_path / 'b') == results(tmp_path / 'a')
+
+
+def test_killed_search_resumes_to_identical_files(supernet, tmp_path):
+    search(supernet, tmp_path / 'full')
+    full = results(tmp_path / 'full')
+    # a search killed after 4 candidates, mid-way through writing the 5th
+    folder = tmp_path / 'killed' / 'search'
+    (folder / 'progress').mkdir(parents=True)
+    src = tmp_path / 'full' / 'search' / 'progress'
+    lines = (src / 'rank0.jsonl').read_text().splitlines(keepends=True)
+    (folder / 'progress' / 'rank0.jsonl').write_text(''.join(lines[:4]) +
+                                                      lines[4][:30])
+    (folder / 'progress' / 'signature.json').write_text(
+        (src / 'signature.json').read_text())
+    out = search(supernet, tmp_path / 'killed')
+    assert '4 candidates already scored' in out.stdout + out.stderr
+    assert results(tmp_path / 'killed') == full
+
+
+def test_distributed_search_equals_single_process(supernet, tmp_path):
+    search(supernet, tmp_path / 'one')
+    search(supernet, tmp_path / 'two', launcher=True)
+    one, two = results(tmp_path / 'one'), results(tmp_path / 'two')
+    assert two[1].keys() == one[1].keys()
+    for a, b in zip(one[0]['candidates'], two[0]['candidates']):
+        assert a['arch'] == b['arch']
+        assert a['score'] == pytest.approx(b['score'], abs=1e-6)
+    assert [v['arch'] for v in one[1].values()] == \
+        [v['arch'] for v in two[1].values()]
+    shards = sorted(p.name for p in (tmp_path / 'two' / 'search' /
+                                     'progress').glob('rank*.jsonl'))
+    assert shards == ['rank0.jsonl', 'rank1.jsonl']
+
+
+def test_evolution_strategy(supernet, tmp_path):
+    search(supernet, tmp_path, extra=[
+        'train_cfg.strategy=evolution',
+        'train_cfg.evolution.population=3',
+        'train_cfg.evolution.generations=2',
+        'train_cfg.evolution.parents=2'
+    ])
+    cands, best = results(tmp_path)
+    archs = [c['arch'] for c in cands['candidates']]
+    assert len(archs) == len(set(archs)) > 9  # children were added
+    assert len(best) == 3
+
+
+def test_scoring_leaves_the_supernet_untouched(supernet):
+    cfg = Config.fromfile(SEARCH_CFG)
+    cfg.model.queue_len = 64
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(cfg.model)
+    state = torch.load(supernet['ckpt'], weights_only=False)['state_dict']
+    model.load_state_dict(state)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    images = [torch.randn(8, 3, 32, 32) for _ in range(2)]
+    scorer = SubnetScorer(model.backbone, model.teacher.backbone, model.neck,
+                          model.teacher.neck, resolve_taps(['C2', 'z']),
+                          images[:1], images[1:])
+    scores = scorer.score(model.space.min_arch)
+    assert set(scores) == {'C2', 'z'}
+    assert all(torch.isfinite(torch.tensor(v)) for v in scores.values())
+    after = model.state_dict()
+    for k, v in before.items():
+        assert torch.equal(v, after[k]), k
+    # the max arch scored against its own EMA teacher beats the min arch
+    assert scorer.score(model.space.max_arch)['C2'] > scores['C2']
+
+
+def test_search_rejects_a_training_config(supernet):
+    out = subprocess.run([
+        sys.executable, str(REPO / 'tools/search.py'),
+        str(REPO / 'configs/tiny/'
+            'supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py'),
+        str(supernet['ckpt'])
+    ], cwd=REPO, env=env(), capture_output=True, text=True)
+    assert out.returncode != 0 and 'is not a search config' in out.stderr
