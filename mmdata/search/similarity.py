@@ -33,10 +33,10 @@ def _rows(x: Tensor) -> Tensor:
 def _row_score(s_logits: Tensor, t_logits: Tensor, kind: str,
                tau: float) -> Tensor:
     """Per-row score of student vs teacher relation logits (rows x HW)."""
-    if kind == 'relation':
-        t_prob = F.softmax(t_logits / tau, dim=1)
-        s_logp = F.log_softmax(s_logits / tau, dim=1)
-        return (t_prob * s_logp).sum(1)  # = -cross-entropy
+    if kind == 'relation':  # in place: the logits are temporaries
+        t_prob = F.softmax(t_logits.div_(tau), dim=1)
+        s_logp = F.log_softmax(s_logits.div_(tau), dim=1)
+        return t_prob.mul_(s_logp).sum(1)  # = -cross-entropy
     if kind == 'cosine':
         return F.cosine_similarity(s_logits, t_logits, dim=1)
     if kind == 'mse':

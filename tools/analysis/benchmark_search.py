@@ -4,7 +4,8 @@
    does) vs recomputing the teacher (BN calibration + features) for every
    candidate (target ratio <= 0.55).
 2. Extra peak memory of the chunked relation similarity vs the naive one
-   (full HW x HW matrices) at C2 for a batch of 32 images of 224 px, i.e.
+   (the batch's full HW x HW matrices at once) at C2 for a batch of 32
+   images of 224 px, i.e.
    32 maps of 56 x 56 (target: chunked < 256 MB). Each variant runs in a
    fresh subprocess and reports its peak RSS above the features it starts
    with.
@@ -93,15 +94,12 @@ def memory_child(args) -> None:
     base = peak_rss_mb()
     if args._memory == 'chunked':
         scores = map_similarity(student, teacher, chunk=args.chunk)
-    else:
-        scores = []
-        for s, t in zip(student, teacher):  # full HW x HW per image
-            s_rows = F.normalize(s.flatten(1).t(), dim=1)
-            t_rows = F.normalize(t.flatten(1).t(), dim=1)
-            t_prob = F.softmax(t_rows @ t_rows.t() / 0.1, dim=1)
-            s_logp = F.log_softmax(s_rows @ s_rows.t() / 0.1, dim=1)
-            scores.append((t_prob * s_logp).sum(1).mean())
-        scores = torch.stack(scores)
+    else:  # the whole batch's HW x HW relations at once
+        s_rows = F.normalize(student.flatten(2).transpose(1, 2), dim=2)
+        t_rows = F.normalize(teacher.flatten(2).transpose(1, 2), dim=2)
+        t_prob = F.softmax(t_rows @ t_rows.transpose(1, 2) / 0.1, dim=2)
+        s_logp = F.log_softmax(s_rows @ s_rows.transpose(1, 2) / 0.1, dim=2)
+        scores = (t_prob * s_logp).sum(2).mean(1)
     print(json.dumps(dict(extra_mb=peak_rss_mb() - base,
                           score=scores.mean().item())))
 
