@@ -84,3 +84,37 @@ class RecordOmega(Hook):
         params = {k: v.detach() for k, v in model.teacher.named_parameters()}
         torch.save(params,
                    os.path.join(runner.work_dir, f'teacher_{rank}.pth'))
+
+
+def write_coco(root: Path, split: str = 'val2017', num_images: int = 4,
+               seed: int = 0) -> Path:
+    """A tiny COCO-format detection dataset: JPEGs + instances json."""
+    import json
+
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    (root / split).mkdir(parents=True, exist_ok=True)
+    (root / 'annotations').mkdir(exist_ok=True)
+    images, annotations = [], []
+    for i in range(num_images):
+        h, w = 48 + 8 * i, 64
+        name = f'{i:012d}.jpg'
+        Image.fromarray(rng.integers(0, 255, (h, w, 3),
+                                     dtype=np.uint8)).save(root / split / name)
+        images.append(dict(id=i + 1, file_name=name, height=h, width=w))
+        x, y = float(rng.integers(0, 30)), float(rng.integers(0, 20))
+        annotations.append(
+            dict(
+                id=i + 1,
+                image_id=i + 1,
+                category_id=1 + i % 2,
+                bbox=[x, y, 20.0, 16.0],
+                area=320.0,
+                iscrowd=0,
+                segmentation=[[x, y, x + 20, y, x + 20, y + 16, x, y + 16]]))
+    categories = [dict(id=1, name='person'), dict(id=2, name='bicycle')]
+    with open(root / 'annotations' / f'instances_{split}.json', 'w') as f:
+        json.dump(
+            dict(images=images, annotations=annotations,
+                 categories=categories), f)
+    return root

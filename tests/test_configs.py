@@ -11,7 +11,7 @@ from mmengine.runner import Runner
 from PIL import Image
 
 from mmdata.registry import MODELS
-from tests.helpers import write_fashion_mnist
+from tests.helpers import write_coco, write_fashion_mnist
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(
@@ -48,8 +48,9 @@ def fake_imagenet(root: Path) -> Path:
 def data_roots(tmp_path_factory):
     base = tmp_path_factory.mktemp('data')
     return dict(
-        imagenet=fake_imagenet(base / 'imagenet'),
-        fmnist=write_fashion_mnist(base / 'fmnist', 64, 16))
+        ImageNet=fake_imagenet(base / 'imagenet'),
+        FashionMNIST=write_fashion_mnist(base / 'fmnist', 64, 16),
+        CocoDataset=write_coco(base / 'coco'))
 
 
 def test_configs_are_found():
@@ -61,8 +62,7 @@ def test_configs_are_found():
 def test_config_builds_and_trains_one_step(config, data_roots):
     cfg = Config.fromfile(str(REPO / config))
     dataset = cfg.train_dataloader.dataset
-    dataset.data_root = str(data_roots['fmnist' if dataset.type ==
-                                       'FashionMNIST' else 'imagenet'])
+    dataset.data_root = str(data_roots[dataset.type.split('.')[-1]])
     cfg.train_dataloader.update(
         batch_size=4, num_workers=0, persistent_workers=False)
     if 'queue_len' in cfg.model:

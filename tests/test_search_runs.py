@@ -75,6 +75,15 @@ def test_search_writes_outputs_and_is_reproducible(supernet, tmp_path):
     assert png[:8] == b'\x89PNG\r\n\x1a\n'
     search(supernet, tmp_path / 'b')
     assert results(tmp_path / 'b') == results(tmp_path / 'a')
+    # the same search as a train_cfg run through tools/train.py
+    out = subprocess.run([
+        sys.executable, str(REPO / 'tools/train.py'), SEARCH_CFG,
+        '--work-dir', str(tmp_path / 'c'), '--cfg-options',
+        f"load_from={supernet['ckpt']}",
+        f"train_dataloader.dataset.data_root={supernet['data_root']}", *FAST
+    ], cwd=REPO, env=env(), capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert results(tmp_path / 'c')[1] == results(tmp_path / 'a')[1]
 
 
 def test_killed_search_resumes_to_identical_files(supernet, tmp_path):
@@ -152,3 +161,36 @@ def test_search_rejects_a_training_config(supernet):
         str(supernet['ckpt'])
     ], cwd=REPO, env=env(), capture_output=True, text=True)
     assert out.returncode != 0 and 'is not a search config' in out.stderr
+
+
+def test_search_on_an_mmdet_dataset_with_fpn_taps(supernet, tmp_path):
+    from tests.helpers import write_coco
+    coco = write_coco(tmp_path / 'coco', num_images=8)
+    cfg = tmp_path / 'coco_search.py'
+    cfg.write_text(f'''
+_base_ = {SEARCH_CFG!r}
+train_dataloader = dict(
+    _delete_=True, batch_size=4, num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(
+        type='mmdet.CocoDataset', data_root={str(coco)!r},
+        ann_file='annotations/instances_val2017.json',
+        data_prefix=dict(img='val2017/'), test_mode=True,
+        pipeline=[
+            dict(type='mmdet.LoadImageFromFile'),
+            dict(type='mmdet.Resize', scale=(32, 32), keep_ratio=False),
+            dict(type='mmdet.PackDetInputs')]))
+train_cfg = dict(tap='det_fpn', num_candidates=2, calib_batches=1,
+                 score_batches=1)
+model = dict(queue_len=64)
+''')
+    out = subprocess.run([
+        sys.executable, str(REPO / 'tools/search.py'), str(cfg),
+        str(supernet['ckpt']), '--work-dir', str(tmp_path / 'work')
+    ], cwd=REPO, env=env(), capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    cands, best = results(tmp_path / 'work')
+    assert cands['taps'] == ['C2', 'C3', 'C4', 'C5']
+    assert len(cands['candidates']) == 6
+    assert set(cands['candidates'][0]['scores']) == {'C2', 'C3', 'C4', 'C5'}

@@ -146,3 +146,16 @@ def test_mim_train_and_dist_train_sh(tmp_path, data_root):
             text=True)
         assert out.returncode == 0, (name, out.stderr[-3000:])
         assert (tmp_path / name / 'iter_2.pth').exists(), name
+
+
+def test_checkpoint_of_another_space_is_one_clear_error(tmp_path, data_root):
+    first = train(tmp_path / 'a', data_root, 2)
+    assert first.returncode == 0, first.stderr[-3000:]
+    other = train(tmp_path / 'b', data_root, 2, extra=[
+        f"load_from={tmp_path / 'a' / 'iter_2.pth'}",
+        'model.backbone.space.depths=[(1,2,1),(1,2,1),(1,4,1),(1,3,1)]'
+    ])
+    assert other.returncode != 0
+    last = other.stderr.strip().splitlines()[-1]
+    assert last.startswith('error: the checkpoint holds a supernet of space')
+    assert 'config builds' in last

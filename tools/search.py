@@ -11,6 +11,7 @@ import sys
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from mmdata.models.backbones import SpaceMismatchError
 from mmdata.utils import (check_data_roots, prepare_cpu_distributed,
                           register_all_modules)
 
@@ -57,7 +58,10 @@ def main() -> None:
     except FileNotFoundError as err:
         sys.exit(f'error: {err}')
     prepare_cpu_distributed(cfg)
-    Runner.from_cfg(cfg).train()
+    try:
+        Runner.from_cfg(cfg).train()
+    except SpaceMismatchError as err:
+        sys.exit(f'error: {err}')
 
 
 if __name__ == '__main__':

@@ -7,6 +7,7 @@ import sys
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from mmdata.models.backbones import SpaceMismatchError
 from mmdata.utils import (check_data_roots, prepare_cpu_distributed,
                           register_all_modules)
 
@@ -84,7 +85,10 @@ def main() -> None:
         sys.exit(f'error: {err}')
     prepare_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except SpaceMismatchError as err:
+        sys.exit(f'error: {err}')
 
 
 if __name__ == '__main__':

@@ -1,4 +1,10 @@
 from .base import OMEGA_PRESETS, SupernetSelfSupervisor
+from .supernet_byol import SupernetBYOL
+from .supernet_densecl import SupernetDenseCL
 from .supernet_moco import SupernetMoCo
+from .supernet_ressl import SupernetReSSL
 
-__all__ = ['OMEGA_PRESETS', 'SupernetSelfSupervisor', 'SupernetMoCo']
+__all__ = [
+    'OMEGA_PRESETS', 'SupernetSelfSupervisor', 'SupernetBYOL',
+    'SupernetDenseCL', 'SupernetMoCo', 'SupernetReSSL'
+]

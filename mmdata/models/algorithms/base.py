@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.dist import broadcast_object_list, get_dist_info
+from mmengine.dist import all_gather, broadcast_object_list, get_dist_info
 from mmpretrain.models.selfsup.base import BaseSelfSupervisor
 from mmpretrain.structures import DataSample
 from torch import Tensor
@@ -202,6 +202,18 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
 
     def after_students(self, targets) -> None:
         """Hook after all students, e.g. to enqueue teacher keys once."""
+
+    @torch.no_grad()
+    def enqueue(self, queue: Tensor, ptr: Tensor, keys: Tensor) -> None:
+        """Write the keys of all ranks into a (D x K) FIFO queue at ``ptr``."""
+        keys = torch.cat(all_gather(keys), dim=0)
+        batch, length = keys.shape[0], queue.shape[1]
+        if length % batch:
+            raise ValueError(f'queue length {length} must be a multiple of '
+                             f'the global batch size {batch}')
+        start = int(ptr)
+        queue[:, start:start + batch] = keys.t().to(queue.dtype)
+        ptr[0] = (start + batch) % length
 
     def extract_feat(self, inputs: Tensor, arch: Optional[Arch] = None
                      ) -> Sequence[Tensor]:

@@ -3,7 +3,7 @@ from typing import List, Optional, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.dist import all_gather, get_dist_info
+from mmengine.dist import get_dist_info
 from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from torch import Tensor
 
@@ -65,13 +65,5 @@ class SupernetMoCo(SupernetSelfSupervisor):
         with torch.autocast(device_type=query.device.type, enabled=False):
             return self.head.loss(pos, neg)
 
-    @torch.no_grad()
     def after_students(self, key: Tensor) -> None:
-        keys = torch.cat(all_gather(key), dim=0)
-        batch = keys.shape[0]
-        if self.queue_len % batch:
-            raise ValueError(f'queue_len={self.queue_len} must be a multiple '
-                             f'of the global batch size {batch}')
-        ptr = int(self.queue_ptr)
-        self.queue[:, ptr:ptr + batch] = keys.t().to(self.queue.dtype)
-        self.queue_ptr[0] = (ptr + batch) % self.queue_len
+        self.enqueue(self.queue, self.queue_ptr, key)

@@ -20,6 +20,10 @@ def build_space(space: Union[None, dict, ResNetSpace]) -> ResNetSpace:
     return ResNetSpace.from_dict(dict(space))
 
 
+class SpaceMismatchError(ValueError):
+    """Weights of a supernet with another search space."""
+
+
 def space_to_tensor(space: ResNetSpace) -> torch.Tensor:
     """The space's 9 (low, high, step) grids as a flat int64 tensor."""
     grids = [space.stem, *space.widths, *space.depths]
@@ -107,7 +111,7 @@ class DynamicResNet(BottleneckResNetBase):
         if key in state_dict:
             saved = space_from_tensor(state_dict[key])
             if saved != self.space:
-                raise ValueError(
+                raise SpaceMismatchError(
                     f'the checkpoint holds a supernet of space {saved!r}, but '
                     f'the config builds {self.space!r}; use the config the '
                     'checkpoint was trained with')

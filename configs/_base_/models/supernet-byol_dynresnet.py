@@ -1,0 +1,29 @@
+# DATA supernet with BYOL (paper Table 7) on the Table 1 space.
+_base_ = './supernet-mocov2_dynresnet.py'
+
+model = dict(
+    _delete_=True,
+    type='mmdata.SupernetBYOL',
+    omega='paper',
+    backbone={{_base_.model.backbone}},
+    neck=dict(
+        type='mmdata.DynamicMoCoV2Neck',  # Linear-BN-ReLU-Linear projector
+        in_channels=2560,
+        hid_channels=4096,
+        out_channels=256,
+        with_bn=True),
+    head=dict(
+        type='LatentPredictHead',
+        predictor=dict(
+            type='NonLinearNeck',
+            in_channels=256,
+            hid_channels=4096,
+            out_channels=256,
+            num_layers=2,
+            with_bias=True,
+            with_last_bn=False,
+            with_avg_pool=False),
+        loss=dict(type='CosineSimilarityLoss')))
+
+# BYOL: teacher momentum annealed from 0.99 to 1 with a cosine
+custom_hooks = [dict(type='mmdata.TeacherEMA', momentum=0.99, cosine=True)]
