@@ -118,3 +118,47 @@ def write_coco(root: Path, split: str = 'val2017', num_images: int = 4,
             dict(images=images, annotations=annotations,
                  categories=categories), f)
     return root
+
+
+def write_cityscapes(root: Path, split: str = 'val', num_images: int = 4,
+                     seed: int = 0) -> Path:
+    """A tiny Cityscapes-format segmentation dataset (train-id label pngs)."""
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    img_dir = root / 'leftImg8bit' / split / 'city'
+    seg_dir = root / 'gtFine' / split / 'city'
+    img_dir.mkdir(parents=True, exist_ok=True)
+    seg_dir.mkdir(parents=True, exist_ok=True)
+    for i in range(num_images):
+        stem = f'city_{i:06d}_000019'
+        Image.fromarray(rng.integers(0, 255, (64, 128, 3), dtype=np.uint8)).save(
+            img_dir / f'{stem}_leftImg8bit.png')
+        Image.fromarray(rng.integers(0, 19, (64, 128), dtype=np.uint8)).save(
+            seg_dir / f'{stem}_gtFine_labelTrainIds.png')
+    return root
+
+
+def write_voc(root: Path, num_images: int = 4, seed: int = 0) -> Path:
+    """A tiny PASCAL VOC 2007-format detection dataset (JPEG + xml)."""
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    voc = root / 'VOC2007'
+    for sub in ('JPEGImages', 'Annotations', 'ImageSets/Main'):
+        (voc / sub).mkdir(parents=True, exist_ok=True)
+    names = []
+    for i in range(num_images):
+        name = f'{i:06d}'
+        h, w = 60, 80
+        Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(
+            voc / 'JPEGImages' / f'{name}.jpg')
+        (voc / 'Annotations' / f'{name}.xml').write_text(
+            f'<annotation><filename>{name}.jpg</filename><size>'
+            f'<width>{w}</width><height>{h}</height><depth>3</depth></size>'
+            '<object><name>dog</name><difficult>0</difficult><bndbox>'
+            '<xmin>10</xmin><ymin>12</ymin><xmax>50</xmax><ymax>40</ymax>'
+            '</bndbox></object></annotation>')
+        names.append(name)
+    for split in ('test', 'trainval'):
+        (voc / 'ImageSets' / 'Main' / f'{split}.txt').write_text(
+            '\n'.join(names) + '\n')
+    return root

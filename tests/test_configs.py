@@ -11,7 +11,8 @@ from mmengine.runner import Runner
 from PIL import Image
 
 from mmdata.registry import MODELS
-from tests.helpers import write_coco, write_fashion_mnist
+from tests.helpers import (write_cityscapes, write_coco, write_fashion_mnist,
+                           write_voc)
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(
@@ -50,7 +51,9 @@ def data_roots(tmp_path_factory):
     return dict(
         ImageNet=fake_imagenet(base / 'imagenet'),
         FashionMNIST=write_fashion_mnist(base / 'fmnist', 64, 16),
-        CocoDataset=write_coco(base / 'coco'))
+        CocoDataset=write_coco(base / 'coco'),
+        CityscapesDataset=write_cityscapes(base / 'cityscapes'),
+        VOCDataset=write_voc(base / 'voc'))
 
 
 def test_configs_are_found():

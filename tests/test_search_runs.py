@@ -163,34 +163,53 @@ def test_search_rejects_a_training_config(supernet):
     assert out.returncode != 0 and 'is not a search config' in out.stderr
 
 
-def test_search_on_an_mmdet_dataset_with_fpn_taps(supernet, tmp_path):
-    from tests.helpers import write_coco
-    coco = write_coco(tmp_path / 'coco', num_images=8)
-    cfg = tmp_path / 'coco_search.py'
-    cfg.write_text(f'''
-_base_ = {SEARCH_CFG!r}
-train_dataloader = dict(
-    _delete_=True, batch_size=4, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='pseudo_collate'),
-    dataset=dict(
-        type='mmdet.CocoDataset', data_root={str(coco)!r},
+DENSE_DATASETS = {
+    'coco': ("""dict(
+        type='mmdet.CocoDataset', data_root={root!r},
         ann_file='annotations/instances_val2017.json',
         data_prefix=dict(img='val2017/'), test_mode=True,
         pipeline=[
             dict(type='mmdet.LoadImageFromFile'),
             dict(type='mmdet.Resize', scale=(32, 32), keep_ratio=False),
-            dict(type='mmdet.PackDetInputs')]))
-train_cfg = dict(tap='det_fpn', num_candidates=2, calib_batches=1,
+            dict(type='mmdet.PackDetInputs')])""", 'det_fpn',
+             ['C2', 'C3', 'C4', 'C5']),
+    'cityscapes': ("""dict(
+        type='mmseg.CityscapesDataset', data_root={root!r},
+        data_prefix=dict(img_path='leftImg8bit/val',
+                         seg_map_path='gtFine/val'),
+        pipeline=[
+            dict(type='mmseg.LoadImageFromFile'),
+            dict(type='mmseg.Resize', scale=(64, 32), keep_ratio=False),
+            dict(type='mmseg.PackSegInputs')])""", 'seg', ['C4', 'C5']),
+}
+
+
+@pytest.mark.parametrize('name', sorted(DENSE_DATASETS))
+def test_search_on_mmdet_and_mmseg_datasets(name, supernet, tmp_path):
+    """Domain-aware search on detection / segmentation images (mmdet and
+    mmseg datasets with their own test transforms) with dense taps."""
+    from tests.helpers import write_cityscapes, write_coco
+    writer = dict(coco=write_coco, cityscapes=write_cityscapes)[name]
+    root = writer(tmp_path / name, num_images=8)
+    dataset, tap, tap_names = DENSE_DATASETS[name]
+    cfg = tmp_path / 'dense_search.py'
+    cfg.write_text(f"""
+_base_ = {SEARCH_CFG!r}
+train_dataloader = dict(
+    _delete_=True, batch_size=4, num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset={dataset.format(root=str(root))})
+train_cfg = dict(tap={tap!r}, num_candidates=2, calib_batches=1,
                  score_batches=1)
 model = dict(queue_len=64)
-''')
+""")
     out = subprocess.run([
         sys.executable, str(REPO / 'tools/search.py'), str(cfg),
         str(supernet['ckpt']), '--work-dir', str(tmp_path / 'work')
     ], cwd=REPO, env=env(), capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     cands, best = results(tmp_path / 'work')
-    assert cands['taps'] == ['C2', 'C3', 'C4', 'C5']
-    assert len(cands['candidates']) == 6
-    assert set(cands['candidates'][0]['scores']) == {'C2', 'C3', 'C4', 'C5'}
+    assert cands['taps'] == tap_names
+    assert len(cands['candidates']) == 6 and len(best) == 3
+    assert set(cands['candidates'][0]['scores']) == set(tap_names)
