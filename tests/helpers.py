@@ -138,11 +138,12 @@ def write_cityscapes(root: Path, split: str = 'val', num_images: int = 4,
     return root
 
 
-def write_voc(root: Path, num_images: int = 4, seed: int = 0) -> Path:
-    """A tiny PASCAL VOC 2007-format detection dataset (JPEG + xml)."""
+def write_voc(root: Path, num_images: int = 4, seed: int = 0,
+              year: str = '2007') -> Path:
+    """A tiny PASCAL VOC-format detection dataset (JPEG + xml)."""
     from PIL import Image
     rng = np.random.default_rng(seed)
-    voc = root / 'VOC2007'
+    voc = root / f'VOC{year}'
     for sub in ('JPEGImages', 'Annotations', 'ImageSets/Main'):
         (voc / sub).mkdir(parents=True, exist_ok=True)
     names = []

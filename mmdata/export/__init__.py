@@ -1,7 +1,10 @@
 from .checkpoint import SOURCES, load_supernet_backbone
 from .state_dict import export_subnet_state_dict, slice_state_dict
+from .subnet import arch_from_search, export_subnet
+from .tasks import TASKS, render_config
 
 __all__ = [
-    'SOURCES', 'export_subnet_state_dict', 'load_supernet_backbone',
+    'SOURCES', 'TASKS', 'arch_from_search', 'export_subnet',
+    'export_subnet_state_dict', 'load_supernet_backbone', 'render_config',
     'slice_state_dict'
 ]

@@ -1,0 +1,104 @@
+"""Export a searched subnet: plain backbone weights, its arch and a ready
+fine-tuning config of mmdet / mmseg / mmpretrain."""
+import os
+import os.path as osp
+import shutil
+import tempfile
+from typing import Dict, Union
+
+import torch
+import yaml
+
+from mmdata.space import Arch, arch_cost
+from .checkpoint import load_supernet_backbone
+from .state_dict import export_subnet_state_dict, slice_state_dict
+from .tasks import TASKS, render_config
+
+
+def arch_from_search(search_dir: str, bin_name: str) -> Arch:
+    """The best arch of bin ``bin_name`` in a search's ``best.yaml``."""
+    path = osp.join(search_dir, 'best.yaml')
+    if not osp.isfile(path):
+        path = osp.join(search_dir, 'search', 'best.yaml')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'no best.yaml in {search_dir} (the '
+                                'search/ folder of a search work_dir)')
+    with open(path) as f:
+        best = yaml.safe_load(f) or {}
+    if bin_name not in best:
+        raise ValueError(f'unknown bin {bin_name!r}: {path} has '
+                         f'{sorted(best)}')
+    return Arch.parse(best[bin_name]['arch'])
+
+
+def export_subnet(checkpoint: str,
+                  arch: Union[Arch, str, dict],
+                  task: str,
+                  out_dir: str,
+                  source: str = 'student',
+                  overwrite: bool = False) -> Dict[str, str]:
+    """Write ``backbone.pth``, ``arch.yaml`` and the task's config to
+    ``out_dir`` (all or nothing: files are written to a temporary folder that
+    is renamed at the end).
+
+    Args:
+        checkpoint (str): Supernet checkpoint of an mmdata SSL algorithm.
+        arch (Arch | str | dict): The subnet (validated against the
+            checkpoint's space).
+        task (str): One of :data:`mmdata.export.tasks.TASKS`.
+        out_dir (str): Output folder (must not exist unless ``overwrite``).
+        source (str): ``'student'`` (supernet) or ``'teacher'`` (EMA).
+        overwrite (bool): Replace an existing ``out_dir``.
+
+    Returns:
+        dict: Paths of the written files.
+    """
+    if task not in TASKS:
+        raise ValueError(f'unknown task {task!r}: choose one of '
+                         f'{sorted(TASKS)}')
+    if osp.exists(out_dir) and not overwrite:
+        raise FileExistsError(f'{out_dir} exists; pass overwrite=True '
+                              '(--overwrite) to replace it')
+    spec = TASKS[task]
+    state, space = load_supernet_backbone(checkpoint, source)
+    arch = space.validate(Arch.from_any(arch))
+    cost = arch_cost(arch, 224)
+
+    parent = osp.dirname(osp.abspath(out_dir))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix='.export-', dir=parent)
+    try:
+        torch.save(
+            export_subnet_state_dict(state, arch, spec['num_stages']),
+            osp.join(tmp, 'backbone.pth'))
+        if spec['num_stages'] < 4:
+            from mmdata.models.backbones import SubnetResLayer
+            with torch.device('meta'):
+                head = SubnetResLayer(arch, stage=spec['num_stages'])
+            torch.save(
+                slice_state_dict(state, head), osp.join(tmp, 'res_layer.pth'))
+        info = dict(
+            arch=str(arch),
+            **arch.to_dict(),
+            flops=cost.flops,
+            params=cost.params,
+            input_size=224,
+            task=task,
+            checkpoint=osp.abspath(checkpoint),
+            source=source)
+        with open(osp.join(tmp, 'arch.yaml'), 'w') as f:
+            yaml.safe_dump(info, f, sort_keys=False)
+        with open(osp.join(tmp, spec['config']), 'w') as f:
+            f.write(
+                render_config(task, arch, cost.flops, cost.params,
+                              osp.join(out_dir, spec['config'])))
+        if osp.exists(out_dir):
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    files = ['backbone.pth', 'arch.yaml', spec['config']]
+    if spec['num_stages'] < 4:
+        files.insert(1, 'res_layer.pth')
+    return {name: osp.join(out_dir, name) for name in files}

@@ -1,0 +1,233 @@
+"""Export of searched subnets: weights, arch and configs that mmdet, mmseg
+and mmpretrain build, load with no missing key and train on tiny data."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+
+from mmdata.export import TASKS, export_subnet
+from mmdata.space import Arch
+from mmdata.utils.misc import _dataset_cfgs
+from tests.helpers import (write_cityscapes, write_coco, write_fashion_mnist,
+                           write_voc)
+from tests.test_configs import fake_imagenet
+from tests.test_train_runs import env, train
+
+REPO = Path(__file__).resolve().parents[1]
+ARCH = 'Depth [2,1,3,1] Width [16,16,32,48,128]'
+
+
+@pytest.fixture(scope='module')
+def supernet(tmp_path_factory):
+    base = tmp_path_factory.mktemp('export')
+    data_root = write_fashion_mnist(base / 'fm', 64, 16)
+    out = train(base / 'work', data_root, 2)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return base / 'work' / 'iter_2.pth'
+
+
+@pytest.fixture(scope='module')
+def datasets(tmp_path_factory):
+    base = tmp_path_factory.mktemp('downstream')
+    coco = write_coco(base / 'coco', 'train2017', num_images=2)
+    write_coco(coco, 'val2017', num_images=2)
+    voc = write_voc(base / 'VOCdevkit', num_images=2)
+    write_voc(voc, num_images=2, year='2012')
+    cityscapes = write_cityscapes(base / 'cityscapes', 'train', 2)
+    imagenet = fake_imagenet(base / 'imagenet')
+    lines = (imagenet / 'meta' / 'train.txt').read_text().splitlines()
+    for fraction in ('1pc', '10pc'):
+        (imagenet / 'meta' / f'train_{fraction}.txt').write_text(
+            '\n'.join(lines[:2]))
+    return {
+        'coco-maskrcnn-fpn': coco,
+        'voc-fasterrcnn-c4': voc,
+        'cityscapes-fcn': cityscapes,
+        'in1k-linear': imagenet,
+        'in1k-semi-1pc': imagenet,
+        'in1k-semi-10pc': imagenet,
+    }
+
+
+def shrink(cfg: Config, data_root: Path) -> None:
+    """Tiny images, batch 2, one iteration, no validation."""
+    loader = cfg.train_dataloader
+    loader.update(batch_size=2, num_workers=0, persistent_workers=False)
+    for dataset in _dataset_cfgs(loader.dataset):
+        if 'data_root' in dataset:
+            dataset.data_root = str(data_root)
+        for t in dataset.get('pipeline', []):
+            kind = t['type'].split('.')[-1]
+            if kind in ('Resize', 'RandomResize'):
+                t['scale'] = (128, 96)
+            elif kind == 'RandomChoiceResize':
+                t['scales'] = [(128, 96)]
+            elif kind == 'RandomCrop':
+                t['crop_size'] = (64, 64)
+            elif kind == 'RandomResizedCrop':
+                t['scale'] = 32
+    if cfg.model.get('data_preprocessor', {}).get('size'):
+        cfg.model.data_preprocessor.size = (64, 64)
+    if cfg.train_cfg.get('type', '') == 'IterBasedTrainLoop' or \
+            'max_iters' in cfg.train_cfg:
+        cfg.train_cfg.max_iters = 1
+    else:
+        cfg.train_cfg.max_epochs = 1
+    for key in ('val', 'test'):
+        cfg[f'{key}_cfg'] = cfg[f'{key}_dataloader'] = None
+        cfg[f'{key}_evaluator'] = None
+    for hook in cfg.get('custom_hooks', []):
+        if hook['type'] == 'mmdata.BNCalibrationHook':
+            hook['num_batches'] = 1
+
+
+@pytest.mark.parametrize('task', sorted(TASKS))
+def test_exported_config_builds_loads_and_trains(task, supernet, datasets,
+                                                 tmp_path):
+    out = tmp_path / 'export'
+    files = export_subnet(str(supernet), ARCH, task, str(out))
+    info = yaml.safe_load((out / 'arch.yaml').read_text())
+    assert info['arch'] == ARCH and info['task'] == task
+    config = out / TASKS[task]['config']
+    assert files[config.name] == str(config)
+    text = config.read_text()
+    assert "custom_imports = dict(imports=['mmdata']" in text
+    assert '{{ fileDirname }}/backbone.pth' in text
+
+    cfg = Config.fromfile(str(config))
+    library = TASKS[task]['library']
+    assert cfg.default_scope == library
+    registry = {
+        'mmdet': 'mmdet.registry',
+        'mmseg': 'mmseg.registry',
+        'mmpretrain': 'mmpretrain.registry'
+    }[library]
+    models = __import__(registry, fromlist=['MODELS']).MODELS
+
+    # the backbone (and the C4 ROI head) load every exported key
+    weights = {'backbone': torch.load(out / 'backbone.pth')}
+    modules = {'backbone': cfg.model.backbone}
+    if 'res_layer.pth' in files:
+        weights['shared_head'] = torch.load(out / 'res_layer.pth')
+        modules['shared_head'] = cfg.model.roi_head.shared_head
+    with DefaultScope.overwrite_default_scope(library):
+        for name, module_cfg in modules.items():
+            module = models.build(module_cfg)
+            module.init_weights()
+            result = module.load_state_dict(weights[name], strict=True)
+            assert not result.missing_keys and not result.unexpected_keys
+            for key, value in module.state_dict().items():
+                assert torch.equal(value, weights[name][key]), key
+
+    shrink(cfg, datasets[task])
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.launcher = 'none'
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.iter >= 1
+
+
+def test_cli_from_search_dir_and_bad_input(supernet, tmp_path):
+    search = tmp_path / 'search'
+    search.mkdir()
+    (search / 'best.yaml').write_text(
+        yaml.safe_dump({'2M-3M': dict(arch=ARCH)}))
+    cmd = [sys.executable, str(REPO / 'tools/export_subnet.py'), str(supernet)]
+
+    def run(*args):
+        return subprocess.run(cmd + list(args), cwd=REPO, env=env(),
+                              capture_output=True, text=True)
+
+    ok = run('--search-dir', str(search), '--bin', '2M-3M', '--task',
+             'in1k-linear', '--out', str(tmp_path / 'ok'))
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert Arch.parse(yaml.safe_load(
+        (tmp_path / 'ok' / 'arch.yaml').read_text())['arch']) == \
+        Arch.parse(ARCH)
+    teacher = run('--arch', str(tmp_path / 'ok' / 'arch.yaml'), '--from',
+                  'teacher', '--task', 'cityscapes-fcn', '--out',
+                  str(tmp_path / 'teacher'))
+    assert teacher.returncode == 0, teacher.stderr[-2000:]
+    a = torch.load(tmp_path / 'ok' / 'backbone.pth')
+    b = torch.load(tmp_path / 'teacher' / 'backbone.pth')
+    assert a.keys() == b.keys()
+
+    not_a_supernet = tmp_path / 'plain.pth'
+    torch.save({'state_dict': {'w': torch.zeros(1)}}, not_a_supernet)
+    bad = {
+        'outside': (['--arch', 'Depth [2,1,3,1] Width [16,16,32,48,100]'],
+                    'widths[3] (stage 4)=100 is outside the space'),
+        'bin': (['--search-dir', str(search), '--bin', '9G-10G'],
+                "unknown bin '9G-10G'"),
+        'ckpt': (['--arch', ARCH], 'is not an mmdata supernet checkpoint'),
+        'task': (['--arch', ARCH], 'invalid choice'),
+    }
+    for name, (args, message) in bad.items():
+        out_dir = tmp_path / f'bad_{name}'
+        task = 'nope' if name == 'task' else 'in1k-linear'
+        if name == 'ckpt':
+            result = subprocess.run(
+                [sys.executable, str(REPO / 'tools/export_subnet.py'),
+                 str(not_a_supernet), *args, '--task', task, '--out',
+                 str(out_dir)], cwd=REPO, env=env(), capture_output=True,
+                text=True)
+        else:
+            result = run(*args, '--task', task, '--out', str(out_dir))
+        assert result.returncode != 0, name
+        assert message in result.stderr, (name, result.stderr[-500:])
+        if name != 'task':
+            assert result.stderr.strip().startswith('error:'), name
+        assert not out_dir.exists(), name
+    assert not list(tmp_path.glob('.export-*'))  # no partial output left
+
+
+SMALL = {
+    'in1k-linear': '''
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root={root!r}, pipeline=[
+        dict(type='LoadImageFromFile'),
+        dict(type='RandomResizedCrop', scale=32),
+        dict(type='PackInputs')]))
+custom_hooks = [dict(type='mmdata.BNCalibrationHook', num_batches=1)]
+''',
+    'coco-maskrcnn-fpn': '''
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root={root!r}, pipeline=[
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+        dict(type='Resize', scale=(128, 96), keep_ratio=True),
+        dict(type='PackDetInputs')]))
+''',
+}
+
+
+@pytest.mark.parametrize('task', sorted(SMALL))
+def test_mim_train_of_the_exported_config(task, supernet, datasets,
+                                          tmp_path):
+    """The README's command: `mim train <library> <exported config>`."""
+    export_subnet(str(supernet), ARCH, task, str(tmp_path / 'export'))
+    config = tmp_path / 'export' / TASKS[task]['config']
+    small = tmp_path / 'small.py'
+    small.write_text(
+        f'_base_ = {str(config)!r}\n' +
+        SMALL[task].format(root=str(datasets[task])) +
+        'train_cfg = dict(max_epochs=1)\n'
+        'val_cfg = val_dataloader = val_evaluator = None\n'
+        'test_cfg = test_dataloader = test_evaluator = None\n')
+    e = env()
+    e['PATH'] = f'{Path(sys.executable).parent}:{e["PATH"]}'
+    out = subprocess.run([
+        'mim', 'train', TASKS[task]['library'],
+        str(small), '--work-dir',
+        str(tmp_path / 'work')
+    ], cwd=tmp_path, env=e, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert (tmp_path / 'work' / 'epoch_1.pth').exists()

@@ -1,0 +1,77 @@
+"""Export a subnet of a supernet checkpoint for fine-tuning.
+
+Writes ``backbone.pth`` (a plain SubnetResNet state dict), ``arch.yaml`` and
+a config that inherits mmdet's / mmseg's / mmpretrain's own config.
+
+Examples::
+
+    python tools/export_subnet.py SUPERNET.pth --search-dir work_dirs/s \\
+        --bin 3G-4G --task coco-maskrcnn-fpn --out work_dirs/export/coco
+    python tools/export_subnet.py SUPERNET.pth \\
+        --arch "Depth [3,2,17,3] Width [32,48,96,192,512]" \\
+        --task in1k-linear --out work_dirs/export/linear
+"""
+import argparse
+import os.path as osp
+import sys
+
+from mmdata.export import TASKS, arch_from_search, export_subnet
+from mmdata.space import Arch
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='\n'.join(__doc__.split('\n')[1:]))
+    parser.add_argument('checkpoint', help='supernet checkpoint')
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        '--arch',
+        help='arch.yaml file, or the paper notation '
+        '"Depth [d1,d2,d3,d4] Width [stem,w1,w2,w3,w4]"')
+    which.add_argument('--search-dir', help='search output folder')
+    parser.add_argument('--bin', help='budget name in best.yaml')
+    parser.add_argument('--task', required=True, choices=sorted(TASKS))
+    parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument(
+        '--from',
+        dest='source',
+        default='student',
+        choices=['student', 'teacher'])
+    parser.add_argument('--overwrite', action='store_true')
+    args = parser.parse_args()
+    if args.search_dir and not args.bin:
+        parser.error('--search-dir needs --bin')
+    return args
+
+
+def read_arch(value: str) -> Arch:
+    if osp.isfile(value):
+        with open(value) as f:
+            text = f.read()
+        import yaml
+        data = yaml.safe_load(text)
+        if isinstance(data, dict) and 'arch' in data:
+            return Arch.parse(data['arch'])
+        return Arch.from_any(text)
+    return Arch.from_any(value)
+
+
+def main() -> None:
+    args = parse_args()
+    try:
+        arch = read_arch(args.arch) if args.arch else arch_from_search(
+            args.search_dir, args.bin)
+        files = export_subnet(args.checkpoint, arch, args.task, args.out,
+                              args.source, args.overwrite)
+    except (ValueError, FileNotFoundError, FileExistsError, KeyError,
+            TypeError) as err:
+        sys.exit(f'error: {err}')
+    print(f'exported {arch} for {args.task}:')
+    for path in files.values():
+        print(f'  {path}')
+
+
+if __name__ == '__main__':
+    main()
