@@ -12,7 +12,6 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from mmdata.export import TASKS, export_subnet
-from mmdata.space import Arch
 from mmdata.utils.misc import _dataset_cfgs
 from tests.helpers import (write_cityscapes, write_coco, write_fashion_mnist,
                            write_voc)
@@ -26,10 +25,10 @@ ARCH = 'Depth [2,1,3,1] Width [16,16,32,48,128]'
 @pytest.fixture(scope='module')
 def supernet(tmp_path_factory):
     base = tmp_path_factory.mktemp('export')
-    data_root = write_fashion_mnist(base / 'fm', 64, 16)
+    data_root = write_fashion_mnist(base / 'fm', 64, 64)
     out = train(base / 'work', data_root, 2)
     assert out.returncode == 0, out.stderr[-3000:]
-    return base / 'work' / 'iter_2.pth'
+    return dict(ckpt=base / 'work' / 'iter_2.pth', data_root=data_root)
 
 
 @pytest.fixture(scope='module')
@@ -91,7 +90,7 @@ def shrink(cfg: Config, data_root: Path) -> None:
 def test_exported_config_builds_loads_and_trains(task, supernet, datasets,
                                                  tmp_path):
     out = tmp_path / 'export'
-    files = export_subnet(str(supernet), ARCH, task, str(out))
+    files = export_subnet(str(supernet['ckpt']), ARCH, task, str(out))
     info = yaml.safe_load((out / 'arch.yaml').read_text())
     assert info['arch'] == ARCH and info['task'] == task
     config = out / TASKS[task]['config']
@@ -134,11 +133,16 @@ def test_exported_config_builds_loads_and_trains(task, supernet, datasets,
 
 
 def test_cli_from_search_dir_and_bad_input(supernet, tmp_path):
-    search = tmp_path / 'search'
-    search.mkdir()
-    (search / 'best.yaml').write_text(
-        yaml.safe_dump({'2M-3M': dict(arch=ARCH)}))
-    cmd = [sys.executable, str(REPO / 'tools/export_subnet.py'), str(supernet)]
+    # train -> search -> export: the best arch of a real search's bin
+    from tests.test_search_runs import search as run_search
+    run_search(supernet, tmp_path / 'searched')
+    search = tmp_path / 'searched' / 'search'
+    best = yaml.safe_load((search / 'best.yaml').read_text())['2M-3M']
+    cmd = [
+        sys.executable,
+        str(REPO / 'tools/export_subnet.py'),
+        str(supernet['ckpt'])
+    ]
 
     def run(*args):
         return subprocess.run(cmd + list(args), cwd=REPO, env=env(),
@@ -147,9 +151,8 @@ def test_cli_from_search_dir_and_bad_input(supernet, tmp_path):
     ok = run('--search-dir', str(search), '--bin', '2M-3M', '--task',
              'in1k-linear', '--out', str(tmp_path / 'ok'))
     assert ok.returncode == 0, ok.stderr[-2000:]
-    assert Arch.parse(yaml.safe_load(
-        (tmp_path / 'ok' / 'arch.yaml').read_text())['arch']) == \
-        Arch.parse(ARCH)
+    assert yaml.safe_load(
+        (tmp_path / 'ok' / 'arch.yaml').read_text())['arch'] == best['arch']
     teacher = run('--arch', str(tmp_path / 'ok' / 'arch.yaml'), '--from',
                   'teacher', '--task', 'cityscapes-fcn', '--out',
                   str(tmp_path / 'teacher'))
@@ -166,7 +169,7 @@ def test_cli_from_search_dir_and_bad_input(supernet, tmp_path):
         'bin': (['--search-dir', str(search), '--bin', '9G-10G'],
                 "unknown bin '9G-10G'"),
         'ckpt': (['--arch', ARCH], 'is not an mmdata supernet checkpoint'),
-        'task': (['--arch', ARCH], 'invalid choice'),
+        'task': (['--arch', ARCH], "unknown task 'nope'"),
     }
     for name, (args, message) in bad.items():
         out_dir = tmp_path / f'bad_{name}'
@@ -181,8 +184,8 @@ def test_cli_from_search_dir_and_bad_input(supernet, tmp_path):
             result = run(*args, '--task', task, '--out', str(out_dir))
         assert result.returncode != 0, name
         assert message in result.stderr, (name, result.stderr[-500:])
-        if name != 'task':
-            assert result.stderr.strip().startswith('error:'), name
+        assert result.stderr.strip().startswith('error:'), name
+        assert len(result.stderr.strip().splitlines()) == 1, name
         assert not out_dir.exists(), name
     assert not list(tmp_path.glob('.export-*'))  # no partial output left
 
@@ -213,7 +216,7 @@ train_dataloader = dict(
 def test_mim_train_of_the_exported_config(task, supernet, datasets,
                                           tmp_path):
     """The README's command: `mim train <library> <exported config>`."""
-    export_subnet(str(supernet), ARCH, task, str(tmp_path / 'export'))
+    export_subnet(str(supernet['ckpt']), ARCH, task, str(tmp_path / 'export'))
     config = tmp_path / 'export' / TASKS[task]['config']
     small = tmp_path / 'small.py'
     small.write_text(

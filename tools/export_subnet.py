@@ -32,7 +32,8 @@ def parse_args() -> argparse.Namespace:
         '"Depth [d1,d2,d3,d4] Width [stem,w1,w2,w3,w4]"')
     which.add_argument('--search-dir', help='search output folder')
     parser.add_argument('--bin', help='budget name in best.yaml')
-    parser.add_argument('--task', required=True, choices=sorted(TASKS))
+    parser.add_argument(
+        '--task', required=True, help=f'one of {", ".join(sorted(TASKS))}')
     parser.add_argument('--out', required=True, help='output folder')
     parser.add_argument(
         '--from',
