@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmdata-installed
 INSTALL_INPUTS := scripts/install.sh setup.py $(wildcard requirements/*.txt)
 
-.PHONY: install test test-fast demo clean-venv
+.PHONY: install test demo clean-venv
 
 install: $(STAMP)
 
@@ -15,6 +15,10 @@ $(STAMP): $(INSTALL_INPUTS)
 
 test: $(STAMP)
 	$(PY) -m pytest tests
+
+# the whole DATA pipeline on the CPU (about 10 min on 2 cores)
+demo: $(STAMP)
+	$(PY) tools/demo.py
 
 clean-venv:
 	rm -rf $(VENV)

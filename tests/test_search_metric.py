@@ -1,6 +1,5 @@
 """Similarity metrics (paper Eq. 4-5) and candidate sampling."""
 import math
-import random
 
 import pytest
 import torch

@@ -1,7 +1,6 @@
 """SearchLoop end to end on a tiny supernet: outputs, BN isolation, resume,
 determinism, the distributed split and the evolutionary strategy."""
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -94,8 +93,8 @@ def test_killed_search_resumes_to_identical_files(supernet, tmp_path):
     (folder / 'progress').mkdir(parents=True)
     src = tmp_path / 'full' / 'search' / 'progress'
     lines = (src / 'rank0.jsonl').read_text().splitlines(keepends=True)
-    (folder / 'progress' / 'rank0.jsonl').write_text(''.join(lines[:4]) +
-                                                      lines[4][:30])
+    partial = ''.join(lines[:4]) + lines[4][:30]  # cut mid-way: a kill
+    (folder / 'progress' / 'rank0.jsonl').write_text(partial)
     (folder / 'progress' / 'signature.json').write_text(
         (src / 'signature.json').read_text())
     out = search(supernet, tmp_path / 'killed')
@@ -113,8 +112,8 @@ def test_distributed_search_equals_single_process(supernet, tmp_path):
         assert a['score'] == pytest.approx(b['score'], abs=1e-6)
     assert [v['arch'] for v in one[1].values()] == \
         [v['arch'] for v in two[1].values()]
-    shards = sorted(p.name for p in (tmp_path / 'two' / 'search' /
-                                     'progress').glob('rank*.jsonl'))
+    progress = tmp_path / 'two' / 'search' / 'progress'
+    shards = sorted(p.name for p in progress.glob('rank*.jsonl'))
     assert shards == ['rank0.jsonl', 'rank1.jsonl']
 
 

@@ -77,7 +77,7 @@ log_processor = dict(by_epoch=False)
 randomness = dict(seed=0)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 
-# labeled splits for tools/analysis/knn_eval.py (not used in training)
+# labeled splits for knn_eval.py and linear_probe.py (not used in training)
 eval_pipeline = [
     dict(type='NumpyToPIL'),
     dict(type='torchvision/Grayscale', num_output_channels=3),
@@ -85,7 +85,7 @@ eval_pipeline = [
     dict(type='Resize', scale=32, backend='pillow'),
     dict(type='PackInputs')
 ]
-knn_train_dataloader = dict(
+probe_train_dataloader = dict(
     batch_size=256,
     num_workers=2,
     sampler=dict(type='DefaultSampler', shuffle=False),
@@ -96,7 +96,7 @@ knn_train_dataloader = dict(
         test_mode=False,
         download=False,
         pipeline=eval_pipeline))
-knn_test_dataloader = dict(
+probe_test_dataloader = dict(
     batch_size=256,
     num_workers=2,
     sampler=dict(type='DefaultSampler', shuffle=False),

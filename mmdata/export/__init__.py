@@ -1,10 +1,11 @@
 from .checkpoint import SOURCES, load_supernet_backbone
-from .state_dict import export_subnet_state_dict, slice_state_dict
+from .state_dict import (build_subnet, export_subnet_state_dict,
+                         slice_state_dict)
 from .subnet import arch_from_search, export_subnet
 from .tasks import TASKS, render_config
 
 __all__ = [
-    'SOURCES', 'TASKS', 'arch_from_search', 'export_subnet',
+    'SOURCES', 'TASKS', 'arch_from_search', 'build_subnet', 'export_subnet',
     'export_subnet_state_dict', 'load_supernet_backbone', 'render_config',
     'slice_state_dict'
 ]

@@ -53,3 +53,13 @@ def export_subnet_state_dict(
         target = SubnetResNet(
             arch, num_stages=num_stages, out_indices=(num_stages - 1, ))
     return slice_state_dict(source, target)
+
+
+def build_subnet(supernet_state: Dict[str, Tensor],
+                 arch: Union[Arch, str, dict], **kwargs) -> SubnetResNet:
+    """A ``SubnetResNet(arch, **kwargs)`` holding the supernet's weights."""
+    subnet = SubnetResNet(Arch.from_any(arch), **kwargs)
+    subnet.load_state_dict(
+        export_subnet_state_dict(supernet_state, arch,
+                                 kwargs.get('num_stages', 4)))
+    return subnet

@@ -91,6 +91,12 @@ class SubnetScorer:
         if calibrate_teacher:
             calibrate_bn(teacher_model, calib_images, len(calib_images))
         self.teacher_features = self._features(teacher_model)
+        for tap, feats in self.teacher_features.items():
+            if feats[0].dim() == 4 and feats[0].shape[2:].numel() == 1:
+                raise ValueError(
+                    f'tap {TAP_NAMES[tap]} is a 1x1 map at this input size: '
+                    'spatial relations need more than one position; use '
+                    'larger images or another tap')
 
     @torch.no_grad()
     def _features(self, model: FeatureExtractor) -> Dict:

@@ -16,8 +16,8 @@ RngLike = Union[None, int, random.Random]
 TABLE1_STEM: Range = (32, 64, 16)
 TABLE1_WIDTHS: Tuple[Range, ...] = ((48, 80, 16), (96, 160, 32),
                                     (192, 320, 64), (384, 640, 128))
-TABLE1_DEPTHS: Tuple[Range, ...] = ((2, 4, 1), (2, 6, 2), (5, 29, 2), (2, 4,
-                                                                        1))
+TABLE1_DEPTHS: Tuple[Range, ...] = ((2, 4, 1), (2, 6, 2), (5, 29, 2),
+                                    (2, 4, 1))
 
 
 def _choices(name: str, rng: Sequence[int]) -> Tuple[int, ...]:

@@ -38,10 +38,41 @@ def prepare(src: Path, out: Path) -> Path:
         if (src / name).exists():
             shutil.copyfile(src / name, tmp)
         else:
-            with gzip.open(src / f'{name}.gz', 'rb') as fin, open(tmp,
-                                                                 'wb') as fo:
-                shutil.copyfileobj(fin, fo)
+            with gzip.open(src / f'{name}.gz', 'rb') as fin, \
+                    open(tmp, 'wb') as fout:
+                shutil.copyfileobj(fin, fout)
         os.replace(tmp, target)
+    return out
+
+
+def write_digits(out: Path, seed: int = 0) -> Path:
+    """Fallback: scikit-learn's bundled 8x8 digits (1797 images, 10 classes)
+    upscaled to 28x28 and written in the same idx format (1497 train / 300
+    test images)."""
+    import struct
+
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    order = np.random.default_rng(seed).permutation(len(digits.images))
+    images = np.stack([
+        np.asarray(
+            Image.fromarray((digits.images[i] * 255 / 16).astype(
+                np.uint8)).resize((28, 28), Image.BILINEAR))
+        for i in order
+    ])
+    labels = digits.target[order].astype(np.uint8)
+    out.mkdir(parents=True, exist_ok=True)
+    splits = (('train', slice(0, 1497)), ('t10k', slice(1497, None)))
+    for prefix, sl in splits:
+        imgs, labs = images[sl], labels[sl]
+        with open(out / f'{prefix}-images-idx3-ubyte', 'wb') as f:
+            f.write(struct.pack('>IIII', 2051, len(imgs), 28, 28))
+            f.write(imgs.tobytes())
+        with open(out / f'{prefix}-labels-idx1-ubyte', 'wb') as f:
+            f.write(struct.pack('>II', 2049, len(labs)))
+            f.write(labs.tobytes())
     return out
 
 
@@ -49,7 +80,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--src', default=DEBIAN_DIR)
     parser.add_argument('--out', default='data/fashion-mnist')
+    parser.add_argument(
+        '--digits',
+        action='store_true',
+        help="write scikit-learn's digits instead (offline fallback)")
     args = parser.parse_args()
+    if args.digits:
+        print(f'wrote scikit-learn digits to {write_digits(Path(args.out))}')
+        return
     try:
         out = prepare(Path(args.src), Path(args.out))
     except FileNotFoundError as err:

@@ -149,8 +149,8 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
         ]
 
     def _student_buffers(self):
-        for prefix, module in (('backbone', self.backbone), ('neck',
-                                                            self.neck)):
+        for prefix, module in (('backbone', self.backbone),
+                               ('neck', self.neck)):
             for name, buf in module.named_buffers():
                 yield f'{prefix}.{name}', buf
 

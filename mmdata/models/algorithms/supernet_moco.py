@@ -1,5 +1,5 @@
 """`SupernetMoCo`: MoCo v2 with a supernet student (paper Alg. 1)."""
-from typing import List, Optional, Union
+from typing import List, Optional
 
 import torch
 import torch.nn.functional as F

@@ -1,0 +1,119 @@
+"""Frozen-feature evaluation of a subnet on a labeled dataset: kNN and a
+linear probe (both after BN recalibration on the training split)."""
+from typing import Callable, Iterator, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+from mmengine.utils import ProgressBar
+from torch import Tensor
+from torch.utils.data import DataLoader, Subset
+
+from mmdata.search.calibration import calibrate_bn
+
+
+def normalizer(cfg: Config) -> Callable[[Tensor], Tensor]:
+    """``(x - mean) / std`` with the model's data preprocessor's values."""
+    pre = cfg.model.get('data_preprocessor', {})
+    mean = torch.tensor(pre.get('mean', [0., 0., 0.])).view(1, -1, 1, 1)
+    std = torch.tensor(pre.get('std', [1., 1., 1.])).view(1, -1, 1, 1)
+    return lambda x: (x.float() - mean) / std
+
+
+def labeled_loaders(cfg: Config, max_train: Optional[int] = None,
+                    max_test: Optional[int] = None
+                    ) -> Tuple[DataLoader, DataLoader]:
+    """Loaders of ``cfg.probe_train_dataloader`` / ``probe_test_dataloader``
+    (their first ``max_*`` samples when given)."""
+    loaders = []
+    for key, limit in (('probe_train_dataloader', max_train),
+                       ('probe_test_dataloader', max_test)):
+        if key not in cfg:
+            raise KeyError(f'the config defines no {key} (a labeled split '
+                           'for frozen-feature evaluation)')
+        with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+            loader = Runner.build_dataloader(cfg[key])
+        if limit is not None and limit < len(loader.dataset):
+            loader = DataLoader(
+                Subset(loader.dataset, range(limit)),
+                batch_size=loader.batch_size,
+                num_workers=loader.num_workers,
+                collate_fn=loader.collate_fn)
+        loaders.append(loader)
+    return loaders[0], loaders[1]
+
+
+def images_and_labels(loader: DataLoader,
+                      norm: Callable) -> Iterator[Tuple[Tensor, Tensor]]:
+    for batch in loader:
+        labels = torch.tensor(
+            [s.gt_label.item() for s in batch['data_samples']])
+        yield norm(batch['inputs']), labels
+
+
+@torch.no_grad()
+def extract_features(model: nn.Module, loader: DataLoader, norm: Callable,
+                     progress: bool = True) -> Tuple[Tensor, Tensor]:
+    """Globally pooled last-stage features and labels of a whole split."""
+    feats, labels = [], []
+    bar = ProgressBar(len(loader)) if progress else None
+    for images, target in images_and_labels(loader, norm):
+        feats.append(model(images)[-1].mean(dim=(2, 3)))
+        labels.append(target)
+        if bar:
+            bar.update()
+    if bar:
+        print()
+    return torch.cat(feats), torch.cat(labels)
+
+
+def calibrated_features(model: nn.Module, train_loader: DataLoader,
+                        test_loader: DataLoader, norm: Callable,
+                        calib_batches: int, progress: bool = True):
+    """BN-calibrate ``model`` on the train split, then extract both splits."""
+    calibrate_bn(model, (x for x, _ in images_and_labels(train_loader, norm)),
+                 calib_batches)
+    return (extract_features(model, train_loader, norm, progress),
+            extract_features(model, test_loader, norm, progress))
+
+
+def knn_top1(train_f: Tensor, train_y: Tensor, test_f: Tensor,
+             test_y: Tensor, k: int = 20, t: float = 0.07) -> float:
+    """Weighted kNN top-1 (cosine similarity, votes ``exp(sim / t)``)."""
+    train_f, test_f = F.normalize(train_f, dim=1), F.normalize(test_f, dim=1)
+    num_classes = int(train_y.max()) + 1
+    correct = 0
+    for start in range(0, len(test_f), 512):
+        sim = test_f[start:start + 512] @ train_f.t()
+        top_sim, top_idx = sim.topk(k, dim=1)
+        votes = torch.zeros(len(top_idx), num_classes)
+        votes.scatter_add_(1, train_y[top_idx], (top_sim / t).exp())
+        correct += (votes.argmax(1) == test_y[start:start + 512]).sum().item()
+    return correct / len(test_f)
+
+
+def linear_probe_top1(train_f: Tensor, train_y: Tensor, test_f: Tensor,
+                      test_y: Tensor, steps: int = 300, lr: float = 0.1,
+                      weight_decay: float = 1e-4, seed: int = 0) -> float:
+    """Top-1 of a softmax linear classifier on standardised frozen features
+    (full-batch Adam, seeded)."""
+    mean, std = train_f.mean(0), train_f.std(0) + 1e-6
+    x_train, x_test = (train_f - mean) / std, (test_f - mean) / std
+    gen = torch.Generator().manual_seed(seed)
+    num_classes = int(train_y.max()) + 1
+    layer = nn.Linear(x_train.shape[1], num_classes)
+    with torch.no_grad():
+        layer.weight.copy_(
+            torch.randn(layer.weight.shape, generator=gen) * 0.01)
+        layer.bias.zero_()
+    optim = torch.optim.Adam(
+        layer.parameters(), lr=lr, weight_decay=weight_decay)
+    for _ in range(steps):
+        optim.zero_grad()
+        F.cross_entropy(layer(x_train), train_y).backward()
+        optim.step()
+    with torch.no_grad():
+        return (layer(x_test).argmax(1) == test_y).float().mean().item()
