@@ -55,8 +55,9 @@ def test_digits_fallback_is_readable_by_mmpretrain(tmp_path):
     from prepare_fashion_mnist import write_digits
     write_digits(tmp_path)
     from mmpretrain.datasets import FashionMNIST
-    train = FashionMNIST(str(tmp_path), test_mode=False, download=False)
-    test = FashionMNIST(str(tmp_path), test_mode=True, download=False)
+    train = FashionMNIST(str(tmp_path), split='train', download=False)
+    test = FashionMNIST(
+        str(tmp_path), split='test', test_mode=True, download=False)
     assert (len(train), len(test)) == (1497, 300)
     item = train.get_data_info(0)
     assert item['img'].shape == (28, 28) and 0 <= int(item['gt_label']) < 10

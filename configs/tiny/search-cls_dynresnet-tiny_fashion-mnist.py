@@ -13,6 +13,7 @@ train_dataloader = dict(
     dataset=dict(
         type='FashionMNIST',
         data_root={{_base_.data_root}},
+        split='test',  # the test images (labels unused)
         test_mode=True,
         download=False,
         pipeline={{_base_.eval_pipeline}}))
