@@ -64,7 +64,7 @@ def test_digits_fallback_is_readable_by_mmpretrain(tmp_path):
 
 
 def test_demo_quick_run(tmp_path):
-    data_root = write_fashion_mnist(tmp_path / 'data', 512, 256)
+    data_root = write_fashion_mnist(tmp_path / 'data', 512, 384)
     cmd = [
         sys.executable,
         str(REPO / 'tools/demo.py'), '--work-dir',
@@ -108,7 +108,7 @@ def test_benchmark_scripts_run_with_small_settings():
          '--batch-size', '1', '--repeats', '1'],
         ['benchmark_train.py', '--batch-size', '8', '--repeats', '1'],
         ['benchmark_search.py', '--candidates', '2', '--batch-size', '4',
-         '--input-size', '32', '--memory-batch', '2'],
+         '--input-size', '64', '--memory-batch', '2'],
     ]
     expected = ['target <= 1.05', 'target <= 1.10', 'target <= 0.55']
     for args, text in zip(runs, expected):

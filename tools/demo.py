@@ -64,7 +64,7 @@ def run(*cmd: str) -> None:
 def ensure_data(root: Path, allow_apt: bool) -> str:
     """Returns the data set's name."""
     if all((root / f).exists() for f in FILES):
-        return 'data in ' + str(root)
+        return f'idx files already in {root}'
     if not osp.isdir(DEBIAN_DIR) and allow_apt and shutil.which('apt-get') \
             and os.geteuid() == 0:
         print('installing Debian package dataset-fashion-mnist with apt-get')
