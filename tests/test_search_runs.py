@@ -169,7 +169,7 @@ DENSE_DATASETS = {
         data_prefix=dict(img='val2017/'), test_mode=True,
         pipeline=[
             dict(type='mmdet.LoadImageFromFile'),
-            dict(type='mmdet.Resize', scale=(32, 32), keep_ratio=False),
+            dict(type='mmdet.Resize', scale=(64, 64), keep_ratio=False),
             dict(type='mmdet.PackDetInputs')])""", 'det_fpn',
              ['C2', 'C3', 'C4', 'C5']),
     'cityscapes': ("""dict(
