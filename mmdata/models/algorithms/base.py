@@ -14,12 +14,21 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.dist import all_gather, broadcast_object_list, get_dist_info
 from mmpretrain.models.selfsup.base import BaseSelfSupervisor
+from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
 from mmdata.space import Arch
+
+# MoCo v2's loss head (InfoNCE, temperature 0.2), the default of the
+# contrastive methods
+CONTRASTIVE_HEAD = dict(
+    type='mmpretrain.ContrastiveHead',
+    loss=dict(type='mmpretrain.CrossEntropyLoss'),
+    temperature=0.2)
 
 OMEGA_PRESETS = {
     # paper §3.2: the max arch and two random ones
@@ -168,6 +177,19 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
         """Teacher neck output for ``x`` (max arch, no gradient)."""
         with torch.no_grad():
             return self.teacher.neck(self.teacher.backbone(x))
+
+    def normalized_teacher_keys(self, x: Tensor) -> List[Tensor]:
+        """The teacher's L2-normalised float32 outputs for ``x``, with
+        shuffle-BN across ranks as MoCo (a no-op on one process)."""
+        if get_dist_info()[1] == 1:
+            return [
+                F.normalize(o.float(), dim=1) for o in self.teacher_forward(x)
+            ]
+        x, idx_unshuffle = batch_shuffle_ddp(x)
+        return [
+            batch_unshuffle_ddp(F.normalize(o.float(), dim=1), idx_unshuffle)
+            for o in self.teacher_forward(x)
+        ]
 
     def student_forward(self, x: Tensor, arch: Arch) -> Tuple[Tensor, ...]:
         """Student neck output for ``x`` with ``arch`` active."""

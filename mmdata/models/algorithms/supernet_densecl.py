@@ -3,13 +3,11 @@ from typing import List, Optional
 
 import torch
 import torch.nn.functional as F
-from mmengine.dist import get_dist_info
-from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from torch import Tensor
 
 from mmdata.registry import MODELS
 from mmdata.space import Arch
-from .base import SupernetSelfSupervisor
+from .base import CONTRASTIVE_HEAD, SupernetSelfSupervisor
 
 
 @MODELS.register_module()
@@ -41,12 +39,11 @@ class SupernetDenseCL(SupernetSelfSupervisor):
                  feat_dim: int = 128,
                  loss_lambda: float = 0.5,
                  **kwargs) -> None:
-        if head is None:
-            head = dict(
-                type='mmpretrain.ContrastiveHead',
-                loss=dict(type='mmpretrain.CrossEntropyLoss'),
-                temperature=0.2)
-        super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head or CONTRASTIVE_HEAD,
+            **kwargs)
         self.loss_lambda = loss_lambda
         for name in ('queue', 'queue2'):
             self.register_buffer(
@@ -54,21 +51,15 @@ class SupernetDenseCL(SupernetSelfSupervisor):
             self.register_buffer(f'{name}_ptr',
                                  torch.zeros(1, dtype=torch.long))
 
-    @staticmethod
-    def _normalize(outputs) -> List[Tensor]:
-        return [F.normalize(x.float(), dim=1) for x in outputs]
-
     def teacher_targets(self, inputs: List[Tensor]) -> List[Tensor]:
-        view = inputs[1]
-        if get_dist_info()[1] == 1:
-            return self._normalize(self.teacher_forward(view))
-        view, idx_unshuffle = batch_shuffle_ddp(view)
-        keys = self._normalize(self.teacher_forward(view))
-        return [batch_unshuffle_ddp(k, idx_unshuffle) for k in keys]
+        return self.normalized_teacher_keys(inputs[1])
 
     def student_loss(self, inputs: List[Tensor], arch: Arch,
                      targets: List[Tensor]) -> Tensor:
-        q, q_grid, _ = self._normalize(self.student_forward(inputs[0], arch))
+        q, q_grid, _ = [
+            F.normalize(x.float(), dim=1)
+            for x in self.student_forward(inputs[0], arch)
+        ]
         k, k_grid, _ = targets
         with torch.autocast(device_type=q.device.type, enabled=False):
             pos = (q * k).sum(1, keepdim=True)

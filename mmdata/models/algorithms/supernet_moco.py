@@ -3,13 +3,11 @@ from typing import List, Optional
 
 import torch
 import torch.nn.functional as F
-from mmengine.dist import get_dist_info
-from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from torch import Tensor
 
 from mmdata.registry import MODELS
 from mmdata.space import Arch
-from .base import SupernetSelfSupervisor
+from .base import CONTRASTIVE_HEAD, SupernetSelfSupervisor
 
 
 @MODELS.register_module()
@@ -36,24 +34,18 @@ class SupernetMoCo(SupernetSelfSupervisor):
                  queue_len: int = 65536,
                  feat_dim: int = 128,
                  **kwargs) -> None:
-        if head is None:
-            head = dict(
-                type='mmpretrain.ContrastiveHead',
-                loss=dict(type='mmpretrain.CrossEntropyLoss'),
-                temperature=0.2)
-        super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head or CONTRASTIVE_HEAD,
+            **kwargs)
         self.queue_len = queue_len
         self.register_buffer(
             'queue', F.normalize(torch.randn(feat_dim, queue_len), dim=0))
         self.register_buffer('queue_ptr', torch.zeros(1, dtype=torch.long))
 
     def teacher_targets(self, inputs: List[Tensor]) -> Tensor:
-        view = inputs[1]
-        if get_dist_info()[1] == 1:  # shuffle-BN only matters across ranks
-            return F.normalize(self.teacher_forward(view)[0].float(), dim=1)
-        view, idx_unshuffle = batch_shuffle_ddp(view)
-        key = F.normalize(self.teacher_forward(view)[0].float(), dim=1)
-        return batch_unshuffle_ddp(key, idx_unshuffle)
+        return self.normalized_teacher_keys(inputs[1])[0]
 
     def student_loss(self, inputs: List[Tensor], arch: Arch,
                      key: Tensor) -> Tensor:
