@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmdata-installed
 INSTALL_INPUTS := scripts/install.sh setup.py $(wildcard requirements/*.txt)
 
-.PHONY: install test demo clean-venv
+.PHONY: install test demo ranking clean-venv
 
 install: $(STAMP)
 
@@ -22,3 +22,14 @@ demo: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# the ranking benchmark at demo scale (see docs/ranking.md); pass options
+# with RANKING_ARGS, e.g. RANKING_ARGS="--iters 2340 --work-dir work_dirs/ranking-5e"
+TINY := configs/tiny
+RANKING_ARGS ?=
+ranking: $(STAMP)
+	$(PY) tools/misc/prepare_fashion_mnist.py --out data/fashion-mnist
+	$(PY) tools/analysis/ranking_benchmark.py \
+		$(TINY)/supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py \
+		$(TINY)/search-cls_dynresnet-tiny_fashion-mnist.py \
+		--work-dir work_dirs/ranking $(RANKING_ARGS)

@@ -27,6 +27,7 @@ train_cfg = dict(
     num_candidates=10,
     tap='cls',
     similarity='relation',
+    proxies=['naswot', 'synflow'],  # label-free baselines, for ranking studies
     calib_batches=4,
     score_batches=2,
     seed=0)

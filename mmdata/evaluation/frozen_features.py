@@ -1,5 +1,6 @@
 """Frozen-feature evaluation of a subnet on a labeled dataset: kNN and a
 linear probe (both after BN recalibration on the training split)."""
+import warnings
 from typing import Callable, Iterator, Optional, Tuple
 
 import torch
@@ -23,22 +24,34 @@ def normalizer(cfg: Config) -> Callable[[Tensor], Tensor]:
     return lambda x: (x.float() - mean) / std
 
 
-def labeled_loaders(cfg: Config, max_train: Optional[int] = None,
-                    max_test: Optional[int] = None
+def labeled_loaders(cfg: Config,
+                    max_train: Optional[int] = None,
+                    max_test: Optional[int] = None,
+                    seed: Optional[int] = None
                     ) -> Tuple[DataLoader, DataLoader]:
-    """Loaders of ``cfg.probe_train_dataloader`` / ``probe_test_dataloader``
-    (their first ``max_*`` samples when given)."""
+    """Loaders of ``cfg.probe_train_dataloader`` / ``probe_test_dataloader``.
+
+    With ``max_*``, a subset of that many samples: the first ones, or, when
+    ``seed`` is given, a seeded random subset (the probe's seed draws its
+    training images and thereby its BN calibration batches).
+    """
     loaders = []
-    for key, limit in (('probe_train_dataloader', max_train),
-                       ('probe_test_dataloader', max_test)):
+    for i, (key, limit) in enumerate((('probe_train_dataloader', max_train),
+                                      ('probe_test_dataloader', max_test))):
         if key not in cfg:
             raise KeyError(f'the config defines no {key} (a labeled split '
                            'for frozen-feature evaluation)')
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
             loader = Runner.build_dataloader(cfg[key])
         if limit is not None and limit < len(loader.dataset):
+            if seed is None:
+                index = range(limit)
+            else:
+                gen = torch.Generator().manual_seed(seed * 2 + i)
+                index = torch.randperm(len(loader.dataset),
+                                       generator=gen)[:limit].tolist()
             loader = DataLoader(
-                Subset(loader.dataset, range(limit)),
+                Subset(loader.dataset, index),
                 batch_size=loader.batch_size,
                 num_workers=loader.num_workers,
                 collate_fn=loader.collate_fn)
@@ -95,25 +108,26 @@ def knn_top1(train_f: Tensor, train_y: Tensor, test_f: Tensor,
     return correct / len(test_f)
 
 
-def linear_probe_top1(train_f: Tensor, train_y: Tensor, test_f: Tensor,
-                      test_y: Tensor, steps: int = 300, lr: float = 0.1,
-                      weight_decay: float = 1e-4, seed: int = 0) -> float:
-    """Top-1 of a softmax linear classifier on standardised frozen features
-    (full-batch Adam, seeded)."""
+def linear_probe_top1(train_f: Tensor,
+                      train_y: Tensor,
+                      test_f: Tensor,
+                      test_y: Tensor,
+                      c: float = 1.0,
+                      max_iter: int = 1000) -> float:
+    """Top-1 of a multinomial logistic regression (L2, ``C = c``) on
+    standardised frozen features, solved to convergence by scikit-learn's
+    L-BFGS: a convex problem, so the result does not depend on a seed."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
     mean, std = train_f.mean(0), train_f.std(0) + 1e-6
-    x_train, x_test = (train_f - mean) / std, (test_f - mean) / std
-    gen = torch.Generator().manual_seed(seed)
-    num_classes = int(train_y.max()) + 1
-    layer = nn.Linear(x_train.shape[1], num_classes)
-    with torch.no_grad():
-        layer.weight.copy_(
-            torch.randn(layer.weight.shape, generator=gen) * 0.01)
-        layer.bias.zero_()
-    optim = torch.optim.Adam(
-        layer.parameters(), lr=lr, weight_decay=weight_decay)
-    for _ in range(steps):
-        optim.zero_grad()
-        F.cross_entropy(layer(x_train), train_y).backward()
-        optim.step()
-    with torch.no_grad():
-        return (layer(x_test).argmax(1) == test_y).float().mean().item()
+    x_train = ((train_f - mean) / std).double().numpy()
+    x_test = ((test_f - mean) / std).double().numpy()
+    classifier = LogisticRegression(C=c, max_iter=max_iter, tol=1e-6)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always', ConvergenceWarning)
+        classifier.fit(x_train, train_y.numpy())
+    if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+        raise RuntimeError(f'the linear probe did not converge in '
+                           f'max_iter={max_iter} L-BFGS iterations; allow '
+                           'more (--max-iter)')
+    return float((classifier.predict(x_test) == test_y.numpy()).mean())

@@ -1,6 +1,7 @@
 """Scores a candidate arch by how closely its task features on target images
 match the max-arch teacher's (paper §3.3)."""
 import copy
+import time
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -11,6 +12,7 @@ from mmdata.export import export_subnet_state_dict
 from mmdata.models.backbones import DynamicResNet, SubnetResNet
 from mmdata.space import Arch
 from .calibration import calibrate_bn
+from .proxies import PROXIES, check_proxies
 from .similarity import get_similarity
 from .taps import TAP_NAMES
 
@@ -63,6 +65,9 @@ class SubnetScorer:
             :func:`mmdata.search.similarity.get_similarity`.
         calibrate_teacher (bool): Recalibrate the teacher's BN on the target
             images too (domain-aware teacher statistics).
+        proxies (Sequence[str]): Label-free baselines of
+            :mod:`mmdata.search.proxies` computed by :meth:`evaluate` on the
+            same BN-calibrated backbone (images: the first score batch).
     """
 
     def __init__(self,
@@ -76,12 +81,14 @@ class SubnetScorer:
                  similarity: str = 'relation',
                  tau: float = 0.1,
                  chunk: int = 1024,
-                 calibrate_teacher: bool = True) -> None:
+                 calibrate_teacher: bool = True,
+                 proxies: Sequence[str] = ()) -> None:
         if 'z' in taps and (student_neck is None or teacher_neck is None):
             raise ValueError("the 'z' tap needs a model with a neck")
         self.student = student
         self.student_neck = student_neck if 'z' in taps else None
         self.taps = list(taps)
+        self.proxies = check_proxies(proxies)
         self.calib_images = calib_images
         self.score_images = score_images
         self.similarity = get_similarity(similarity, tau, chunk)
@@ -107,11 +114,29 @@ class SubnetScorer:
                 feats[tap].append(out[tap])
         return feats
 
-    @torch.no_grad()
     def score(self, arch: Arch) -> Dict[str, float]:
         """``{tap name: mean score over the score images}`` for ``arch``."""
+        return self.evaluate(arch)['scores']
+
+    def evaluate(self, arch: Arch) -> Dict[str, Dict[str, float]]:
+        """The tap scores of ``arch`` (``scores``), its proxies
+        (``proxies``) and the seconds each took (``seconds``: ``score``
+        includes building and BN calibration)."""
+        start = time.perf_counter()
         model = static_extractor(self.student, self.student_neck, arch)
         calibrate_bn(model, self.calib_images, len(self.calib_images))
+        scores = self._similarities(model)
+        seconds = dict(score=time.perf_counter() - start)
+        proxies = {}
+        for name in self.proxies:
+            start = time.perf_counter()
+            proxies[name] = PROXIES[name](model.backbone,
+                                          self.score_images[0])
+            seconds[name] = time.perf_counter() - start
+        return dict(scores=scores, proxies=proxies, seconds=seconds)
+
+    @torch.no_grad()
+    def _similarities(self, model: FeatureExtractor) -> Dict[str, float]:
         scores = {tap: [] for tap in self.taps}
         for i, images in enumerate(self.score_images):
             out = model(images)

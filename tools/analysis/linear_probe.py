@@ -1,16 +1,23 @@
 """Linear-probe top-1 of many archs of a supernet: the labels' ranking to
 compare the label-free search with (tools/analysis/rank_correlation.py).
 
-For each arch (every candidate of a search, or the given ones): BN
-calibration on the labeled train split, frozen pooled features of both
-splits, a softmax linear classifier on the train features, top-1 on the test
-split. Rows are appended to the CSV as they are done; re-running skips the
-archs already in it.
+For each arch (every candidate of a search, or the given ones) and probe
+seed: BN calibration on a seeded random subset of the labeled train split,
+frozen pooled features of that subset and of the test split, a multinomial
+logistic regression solved to convergence (L-BFGS), top-1 on the test split.
+Several ``--seeds`` of the same archs measure the probe's own noise (the
+seed draws the training images and the calibration batches).
+
+Rows (arch, bin, seed, top1) are appended to the CSV as they are done;
+re-running skips those already in it. ``CSV.json`` records what the rows
+were computed from (checkpoint content, data, probe settings): a re-run
+with anything else is refused instead of mixing results (``--overwrite``
+starts over).
 
 Example::
 
     python tools/analysis/linear_probe.py CONFIG SUPERNET.pth \\
-        --search-dir work_dirs/search/search --out probe.csv
+        --search-dir work_dirs/demo/search --out probe.csv
 """
 import argparse
 import csv
@@ -20,14 +27,8 @@ import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
-from mmengine.utils import ProgressBar
 
-from mmdata.evaluation import (calibrated_features, labeled_loaders,
-                               linear_probe_top1, normalizer)
-from mmdata.export import build_subnet, load_supernet_backbone
-from mmdata.space import Arch, arch_cost
-
-FIELDS = ['arch', 'bin', 'flops', 'params', 'top1']
+FIELDS = ['arch', 'bin', 'seed', 'top1']
 
 
 def parse_args() -> argparse.Namespace:
@@ -41,70 +42,119 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--from', dest='source', default='student',
         choices=['student', 'teacher'])
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0],
+                        help='probe seeds (train subset and calibration)')
     parser.add_argument('--calib-batches', type=int, default=10)
-    parser.add_argument('--max-train', type=int, default=5000)
-    parser.add_argument('--max-test', type=int, default=2000)
-    parser.add_argument('--steps', type=int, default=300)
+    parser.add_argument('--max-train', type=int, default=10000,
+                        help='random train images per seed')
+    parser.add_argument('--max-test', type=int,
+                        help='test images (default: the whole test split)')
+    parser.add_argument('--c', type=float, default=1.0,
+                        help='inverse L2 strength of the classifier')
+    parser.add_argument('--max-iter', type=int, default=1000)
+    parser.add_argument('--overwrite', action='store_true',
+                        help='discard the rows already in --out')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
 
 
 def candidates(args) -> list:
     if args.archs:
+        from mmdata.space import Arch
         return [dict(arch=str(Arch.parse(a)), bin='') for a in args.archs]
     path = osp.join(args.search_dir, 'candidates.json')
     if not osp.isfile(path):
-        path = osp.join(args.search_dir, 'search', 'candidates.json')
+        raise FileNotFoundError(f'no candidates.json in {args.search_dir} '
+                                '(the search/ folder of a search work_dir)')
     with open(path) as f:
         return [dict(arch=c['arch'], bin=c['bin'])
                 for c in json.load(f)['candidates']]
 
 
+def signature(args, cfg) -> dict:
+    """What the rows depend on, beside the arch and the seed."""
+    stat = os.stat(args.checkpoint)
+    return dict(
+        checkpoint=osp.abspath(args.checkpoint),
+        checkpoint_size=stat.st_size,
+        checkpoint_mtime=stat.st_mtime,
+        source=args.source,
+        data=[json.loads(json.dumps(cfg[k].dataset, default=str))
+              for k in ('probe_train_dataloader', 'probe_test_dataloader')],
+        calib_batches=args.calib_batches,
+        max_train=args.max_train,
+        max_test=args.max_test,
+        c=args.c)
+
+
+def done_rows(args, sig: dict) -> set:
+    """``(arch, seed)`` already in the CSV; refuses a CSV made otherwise."""
+    side = args.out + '.json'
+    if args.overwrite:
+        for path in (args.out, side):
+            if osp.exists(path):
+                os.remove(path)
+    if osp.isfile(args.out):
+        saved = json.load(open(side)) if osp.isfile(side) else None
+        if saved != sig:
+            diff = sorted(k for k in sig
+                          if (saved or {}).get(k) != sig[k])
+            raise ValueError(
+                f'{args.out} holds probe results computed differently '
+                f'(differs in {diff}); pass --overwrite or another --out')
+        with open(args.out) as f:
+            return {(r['arch'], r['seed']) for r in csv.DictReader(f)}
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    with open(side + '.tmp', 'w') as f:
+        json.dump(sig, f, indent=1)
+    os.replace(side + '.tmp', side)
+    with open(args.out, 'w', newline='') as f:
+        csv.DictWriter(f, fieldnames=FIELDS).writeheader()
+    return set()
+
+
 def main() -> None:
     args = parse_args()
+    from mmengine.utils import ProgressBar
+
+    from mmdata.evaluation import (calibrated_features, labeled_loaders,
+                                   linear_probe_top1, normalizer)
+    from mmdata.export import build_subnet, load_supernet_backbone
+    from mmdata.space import Arch
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     try:
         state, space = load_supernet_backbone(args.checkpoint, args.source)
-        todo = candidates(args)
-        for c in todo:
+        archs = candidates(args)
+        for c in archs:
             space.validate(Arch.parse(c['arch']))
-        train_loader, test_loader = labeled_loaders(cfg, args.max_train,
-                                                    args.max_test)
+        done = done_rows(args, signature(args, cfg))
     except (ValueError, KeyError, FileNotFoundError) as err:
         sys.exit(f'error: {err}')
-    done = set()
-    if osp.isfile(args.out):
-        with open(args.out) as f:
-            done = {row['arch'] for row in csv.DictReader(f)}
-    todo = [c for c in todo if c['arch'] not in done]
-    print(f'linear probe of {len(todo)} archs ({len(done)} already in '
-          f'{args.out})')
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    new_file = not osp.isfile(args.out)
+    todo = [(seed, c) for seed in args.seeds for c in archs
+            if (c['arch'], str(seed)) not in done]
+    print(f'linear probe: {len(todo)} (arch, seed) pairs to do, '
+          f'{len(done)} already in {args.out}')
     norm = normalizer(cfg)
     in_channels = cfg.model.backbone.get('in_channels', 3)
     bar = ProgressBar(len(todo)) if todo else None
+    loaders = {}
     with open(args.out, 'a', newline='') as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
-        if new_file:
-            writer.writeheader()
-        for c in todo:
-            arch = Arch.parse(c['arch'])
-            model = build_subnet(state, arch, in_channels=in_channels)
+        for seed, c in todo:
+            if seed not in loaders:
+                loaders[seed] = labeled_loaders(cfg, args.max_train,
+                                                args.max_test, seed)
+            model = build_subnet(state, Arch.parse(c['arch']),
+                                 in_channels=in_channels)
             (train_f, train_y), (test_f, test_y) = calibrated_features(
-                model, train_loader, test_loader, norm, args.calib_batches,
+                model, *loaders[seed], norm, args.calib_batches,
                 progress=False)
-            cost = arch_cost(arch, 224)
-            writer.writerow(
-                dict(
-                    arch=c['arch'],
-                    bin=c['bin'],
-                    flops=cost.flops,
-                    params=cost.params,
-                    top1=linear_probe_top1(train_f, train_y, test_f, test_y,
-                                           steps=args.steps)))
+            top1 = linear_probe_top1(train_f, train_y, test_f, test_y,
+                                     c=args.c, max_iter=args.max_iter)
+            writer.writerow(dict(arch=c['arch'], bin=c['bin'], seed=seed,
+                                 top1=f'{top1:.6f}'))
             f.flush()
             bar.update()
     if bar:

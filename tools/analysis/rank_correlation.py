@@ -1,13 +1,23 @@
-"""Ranking correlation of a label-free search with downstream results
-(paper Table 2): Spearman and Kendall (scipy.stats) between the search
-scores and a metric column of a CSV, overall, per bin and per tap.
+"""Does the label-free search rank subnets like their labeled quality does?
 
-Prints a table, writes ``rank_correlation.json`` and
-``rank_correlation.png`` (score vs metric) next to the CSV or to ``--out``.
+Joins a search's ``candidates.json`` with a CSV of a label metric per arch
+(``tools/analysis/linear_probe.py``) and compares, side by side, the search
+score and the free baselines stored by the search (FLOPs, params and the
+proxies, e.g. NASWOT and SynFlow) with the label metric: Spearman and Kendall
+overall and inside each bin, with bootstrap 95% intervals; per bin the label
+metric of each score's pick, the regret vs the bin's best and the pick's
+percentile; a random pick in expectation. When the CSV has several seeds of
+some archs, the label metric's own noise is printed beside the spread of
+the candidates.
+
+Prints the tables and writes ``rank_correlation.json`` and
+``rank_correlation.png`` (one panel per score, bins coloured, picks starred)
+to ``--out`` (default: the CSV's folder).
 
 Example::
 
-    python tools/analysis/rank_correlation.py work_dirs/search/search probe.csv
+    python tools/analysis/rank_correlation.py work_dirs/demo/search \\
+        work_dirs/demo/probe.csv
 """
 import argparse
 import csv
@@ -15,9 +25,10 @@ import json
 import os
 import os.path as osp
 import sys
-from typing import Dict, List
+from collections import defaultdict
+from typing import Dict, List, Tuple
 
-from scipy import stats
+LABELS = dict(top1='linear-probe top-1')
 
 
 def parse_args() -> argparse.Namespace:
@@ -25,100 +36,178 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('search_dir', help='search output folder')
     parser.add_argument('results', help='CSV with an arch column')
     parser.add_argument(
-        '--metric', default='top1', help='CSV column to correlate with')
+        '--metric', default='top1', help='CSV column to compare with')
+    parser.add_argument(
+        '--label-seed', default='0',
+        help='rows of this seed are the label (CSVs with a seed column)')
+    parser.add_argument('--bootstrap', type=int, default=1000,
+                        help='bootstrap resamples (0: no intervals)')
     parser.add_argument('--out', help='output folder (default: CSV folder)')
     return parser.parse_args()
 
 
-def correlate(scores: List[float], metric: List[float]) -> Dict:
-    if len(scores) < 3 or len(set(scores)) == 1 or len(set(metric)) == 1:
-        return dict(n=len(scores), spearman=None, kendall=None)  # undefined
-    rho = stats.spearmanr(scores, metric)
-    tau = stats.kendalltau(scores, metric)
-    return dict(
-        n=len(scores),
-        spearman=float(rho.statistic),
-        spearman_p=float(rho.pvalue),
-        kendall=float(tau.statistic),
-        kendall_p=float(tau.pvalue))
-
-
-def load(search_dir: str, results: str, metric: str) -> List[Dict]:
+def load(search_dir: str, results: str, metric: str,
+         label_seed: str = '0') -> Tuple[List[Dict], List[str], Dict]:
+    """Rows (one per candidate with a label), their score columns and the
+    repeated label values per arch (for the noise floor)."""
     path = osp.join(search_dir, 'candidates.json')
     if not osp.isfile(path):
-        path = osp.join(search_dir, 'search', 'candidates.json')
+        raise FileNotFoundError(f'no candidates.json in {search_dir} (the '
+                                'search/ folder of a search work_dir)')
     with open(path) as f:
-        cands = {c['arch']: c for c in json.load(f)['candidates']}
+        search = json.load(f)
     with open(results) as f:
-        rows = list(csv.DictReader(f))
-    if rows and metric not in rows[0]:
+        table = list(csv.DictReader(f))
+    if table and metric not in table[0]:
         raise KeyError(f'{results} has no column {metric!r}; columns: '
-                       f'{list(rows[0])}')
-    joined = []
-    for row in rows:
-        if row['arch'] in cands:
-            joined.append(dict(cands[row['arch']], metric=float(row[metric])))
-    if not joined:
-        raise ValueError(f'no arch of {results} is a candidate of {path}')
-    return joined
+                       f'{list(table[0])}')
+    repeats, label = defaultdict(list), {}
+    for row in table:
+        repeats[row['arch']].append(float(row[metric]))
+        if row.get('seed', label_seed) == label_seed:
+            label[row['arch']] = float(row[metric])
+    taps = search.get('taps') or []
+    columns = [f'DATA ({"+".join(taps)})' if taps else 'DATA']
+    if len(taps) > 1:
+        columns += [f'DATA {t}' for t in taps]
+    columns += ['FLOPs', 'params']
+    cands = search['candidates']
+    proxies = list(cands[0].get('proxies', {})) if cands else []
+    columns += proxies
+    rows = []
+    for c in cands:
+        if c['arch'] not in label:
+            continue
+        row = {columns[0]: c['score'], 'FLOPs': c['flops'],
+               'params': c['params'], 'bin': c['bin'], 'arch': c['arch'],
+               metric: label[c['arch']]}
+        if len(taps) > 1:
+            row.update({f'DATA {t}': c['scores'][t] for t in taps})
+        row.update({p: c['proxies'][p] for p in proxies})
+        rows.append(row)
+    if not rows:
+        raise ValueError(f'no arch of {results} (seed {label_seed}) is a '
+                         f'candidate of {path}')
+    return rows, columns, repeats
 
 
-def table(report: Dict) -> str:
-    lines = [f'{"group":<24} {"n":>4} {"Spearman":>9} {"Kendall":>8}']
-    for name, r in report.items():
-        sp = '-' if r['spearman'] is None else f'{r["spearman"]:.3f}'
-        kd = '-' if r['kendall'] is None else f'{r["kendall"]:.3f}'
-        lines.append(f'{name:<24} {r["n"]:>4} {sp:>9} {kd:>8}')
+def _fmt(value, ci=None, digits=2) -> str:
+    if value is None:
+        return '-'
+    text = f'{value:+.{digits}f}'
+    if ci:
+        text += f' [{ci[0]:+.{digits}f},{ci[1]:+.{digits}f}]'
+    return text
+
+
+def format_report(report: Dict, noise: Dict, metric: str) -> str:
+    """The summary table and one table per bin."""
+    cols = report['columns']
+    lines = [
+        f'{"score":<14} {"Spearman all [95% CI]":<24} '
+        f'{"Kendall all [95% CI]":<24} {"Spearman bin":>12} '
+        f'{"Kendall bin":>11} {"regret":>7} {"pick pct":>8}'
+    ]
+    for name, c in cols.items():
+        a, m = c['all'], c['mean_bin']
+        lines.append(
+            f'{name:<14} {_fmt(a["spearman"], a.get("spearman_ci")):<24} '
+            f'{_fmt(a["kendall"], a.get("kendall_ci")):<24} '
+            f'{_fmt(m["spearman"]):>12} {_fmt(m["kendall"]):>11} '
+            f'{m["regret"]:7.4f} {m["percentile"]:7.0f}%')
+    lines.append('(bin columns: means over bins; regret: bin best minus the '
+                 f'pick\'s {metric}; pick pct: % of the bin at or below '
+                 'the pick)')
+    if noise:
+        lines.append(
+            f'\n{metric} noise floor: std {noise["std"]:.4f}, largest '
+            f'spread {noise["max_spread"]:.4f} ({noise["archs"]} archs x '
+            f'>= {noise["repeats"]} probe seeds)')
+    for b, info in report['bins'].items():
+        lines.append(
+            f'\nbin {b}: {info["n"]} candidates, best {metric} '
+            f'{info["best"]:.4f}, spread (std) {info["std"]:.4f}'
+            + (f' = {info["std"] / noise["std"]:.1f}x the noise floor'
+               if noise and noise['std'] > 0 else ''))
+        lines.append(f'  {"score":<14} {"Spearman [95% CI]":<24} '
+                     f'{"Kendall [95% CI]":<24} {"pick":>7} {"regret":>7} '
+                     f'{"pct":>5}')
+        for name, c in cols.items():
+            r = c['bins'][b]
+            lines.append(
+                f'  {name:<14} {_fmt(r["spearman"], r.get("spearman_ci")):<24}'
+                f' {_fmt(r["kendall"], r.get("kendall_ci")):<24} '
+                f'{r["winner"]:7.4f} {r["regret"]:7.4f} '
+                f'{r["percentile"]:4.0f}%')
     return '\n'.join(lines)
 
 
-def main() -> None:
-    args = parse_args()
-    try:
-        joined = load(args.search_dir, args.results, args.metric)
-    except (KeyError, ValueError, FileNotFoundError) as err:
-        sys.exit(f'error: {err}')
-    report = {'all (score)': correlate([j['score'] for j in joined],
-                                       [j['metric'] for j in joined])}
-    for tap in joined[0]['scores']:
-        report[f'tap {tap}'] = correlate([j['scores'][tap] for j in joined],
-                                         [j['metric'] for j in joined])
-    for name in dict.fromkeys(j['bin'] for j in joined):
-        inside = [j for j in joined if j['bin'] == name]
-        report[f'bin {name}'] = correlate([j['score'] for j in inside],
-                                          [j['metric'] for j in inside])
-    print(f'search score vs {args.metric} ({len(joined)} archs)')
-    print(table(report))
-    out = args.out or osp.dirname(osp.abspath(args.results))
-    os.makedirs(out, exist_ok=True)
-    with open(osp.join(out, 'rank_correlation.json.tmp'), 'w') as f:
-        json.dump(dict(metric=args.metric, report=report), f, indent=2)
-    os.replace(
-        osp.join(out, 'rank_correlation.json.tmp'),
-        osp.join(out, 'rank_correlation.json'))
-    plot(joined, args.metric, report['all (score)'],
-         osp.join(out, 'rank_correlation.png'))
-
-
-def plot(joined: List[Dict], metric: str, overall: Dict, path: str) -> None:
+def plot(rows: List[Dict], columns: List[str], report: Dict, metric: str,
+         path: str) -> None:
+    """One panel per score column: score vs label, bins coloured, each
+    bin's pick starred."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=100)
-    for name in dict.fromkeys(j['bin'] for j in joined):
-        inside = [j for j in joined if j['bin'] == name]
-        ax.scatter([j['score'] for j in inside], [j['metric'] for j in inside],
-                   s=16, label=name)
-    rho = overall['spearman']
-    ax.set_title('search score vs ' + metric +
-                 ('' if rho is None else f' (Spearman {rho:.2f})'))
-    ax.set_xlabel('label-free search score (higher = closer to teacher)')
-    ax.set_ylabel(metric)
-    ax.legend(fontsize=7)
+    ncols = min(3, len(columns))
+    nrows = -(-len(columns) // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(4 * ncols, 3.2 * nrows), dpi=80,
+        squeeze=False)
+    bins = list(report['bins'])
+    colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
+    for ax, col in zip(axes.flat, columns):
+        entry = report['columns'][col]
+        for i, b in enumerate(bins):
+            inside = [r for r in rows if r['bin'] == b]
+            ax.scatter([r[col] for r in inside], [r[metric] for r in inside],
+                       s=12, alpha=0.7, color=colors[i % len(colors)],
+                       label=b)
+            pick = max(inside, key=lambda r: r[col])
+            ax.scatter([pick[col]], [pick[metric]], marker='*', s=150,
+                       color=colors[i % len(colors)], edgecolors='k')
+        ax.set_title(f'{col}: rho all {_fmt(entry["all"]["spearman"])}, '
+                     f'in bins {_fmt(entry["mean_bin"]["spearman"])}',
+                     fontsize=9)
+        ax.set_xlabel(col, fontsize=8)
+        ax.set_ylabel(LABELS.get(metric, metric), fontsize=8)
+        ax.tick_params(labelsize=7)
+        if col in ('FLOPs', 'params', 'synflow'):
+            ax.set_xscale('log')
+    for ax in list(axes.flat)[len(columns):]:
+        ax.axis('off')
+    axes.flat[0].legend(fontsize=7, title='bin (star: pick)',
+                        title_fontsize=7)
     fig.tight_layout()
     fig.savefig(path + '.tmp', format='png')
     plt.close(fig)
     os.replace(path + '.tmp', path)
+
+
+def main() -> None:
+    args = parse_args()
+    from mmdata.evaluation.ranking import noise_floor, ranking_report
+    try:
+        rows, columns, repeats = load(args.search_dir, args.results,
+                                      args.metric, args.label_seed)
+    except (KeyError, ValueError, FileNotFoundError) as err:
+        sys.exit(f'error: {err}')
+    report = ranking_report(rows, columns, args.metric, args.bootstrap)
+    noise = noise_floor(repeats)
+    report['noise_floor'] = noise
+    print(f'label-free scores vs {LABELS.get(args.metric, args.metric)} '
+          f'({len(rows)} candidates, {len(report["bins"])} bins, '
+          f'{args.bootstrap} bootstrap resamples)')
+    print(format_report(report, noise, args.metric))
+    out = args.out or osp.dirname(osp.abspath(args.results))
+    os.makedirs(out, exist_ok=True)
+    path = osp.join(out, 'rank_correlation.json')
+    with open(path + '.tmp', 'w') as f:
+        json.dump(dict(report, rows=rows), f, indent=1)
+    os.replace(path + '.tmp', path)
+    plot(rows, columns, report, args.metric,
+         osp.join(out, 'rank_correlation.png'))
+    print(f'table and figure in {out}')
 
 
 if __name__ == '__main__':

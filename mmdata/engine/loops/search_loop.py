@@ -20,6 +20,7 @@ from mmdata.search.candidates import (METRICS, candidate, parse_budgets,
                                       sample_candidates)
 from mmdata.search.evolution import next_generation
 from mmdata.search.outputs import write_outputs
+from mmdata.search.proxies import check_proxies
 from mmdata.search.scorer import SubnetScorer
 from mmdata.search.similarity import SIMILARITIES
 from mmdata.search.taps import TAP_NAMES, resolve_taps
@@ -59,6 +60,10 @@ class SearchLoop(BaseLoop):
         calibrate_teacher (bool): Recalibrate the teacher's BN as well.
         source (str): Candidates from the ``'student'`` supernet (default)
             or the ``'teacher'`` EMA weights.
+        proxies (list[str]): Label-free baselines stored next to the score
+            of every candidate (``'naswot'``, ``'synflow'``, see
+            :mod:`mmdata.search.proxies`), for ranking studies. FLOPs and
+            params are always stored. Defaults to none.
         strategy (str): ``'random'`` or ``'evolution'``.
         evolution (dict): ``population`` (per bin), ``generations``,
             ``parents``, ``mutation_prob``.
@@ -81,6 +86,7 @@ class SearchLoop(BaseLoop):
                  score_batches: int = 4,
                  calibrate_teacher: bool = True,
                  source: str = 'student',
+                 proxies: Sequence[str] = (),
                  strategy: str = 'random',
                  evolution: Optional[dict] = None,
                  seed: int = 0,
@@ -114,6 +120,7 @@ class SearchLoop(BaseLoop):
         self.score_batches = score_batches
         self.calibrate_teacher = calibrate_teacher
         self.source = source
+        self.proxies = check_proxies(proxies)
         self.strategy = strategy
         self.evolution = dict(
             population=20, generations=4, parents=5, mutation_prob=0.3)
@@ -166,7 +173,8 @@ class SearchLoop(BaseLoop):
             similarity=self.similarity,
             tau=self.temperature,
             chunk=self.chunk_size,
-            calibrate_teacher=self.calibrate_teacher)
+            calibrate_teacher=self.calibrate_teacher,
+            proxies=self.proxies)
         self.space = model.space
         self.done = self._load_progress()
         if self.strategy == 'random':
@@ -175,6 +183,7 @@ class SearchLoop(BaseLoop):
                                   self.seed, self.metric, self.input_size))
         else:
             records = self._evolve()
+        self._log_cost(records)
         if is_main_process():
             write_outputs(self.out_dir, records, self.bins, self.metric,
                           [TAP_NAMES[t] for t in self.taps])
@@ -210,8 +219,14 @@ class SearchLoop(BaseLoop):
 
     # ---------------------------------------------------------------- resume
     def _signature(self) -> dict:
+        checkpoint = self.runner._load_from
+        stat = os.stat(checkpoint) if checkpoint and osp.isfile(
+            checkpoint) else None
         return dict(
-            checkpoint=self.runner._load_from,
+            checkpoint=checkpoint,
+            # a retrained checkpoint at the same path must not reuse scores
+            checkpoint_size=stat and stat.st_size,
+            checkpoint_mtime=stat and stat.st_mtime,
             taps=[TAP_NAMES[t] for t in self.taps],
             similarity=self.similarity,
             temperature=self.temperature,
@@ -219,6 +234,7 @@ class SearchLoop(BaseLoop):
             score_batches=self.score_batches,
             calibrate_teacher=self.calibrate_teacher,
             source=self.source,
+            proxies=self.proxies,
             input_size=self.input_size)
 
     def _check_signature(self) -> None:
@@ -284,7 +300,8 @@ class SearchLoop(BaseLoop):
         return [self.done[str(c['arch'])] for c in candidates]
 
     def _score(self, c: dict) -> dict:
-        scores = self.scorer.score(c['arch'])
+        result = self.scorer.evaluate(c['arch'])
+        scores = result['scores']
         return dict(
             arch=str(c['arch']),
             arch_dict=c['arch'].to_dict(),
@@ -292,7 +309,19 @@ class SearchLoop(BaseLoop):
             flops=c['flops'],
             params=c['params'],
             scores=scores,
-            score=sum(scores.values()) / len(scores))
+            score=sum(scores.values()) / len(scores),
+            proxies=result['proxies'],
+            seconds=result['seconds'])
+
+    @staticmethod
+    def _log_cost(records: List[dict]) -> None:
+        """Log the mean seconds per candidate of the score and each proxy."""
+        timed = [r['seconds'] for r in records if 'seconds' in r]
+        if timed:
+            cost = ', '.join(f'{k} {sum(t[k] for t in timed) / len(timed):.3f}'
+                             for k in timed[0])
+            print_log(f'seconds per candidate ({len(timed)} candidates): '
+                      f'{cost}', logger='current')
 
     def _evolve(self) -> List[dict]:
         """Evolutionary search inside each bin (mutation + crossover)."""

@@ -1,0 +1,149 @@
+"""Ranking comparison: correlations, bootstrap intervals, per-bin picks,
+the noise floor and the rank_correlation tool on planted scores."""
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from mmdata.evaluation.ranking import (bin_pick, bootstrap_interval,
+                                       correlation, noise_floor,
+                                       random_pick, ranking_report)
+from tests.test_train_runs import env
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def planted_rows(num_per_bin: int = 15, seed: int = 0) -> list:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for b in ('small', 'large'):
+        for _ in range(num_per_bin):
+            top1 = float(rng.uniform(0.6, 0.8))
+            rows.append(dict(bin=b, top1=top1, planted=top1, reverse=-top1,
+                             noisy=top1 + float(rng.normal(0, 0.05))))
+    return rows
+
+
+def test_planted_score_ranks_perfectly_with_zero_regret():
+    rows = planted_rows()
+    report = ranking_report(rows, ['planted', 'reverse', 'noisy'], 'top1',
+                            num_boot=200)
+    planted = report['columns']['planted']
+    assert planted['all']['spearman'] == pytest.approx(1)
+    assert planted['all']['kendall'] == pytest.approx(1)
+    for b, entry in planted['bins'].items():
+        assert entry['spearman'] == pytest.approx(1)
+        assert entry['regret'] == 0 and entry['percentile'] == 100
+        assert entry['winner'] == report['bins'][b]['best']
+    reverse = report['columns']['reverse']
+    assert reverse['all']['spearman'] == pytest.approx(-1)
+    for b, entry in reverse['bins'].items():
+        values = [r['top1'] for r in rows if r['bin'] == b]
+        assert entry['regret'] == pytest.approx(max(values) - min(values))
+        assert entry['percentile'] == pytest.approx(100 / 15)
+    noisy = report['columns']['noisy']
+    assert noisy['all']['spearman'] == pytest.approx(stats.spearmanr(
+        [r['noisy'] for r in rows], [r['top1'] for r in rows]).statistic)
+    means = report['columns']['random']['mean_bin']
+    assert means['regret'] == pytest.approx(np.mean([
+        max(v) - np.mean(v) for v in
+        ([r['top1'] for r in rows if r['bin'] == b]
+         for b in ('small', 'large'))]))
+    assert means['percentile'] == pytest.approx(100 * 16 / 30)
+
+
+def test_bootstrap_interval_contains_estimate_and_narrows():
+    widths = []
+    for n in (15, 60, 240):
+        rng = np.random.default_rng(n)
+        y = rng.normal(size=n)
+        x = y + rng.normal(size=n)
+        for statistic in ('spearman', 'kendall'):
+            point = correlation(x, y)[statistic]
+            lo, hi = bootstrap_interval(x, y, statistic, num=400, seed=0)
+            assert lo <= point <= hi
+            if statistic == 'spearman':
+                widths.append(hi - lo)
+    # one resample: the vectorised Spearman equals scipy's on it
+    index = np.random.default_rng(0).integers(0, len(x), (1, len(x)))[0]
+    lo, hi = bootstrap_interval(x, y, 'spearman', num=1, seed=0)
+    assert lo == hi == pytest.approx(
+        stats.spearmanr(x[index], y[index]).statistic)
+    assert widths[0] > widths[1] > widths[2]
+    assert bootstrap_interval([1, 2], [2, 1]) is None
+    assert bootstrap_interval([1, 1, 1, 1], [1, 2, 3, 4]) is None
+
+
+def test_bin_pick_random_pick_and_noise_floor():
+    assert bin_pick([3, 1, 2], [0.5, 0.9, 0.7]) == dict(
+        winner=0.5, best=0.9, regret=pytest.approx(0.4),
+        percentile=pytest.approx(100 / 3))
+    assert random_pick([0.5, 0.9, 0.7])['regret'] == pytest.approx(0.2)
+    assert correlation([1, 2], [1, 2])['spearman'] is None
+    noise = noise_floor({'a': [0.70, 0.72, 0.74], 'b': [0.60, 0.61],
+                         'c': [0.5]})
+    pooled = np.sqrt((0.02**2 * 2 + 2 * 0.005**2) / 3)
+    assert noise['std'] == pytest.approx(pooled)
+    assert noise['max_spread'] == pytest.approx(0.04)
+    assert (noise['archs'], noise['repeats']) == (2, 2)
+    assert noise_floor({'a': [0.7]}) is None
+
+
+def write_search(folder: Path, rows: list) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    cands = [
+        dict(arch=f'Depth [1,1,1,1] Width [8,8,16,32,{64 + i}]',
+             bin=r['bin'], score=r['planted'], scores=dict(z=r['planted']),
+             flops=1000 + i, params=100 + i,
+             proxies=dict(naswot=r['noisy'], synflow=float(i)))
+        for i, r in enumerate(rows)
+    ]
+    (folder / 'candidates.json').write_text(
+        json.dumps(dict(taps=['z'], candidates=cands)))
+    return cands
+
+
+def test_rank_correlation_tool_side_by_side(tmp_path):
+    rows = planted_rows(6)
+    cands = write_search(tmp_path / 'search', rows)
+    with open(tmp_path / 'probe.csv', 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=['arch', 'bin', 'seed', 'top1'])
+        writer.writeheader()
+        for c, r in zip(cands, rows):
+            writer.writerow(dict(arch=c['arch'], bin=c['bin'], seed=0,
+                                 top1=r['top1']))
+        for seed, delta in ((1, 0.01), (2, -0.01)):  # noise rows
+            writer.writerow(dict(arch=cands[0]['arch'], bin='', seed=seed,
+                                 top1=rows[0]['top1'] + delta))
+    out = subprocess.run([
+        sys.executable, str(REPO / 'tools/analysis/rank_correlation.py'),
+        str(tmp_path / 'search'), str(tmp_path / 'probe.csv'),
+        '--bootstrap', '100'
+    ], capture_output=True, text=True, env=env())
+    assert out.returncode == 0, out.stderr
+    report = json.loads((tmp_path / 'rank_correlation.json').read_text())
+    columns = report['columns']
+    assert list(columns) == ['DATA (z)', 'FLOPs', 'params', 'naswot',
+                             'synflow', 'random']
+    assert columns['DATA (z)']['all']['spearman'] == pytest.approx(1)
+    assert columns['DATA (z)']['mean_bin']['regret'] == 0
+    # the seed-1/2 rows are noise, not labels
+    assert report['n'] == 12
+    assert report['noise_floor']['std'] == pytest.approx(0.01)
+    for name in ('DATA (z)', 'naswot', 'random', 'noise floor',
+                 'bin small', 'Spearman all [95% CI]'):
+        assert name in out.stdout
+    assert (tmp_path / 'rank_correlation.png').read_bytes()[:4] == \
+        b'\x89PNG'
+    bad = subprocess.run([
+        sys.executable, str(REPO / 'tools/analysis/rank_correlation.py'),
+        str(tmp_path / 'search'), str(tmp_path / 'probe.csv'),
+        '--metric', 'top5'
+    ], capture_output=True, text=True, env=env())
+    assert bad.returncode == 1
+    assert bad.stderr.strip().startswith("error: ") and 'top5' in bad.stderr

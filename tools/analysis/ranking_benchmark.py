@@ -1,0 +1,175 @@
+"""Ranking benchmark: does the label-free search pick better subnets than
+FLOPs, params, NASWOT, SynFlow or a random pick, on your labeled data?
+
+One command runs the whole study, each step with the documented tool, all
+resumable (re-run the same command after a kill):
+
+1. train the supernet (``tools/train.py``), unless ``--checkpoint`` is given;
+2. search every bin with the search score and the proxies
+   (``tools/search.py``, ``train_cfg.proxies``);
+3. linear-probe every candidate, probe seed 0
+   (``tools/analysis/linear_probe.py``: the labels, used only here);
+4. the probe's noise floor: the DATA pick of each bin probed with more seeds;
+5. compare every score with the probe (``tools/analysis/rank_correlation.py``):
+   Spearman / Kendall overall and in bins with bootstrap intervals, regret
+   and percentile of each score's pick per bin.
+
+The training config must define ``probe_train_dataloader`` and
+``probe_test_dataloader`` (labeled splits); the search config's dataloader
+gives the unlabeled target images. Outputs in ``--work-dir``: ``train/``,
+``search/`` (candidates.json with all scores), ``probe.csv``,
+``rank_correlation.{json,png}`` and ``ranking.txt`` (the table).
+
+Example (``make ranking``: the tiny supernet on Fashion-MNIST)::
+
+    python tools/analysis/ranking_benchmark.py \\
+        configs/tiny/supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py \\
+        configs/tiny/search-cls_dynresnet-tiny_fashion-mnist.py \\
+        --work-dir work_dirs/ranking
+"""
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('train_config', help='supernet training config '
+                        '(with probe_train/test_dataloader)')
+    parser.add_argument('search_config', help='search config (SearchLoop)')
+    parser.add_argument('--work-dir', default='work_dirs/ranking')
+    parser.add_argument('--checkpoint', help='use this supernet checkpoint '
+                        'instead of training one')
+    parser.add_argument('--iters', type=int, help='training iterations '
+                        '(default: the config\'s; the cosine schedule '
+                        'follows)')
+    parser.add_argument('--candidates', type=int, default=15,
+                        help='candidates per bin')
+    parser.add_argument('--proxies', nargs='*', default=['naswot', 'synflow'],
+                        help='label-free baselines stored by the search')
+    parser.add_argument('--probe-train', type=int, default=10000,
+                        help='labeled train images per probe seed')
+    parser.add_argument('--probe-test', type=int,
+                        help='test images (default: the whole test split)')
+    parser.add_argument('--noise-seeds', type=int, default=5,
+                        help='probe seeds of the noise floor (incl. seed 0)')
+    parser.add_argument('--bootstrap', type=int, default=1000)
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='key=value options for every step (data roots)')
+    parser.add_argument('--train-options', nargs='+', default=[],
+                        help='key=value options of the training only')
+    parser.add_argument('--search-options', nargs='+', default=[],
+                        help='key=value options of the search only '
+                        '(e.g. train_cfg.source=teacher)')
+    return parser.parse_args(argv)
+
+
+def step(title: str) -> float:
+    print(f'\n=== {title}', flush=True)
+    return time.time()
+
+
+def run(*cmd: str) -> None:
+    print('$ ' + ' '.join(cmd), flush=True)
+    result = subprocess.run([sys.executable, *cmd], cwd=REPO)
+    if result.returncode != 0:
+        sys.exit(f'error: the step above failed (exit {result.returncode}); '
+                 're-run the same command to resume')
+
+
+def schedule_options(config: str, iters: int) -> list:
+    """Options setting ``iters`` training iterations, with every
+    iteration-based scheduler's length following."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    opts = [f'train_cfg.max_iters={iters}']
+    for i, sched in enumerate(cfg.get('param_scheduler') or []):
+        if sched.get('by_epoch', True) is False:
+            if 'T_max' in sched:
+                opts.append(f'param_scheduler.{i}.T_max={iters}')
+            if 'end' in sched:
+                opts.append(f'param_scheduler.{i}.end={iters}')
+    return opts
+
+
+def train(args, work: Path) -> Path:
+    if args.checkpoint:
+        print(f'using {args.checkpoint}')
+        return Path(args.checkpoint).resolve()
+    from mmengine.config import Config
+    iters = args.iters or Config.fromfile(args.train_config).train_cfg[
+        'max_iters']
+    ckpt = work / 'train' / f'iter_{iters}.pth'
+    if ckpt.exists():
+        print(f'{ckpt} exists, skipping')
+        return ckpt
+    resume = ['--resume'] if (work / 'train' /
+                              'last_checkpoint').exists() else []
+    run('tools/train.py', args.train_config, '--work-dir',
+        str(work / 'train'), *resume, '--cfg-options', *args.cfg_options,
+        *schedule_options(args.train_config, iters), *args.train_options)
+    return ckpt
+
+
+def data_picks(search_dir: Path) -> list:
+    """The DATA score's pick of every bin."""
+    cands = json.loads((search_dir / 'candidates.json').read_text())
+    best = {}
+    for c in cands['candidates']:
+        if c['bin'] not in best or c['score'] > best[c['bin']]['score']:
+            best[c['bin']] = c
+    return [c['arch'] for c in best.values()]
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    work = Path(args.work_dir).resolve()
+    start = time.time()
+    step('1/5 supernet')
+    ckpt = train(args, work)
+
+    step(f'2/5 label-free search: {args.candidates} candidates per bin, '
+         f'proxies {args.proxies}')
+    proxies = '[' + ','.join(f"'{p}'" for p in args.proxies) + ']'
+    run('tools/search.py', args.search_config, str(ckpt), '--work-dir',
+        str(work), '--cfg-options', *args.cfg_options,
+        f'train_cfg.num_candidates={args.candidates}',
+        f'train_cfg.proxies={proxies}', *args.search_options)
+    search_dir = work / 'search'
+
+    probe = ['tools/analysis/linear_probe.py', args.train_config, str(ckpt),
+             '--out', str(work / 'probe.csv'), '--max-train',
+             str(args.probe_train)]
+    probe += ['--max-test', str(args.probe_test)] if args.probe_test else []
+    step('3/5 linear probe of every candidate (labels used only here)')
+    run(*probe, '--search-dir', str(search_dir), '--seeds', '0',
+        '--cfg-options', *args.cfg_options)
+
+    if args.noise_seeds > 1:
+        step(f'4/5 probe noise floor: each bin\'s DATA pick, '
+             f'{args.noise_seeds} probe seeds')
+        run(*probe, '--archs', *data_picks(search_dir), '--seeds',
+            *[str(s) for s in range(1, args.noise_seeds)], '--cfg-options',
+            *args.cfg_options)
+
+    step('5/5 compare every score with the probe')
+    out = subprocess.run([
+        sys.executable, 'tools/analysis/rank_correlation.py',
+        str(search_dir), str(work / 'probe.csv'), '--out', str(work),
+        '--bootstrap', str(args.bootstrap)
+    ], cwd=REPO, capture_output=True, text=True)
+    print(out.stdout, end='')
+    if out.returncode != 0:
+        sys.exit(out.stderr.strip().splitlines()[-1])
+    (work / 'ranking.txt').write_text(out.stdout)
+    print(f'\nranking benchmark done in {time.time() - start:.0f} s: '
+          f'{work}/ranking.txt, rank_correlation.png')
+
+
+if __name__ == '__main__':
+    main()
