@@ -147,3 +147,48 @@ def test_rank_correlation_tool_side_by_side(tmp_path):
     ], capture_output=True, text=True, env=env())
     assert bad.returncode == 1
     assert bad.stderr.strip().startswith("error: ") and 'top5' in bad.stderr
+
+
+def test_linear_probe_is_converged_and_deterministic():
+    import torch
+
+    from mmdata.evaluation import linear_probe_top1
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.arange(200) % 4
+    feats = torch.randn(200, 8, generator=gen) * 0.1
+    feats[torch.arange(200), labels] += 3  # linearly separable
+    top1 = linear_probe_top1(feats[:150], labels[:150], feats[150:],
+                             labels[150:])
+    assert top1 == 1.0
+    noisy = torch.randn(200, 8, generator=gen)
+    a = linear_probe_top1(noisy[:150], labels[:150], noisy[150:],
+                          labels[150:])
+    assert a == linear_probe_top1(noisy[:150], labels[:150], noisy[150:],
+                                  labels[150:])
+    with pytest.raises(RuntimeError, match='max_iter=1 L-BFGS'):
+        linear_probe_top1(noisy[:150], labels[:150], noisy[150:],
+                          labels[150:], max_iter=1)
+
+
+def test_probe_subsets_are_seeded(tmp_path):
+    from mmengine.config import Config
+
+    from mmdata.evaluation import labeled_loaders
+    from tests.helpers import write_fashion_mnist
+    root = write_fashion_mnist(tmp_path, 64, 32)
+    cfg = Config.fromfile(
+        REPO / 'configs/tiny/'
+        'supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py')
+    for key in ('probe_train_dataloader', 'probe_test_dataloader'):
+        cfg[key].dataset.data_root = str(root)
+        cfg[key].num_workers = 0
+
+    def indices(seed):
+        train, test = labeled_loaders(cfg, 20, 10, seed)
+        return list(train.dataset.indices), list(test.dataset.indices)
+
+    assert indices(0) == indices(0)
+    assert indices(0)[0] != indices(1)[0]
+    assert len(set(indices(0)[0])) == 20
+    first, _ = labeled_loaders(cfg, 20, None)
+    assert list(first.dataset.indices) == list(range(20))

@@ -112,17 +112,19 @@ def linear_probe_top1(train_f: Tensor,
                       train_y: Tensor,
                       test_f: Tensor,
                       test_y: Tensor,
-                      c: float = 1.0,
-                      max_iter: int = 1000) -> float:
+                      c: float = 0.1,
+                      max_iter: int = 1000,
+                      tol: float = 1e-4) -> float:
     """Top-1 of a multinomial logistic regression (L2, ``C = c``) on
-    standardised frozen features, solved to convergence by scikit-learn's
-    L-BFGS: a convex problem, so the result does not depend on a seed."""
+    standardised frozen features, solved to convergence (``tol``) by
+    scikit-learn's L-BFGS: a convex problem, so the result does not depend
+    on a seed. Not converging in ``max_iter`` iterations is an error."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     mean, std = train_f.mean(0), train_f.std(0) + 1e-6
     x_train = ((train_f - mean) / std).double().numpy()
     x_test = ((test_f - mean) / std).double().numpy()
-    classifier = LogisticRegression(C=c, max_iter=max_iter, tol=1e-6)
+    classifier = LogisticRegression(C=c, max_iter=max_iter, tol=tol)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always', ConvergenceWarning)
         classifier.fit(x_train, train_y.numpy())

@@ -146,16 +146,16 @@ def main(argv=None) -> None:
              '--out', str(work / 'probe.csv'), '--max-train',
              str(args.probe_train)]
     probe += ['--max-test', str(args.probe_test)] if args.probe_test else []
+    options = ['--cfg-options', *args.cfg_options] if args.cfg_options \
+        else []
     step('3/5 linear probe of every candidate (labels used only here)')
-    run(*probe, '--search-dir', str(search_dir), '--seeds', '0',
-        '--cfg-options', *args.cfg_options)
+    run(*probe, '--search-dir', str(search_dir), '--seeds', '0', *options)
 
     if args.noise_seeds > 1:
         step(f'4/5 probe noise floor: each bin\'s DATA pick, '
              f'{args.noise_seeds} probe seeds')
         run(*probe, '--archs', *data_picks(search_dir), '--seeds',
-            *[str(s) for s in range(1, args.noise_seeds)], '--cfg-options',
-            *args.cfg_options)
+            *[str(s) for s in range(1, args.noise_seeds)], *options)
 
     step('5/5 compare every score with the probe')
     out = subprocess.run([

@@ -177,13 +177,14 @@ class SearchLoop(BaseLoop):
             proxies=self.proxies)
         self.space = model.space
         self.done = self._load_progress()
+        self.seconds: List[Dict[str, float]] = []
         if self.strategy == 'random':
             records = self._score_all(
                 sample_candidates(self.space, self.bins, self.num_candidates,
                                   self.seed, self.metric, self.input_size))
         else:
             records = self._evolve()
-        self._log_cost(records)
+        self._log_cost()
         if is_main_process():
             write_outputs(self.out_dir, records, self.bins, self.metric,
                           [TAP_NAMES[t] for t in self.taps])
@@ -301,6 +302,7 @@ class SearchLoop(BaseLoop):
 
     def _score(self, c: dict) -> dict:
         result = self.scorer.evaluate(c['arch'])
+        self.seconds.append(result['seconds'])
         scores = result['scores']
         return dict(
             arch=str(c['arch']),
@@ -310,13 +312,13 @@ class SearchLoop(BaseLoop):
             params=c['params'],
             scores=scores,
             score=sum(scores.values()) / len(scores),
-            proxies=result['proxies'],
-            seconds=result['seconds'])
+            proxies=result['proxies'])
 
-    @staticmethod
-    def _log_cost(records: List[dict]) -> None:
-        """Log the mean seconds per candidate of the score and each proxy."""
-        timed = [r['seconds'] for r in records if 'seconds' in r]
+    def _log_cost(self) -> None:
+        """Log the mean seconds per candidate of the score and each proxy
+        (candidates scored by this process in this run; not stored, so
+        that results stay reproducible)."""
+        timed = self.seconds
         if timed:
             cost = ', '.join(f'{k} {sum(t[k] for t in timed) / len(timed):.3f}'
                              for k in timed[0])
