@@ -61,6 +61,7 @@ def test_taps():
     assert resolve_taps('det_c4') == [3]
     assert resolve_taps('cls') == ['z']
     assert resolve_taps(['C3', 'z']) == [1, 'z']
+    assert resolve_taps('C5pool') == ['pool']
     with pytest.raises(ValueError, match="tap 'C7'"):
         resolve_taps(['C7'])
 

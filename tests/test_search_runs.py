@@ -151,6 +151,28 @@ def test_scoring_leaves_the_supernet_untouched(supernet):
     # the max arch scored against its own EMA teacher beats the min arch
     assert scorer.score(model.space.max_arch)['C2'] > scores['C2']
 
+    # the pooled-C5 tap compares the batch relations of pooled C5 features
+    # (by hand, with the scorer's static copies) and proxies are computed
+    from mmdata.search import embedding_similarity, static_extractor
+    from mmdata.search.calibration import calibrate_bn
+    pooled = SubnetScorer(model.backbone, model.teacher.backbone, None, None,
+                          resolve_taps('C5pool'), images[:1], images[1:],
+                          proxies=['naswot', 'synflow'])
+    result = pooled.evaluate(model.space.min_arch)
+    student = calibrate_bn(
+        static_extractor(model.backbone, None, model.space.min_arch),
+        images[:1], 1)
+    teacher = calibrate_bn(
+        static_extractor(model.teacher.backbone, None,
+                         model.space.max_arch), images[:1], 1)
+    with torch.no_grad():
+        expected = embedding_similarity(
+            student.backbone(images[1])[-1].mean((2, 3)),
+            teacher.backbone(images[1])[-1].mean((2, 3))).mean().item()
+    assert result['scores']['C5pool'] == pytest.approx(expected, abs=1e-6)
+    assert set(result['proxies']) == {'naswot', 'synflow'}
+    assert set(result['seconds']) == {'score', 'naswot', 'synflow'}
+
 
 def test_search_rejects_a_training_config(supernet):
     out = subprocess.run([

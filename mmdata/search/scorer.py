@@ -29,6 +29,7 @@ class FeatureExtractor(nn.Module):
     def forward(self, x: Tensor) -> Dict:
         feats = self.backbone(x)
         out = dict(enumerate(feats))
+        out['pool'] = feats[-1].mean(dim=(2, 3))
         if self.neck is not None:
             out['z'] = self.neck(feats)[0]
         return out

@@ -1,0 +1,133 @@
+"""Which search settings rank subnets best? Re-run the label-free search of
+one supernet with other settings ("levers") and compare each with the same
+label metric, side by side with the free baselines.
+
+Each lever is a search (``tools/search.py`` with extra ``--cfg-options``)
+into ``WORK_DIR/<lever>/search`` (resumable) scored against ``PROBE_CSV``
+(made by ``ranking_benchmark.py`` / ``linear_probe.py`` for the same
+candidates: the candidates depend only on the bins, their number and the
+seed, not on the lever). Prints one row per lever (the search score) and
+per baseline, and writes ``levers.json`` and ``levers.md``.
+
+Example::
+
+    python tools/analysis/search_levers.py \\
+        configs/tiny/search-cls_dynresnet-tiny_fashion-mnist.py \\
+        work_dirs/ranking/train/iter_468.pth work_dirs/ranking/probe.csv \\
+        --work-dir work_dirs/ranking/levers --levers default tap-C5pool
+"""
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+# name: (what it changes, --cfg-options of the search)
+LEVERS = {
+    'default': ('the config as shipped', []),
+    'teacher-weights': ('candidates from the EMA teacher',
+                        ['train_cfg.source=teacher']),
+    'more-images': ('16 calibration + 8 score batches (4 + 2)',
+                    ['train_cfg.calib_batches=16',
+                     'train_cfg.score_batches=8']),
+    'tap-C5pool': ('tap: pooled C5 (what the probe reads) instead of z',
+                   ['train_cfg.tap=C5pool']),
+    'tap-C5pool+z': ('taps: pooled C5 and z, scores averaged',
+                     ["train_cfg.tap=[C5pool,z]"]),
+    'cosine': ('cosine of the embeddings instead of relations',
+               ['train_cfg.similarity=cosine']),
+    'tau-0.05': ('relation temperature 0.05 (0.1)',
+                 ['train_cfg.temperature=0.05']),
+    'tau-0.5': ('relation temperature 0.5 (0.1)',
+                ['train_cfg.temperature=0.5']),
+    'no-teacher-calib': ('teacher BN statistics kept from training',
+                         ['train_cfg.calibrate_teacher=False']),
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('search_config')
+    parser.add_argument('checkpoint', help='supernet checkpoint')
+    parser.add_argument('probe_csv', help='label metric per arch')
+    parser.add_argument('--work-dir', required=True)
+    parser.add_argument('--levers', nargs='+', default=list(LEVERS),
+                        choices=list(LEVERS))
+    parser.add_argument('--candidates', type=int, default=15)
+    parser.add_argument('--metric', default='top1')
+    parser.add_argument('--bootstrap', type=int, default=200)
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='options of every search (data roots)')
+    return parser.parse_args()
+
+
+def run(*cmd: str) -> None:
+    print('$ ' + ' '.join(cmd), flush=True)
+    out = subprocess.run([sys.executable, *cmd], cwd=REPO,
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f'error: {cmd[0]} failed (exit {out.returncode}): '
+                 f'{out.stderr.strip().splitlines()[-1]}')
+
+
+def main() -> None:
+    args = parse_args()
+    work = Path(args.work_dir).resolve()
+    rows, baselines = [], None
+    for lever in args.levers:
+        what, options = LEVERS[lever]
+        folder = work / lever
+        run('tools/search.py', args.search_config, args.checkpoint,
+            '--work-dir', str(folder), '--cfg-options', *args.cfg_options,
+            f'train_cfg.num_candidates={args.candidates}', *options)
+        run('tools/analysis/rank_correlation.py', str(folder / 'search'),
+            args.probe_csv, '--out', str(folder), '--metric', args.metric,
+            '--bootstrap', str(args.bootstrap))
+        report = json.loads((folder / 'rank_correlation.json').read_text())
+        columns = report['columns']
+        data = next(iter(columns))
+        rows.append(dict(name=f'{lever}: {data}', what=what,
+                         **summary(columns[data])))
+        if baselines is None:
+            baselines = [dict(name=name, what='baseline',
+                              **summary(columns[name]))
+                         for name in list(columns)[1:]]
+    table = format_table(rows + (baselines or []))
+    print(table)
+    (work / 'levers.md').write_text(table + '\n')
+    (work / 'levers.json').write_text(
+        json.dumps(dict(levers=rows, baselines=baselines), indent=1))
+    print(f'written {work}/levers.md and levers.json')
+
+
+def summary(entry: dict) -> dict:
+    """Overall Spearman and the means over bins of one score column."""
+    return dict(
+        spearman_all=entry['all']['spearman'],
+        spearman_all_ci=entry['all'].get('spearman_ci'),
+        **{k: entry['mean_bin'][k]
+           for k in ('spearman', 'kendall', 'regret', 'percentile')})
+
+
+def format_table(rows: list) -> str:
+    """A Markdown table, one row per lever or baseline."""
+
+    def num(v, ci=None):
+        if v is None:
+            return '-'
+        return f'{v:+.2f}' + (f' [{ci[0]:+.2f}, {ci[1]:+.2f}]' if ci else '')
+
+    lines = ['| score | Spearman all [95% CI] | Spearman in bins | '
+             'Kendall in bins | regret | pick pct |',
+             '| --- | --- | --- | --- | --- | --- |']
+    for r in rows:
+        lines.append(
+            f'| {r["name"]} | {num(r["spearman_all"], r["spearman_all_ci"])}'
+            f' | {num(r["spearman"])} | {num(r["kendall"])} | '
+            f'{r["regret"]:.4f} | {r["percentile"]:.0f}% |')
+    return '\n'.join(lines)
+
+
+if __name__ == '__main__':
+    main()
