@@ -153,8 +153,11 @@ def main() -> None:
             (train_f, train_y), (test_f, test_y) = calibrated_features(
                 model, *loaders[seed], norm, args.calib_batches,
                 progress=False)
-            top1 = linear_probe_top1(train_f, train_y, test_f, test_y,
-                                     c=args.c, max_iter=args.max_iter)
+            try:
+                top1 = linear_probe_top1(train_f, train_y, test_f, test_y,
+                                         c=args.c, max_iter=args.max_iter)
+            except RuntimeError as err:  # not converged: the user's setting
+                sys.exit(f'\nerror: {err} ({c["arch"]}, seed {seed})')
             writer.writerow(dict(arch=c['arch'], bin=c['bin'], seed=seed,
                                  top1=f'{top1:.6f}'))
             f.flush()
