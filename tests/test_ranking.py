@@ -13,6 +13,7 @@ from scipy import stats
 from mmdata.evaluation.ranking import (bin_pick, bootstrap_interval,
                                        correlation, noise_floor,
                                        random_pick, ranking_report)
+from mmdata.utils.errors import ConfigError
 from tests.test_train_runs import env
 
 REPO = Path(__file__).resolve().parents[1]
@@ -165,7 +166,7 @@ def test_linear_probe_is_converged_and_deterministic():
                           labels[150:])
     assert a == linear_probe_top1(noisy[:150], labels[:150], noisy[150:],
                                   labels[150:])
-    with pytest.raises(RuntimeError, match='max_iter=1 L-BFGS'):
+    with pytest.raises(ConfigError, match='max_iter=1 L-BFGS'):
         linear_probe_top1(noisy[:150], labels[:150], noisy[150:],
                           labels[150:], max_iter=1)
 

@@ -11,6 +11,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 import mmdata  # noqa: F401  (registers the local checkpoint loader)
 from mmdata.utils import load_local_checkpoint
+from mmdata.utils.errors import CheckpointError
 
 
 class ToyModel(BaseModel):
@@ -103,7 +104,7 @@ class Opaque:
 def test_unknown_objects_are_still_refused(tmp_path):
     path = tmp_path / 'evil.pth'
     torch.save({'meta': Opaque()}, path)
-    with pytest.raises(RuntimeError, match='allow_checkpoint_globals'):
+    with pytest.raises(CheckpointError, match='allow_checkpoint_globals'):
         load_local_checkpoint(str(path))
 
 

@@ -59,8 +59,9 @@ def run(*cmd: str) -> None:
     print('$ ' + ' '.join(cmd), flush=True)
     result = subprocess.run([sys.executable, *cmd], cwd=REPO)
     if result.returncode != 0:
-        sys.exit(f'error: the step above failed (exit {result.returncode}); '
-                 're-run `make demo` to resume')
+        print(f'error: the step above failed (exit {result.returncode}); '
+              're-run `make demo` to resume', file=sys.stderr)
+        sys.exit(result.returncode)
 
 
 def ensure_data(root: Path, allow_apt: bool) -> str:

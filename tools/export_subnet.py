@@ -13,10 +13,10 @@ Examples::
 """
 import argparse
 import os.path as osp
-import sys
 
 from mmdata.export import TASKS, arch_from_search, export_subnet
 from mmdata.space import Arch
+from mmdata.utils import run_cli
 
 
 def parse_args() -> argparse.Namespace:
@@ -41,6 +41,9 @@ def parse_args() -> argparse.Namespace:
         default='student',
         choices=['student', 'teacher'])
     parser.add_argument('--overwrite', action='store_true')
+    parser.add_argument(
+        '--debug', action='store_true',
+        help='show the traceback of an error (also MMDATA_DEBUG=1)')
     args = parser.parse_args()
     if args.search_dir and not args.bin:
         parser.error('--search-dir needs --bin')
@@ -61,18 +64,14 @@ def read_arch(value: str) -> Arch:
 
 def main() -> None:
     args = parse_args()
-    try:
-        arch = read_arch(args.arch) if args.arch else arch_from_search(
-            args.search_dir, args.bin)
-        files = export_subnet(args.checkpoint, arch, args.task, args.out,
-                              args.source, args.overwrite)
-    except (ValueError, FileNotFoundError, FileExistsError, KeyError,
-            TypeError) as err:
-        sys.exit(f'error: {err}')
+    arch = read_arch(args.arch) if args.arch else arch_from_search(
+        args.search_dir, args.bin)
+    files = export_subnet(args.checkpoint, arch, args.task, args.out,
+                          args.source, args.overwrite)
     print(f'exported {arch} for {args.task}:')
     for path in files.values():
         print(f'  {path}')
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

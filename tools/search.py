@@ -6,14 +6,11 @@ load_from=SUPERNET_CKPT``; results go to ``WORK_DIR/search/``.
 import argparse
 import os
 import os.path as osp
-import sys
 
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.config import DictAction
 
-from mmdata.models.backbones import SpaceMismatchError
-from mmdata.utils import (check_data_roots, prepare_cpu_distributed,
-                          register_all_modules)
+from mmdata.utils import (CheckpointError, ConfigError, load_config,
+                          register_all_modules, run_cli, run_runner)
 
 
 def parse_args() -> argparse.Namespace:
@@ -26,7 +23,13 @@ def parse_args() -> argparse.Namespace:
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none')
+    parser.add_argument(
+        '--overwrite', action='store_true',
+        help='drop the results of another search in WORK_DIR/search')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--debug', action='store_true',
+        help='show the traceback of an error (also MMDATA_DEBUG=1)')
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -36,15 +39,17 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     loop = cfg.get('train_cfg', {}).get('type', '')
     if loop not in ('mmdata.SearchLoop', 'SearchLoop'):
-        sys.exit(f'error: {args.config} is not a search config '
-                 f"(train_cfg.type is {loop!r}, expected 'mmdata.SearchLoop')")
+        raise ConfigError(
+            f'{args.config} is not a search config (train_cfg.type is '
+            f"{loop!r}, expected 'mmdata.SearchLoop')")
     if not osp.isfile(args.checkpoint):
-        sys.exit(f'error: checkpoint {args.checkpoint} does not exist')
+        raise CheckpointError(f'checkpoint {args.checkpoint} does not exist')
+    cfg.train_cfg.overwrite = args.overwrite
     cfg.launcher = args.launcher
     cfg.load_from = args.checkpoint
     cfg.resume = False
@@ -53,16 +58,8 @@ def main() -> None:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
-    try:
-        check_data_roots(cfg)
-    except FileNotFoundError as err:
-        sys.exit(f'error: {err}')
-    prepare_cpu_distributed(cfg)
-    try:
-        Runner.from_cfg(cfg).train()
-    except SpaceMismatchError as err:
-        sys.exit(f'error: {err}')
+    run_runner(cfg)
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -2,13 +2,11 @@
 import argparse
 import os
 import os.path as osp
-import sys
 
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.config import DictAction
 
-from mmdata.utils import (check_data_roots, prepare_cpu_distributed,
-                          register_all_modules)
+from mmdata.utils import (load_config, register_all_modules, run_cli,
+                          run_runner)
 
 
 def parse_args() -> argparse.Namespace:
@@ -32,6 +30,9 @@ def parse_args() -> argparse.Namespace:
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--debug', action='store_true',
+        help='show the traceback of an error (also MMDATA_DEBUG=1)')
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -41,7 +42,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -59,14 +60,8 @@ def main() -> None:
               [cfg.test_evaluator]),
             dict(type='DumpResults', out_file_path=args.out)
         ]
-    try:
-        check_data_roots(cfg)
-    except FileNotFoundError as err:
-        sys.exit(f'error: {err}')
-    prepare_cpu_distributed(cfg)
-    runner = Runner.from_cfg(cfg)
-    runner.test()
+    run_runner(cfg, 'test')
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

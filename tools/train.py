@@ -2,14 +2,11 @@
 import argparse
 import os
 import os.path as osp
-import sys
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
-from mmdata.models.backbones import SpaceMismatchError
-from mmdata.utils import (check_data_roots, prepare_cpu_distributed,
-                          register_all_modules)
+from mmdata.utils import (load_config, register_all_modules, run_cli,
+                          run_runner)
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,6 +36,9 @@ def parse_args() -> argparse.Namespace:
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--debug', action='store_true',
+        help='show the traceback of an error (also MMDATA_DEBUG=1)')
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -78,18 +78,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
-    cfg = merge_args(Config.fromfile(args.config), args)
-    try:
-        check_data_roots(cfg)
-    except FileNotFoundError as err:
-        sys.exit(f'error: {err}')
-    prepare_cpu_distributed(cfg)
-    runner = Runner.from_cfg(cfg)
-    try:
-        runner.train()
-    except SpaceMismatchError as err:
-        sys.exit(f'error: {err}')
+    run_runner(merge_args(load_config(args.config), args))
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

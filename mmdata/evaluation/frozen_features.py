@@ -14,6 +14,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Subset
 
 from mmdata.search.calibration import calibrate_bn
+from mmdata.utils.errors import ConfigError
 
 
 def normalizer(cfg: Config) -> Callable[[Tensor], Tensor]:
@@ -39,8 +40,8 @@ def labeled_loaders(cfg: Config,
     for i, (key, limit) in enumerate((('probe_train_dataloader', max_train),
                                       ('probe_test_dataloader', max_test))):
         if key not in cfg:
-            raise KeyError(f'the config defines no {key} (a labeled split '
-                           'for frozen-feature evaluation)')
+            raise ConfigError(f'the config defines no {key} (a labeled '
+                              'split for frozen-feature evaluation)')
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
             loader = Runner.build_dataloader(cfg[key])
         if limit is not None and limit < len(loader.dataset):
@@ -129,7 +130,7 @@ def linear_probe_top1(train_f: Tensor,
         warnings.simplefilter('always', ConvergenceWarning)
         classifier.fit(x_train, train_y.numpy())
     if any(issubclass(w.category, ConvergenceWarning) for w in caught):
-        raise RuntimeError(f'the linear probe did not converge in '
+        raise ConfigError(f'the linear probe did not converge in '
                            f'max_iter={max_iter} L-BFGS iterations; allow '
                            'more (--max-iter)')
     return float((classifier.predict(x_test) == test_y.numpy()).mean())

@@ -7,6 +7,7 @@ from torch import Tensor
 from mmdata.models.backbones.dynamic_resnet import space_from_tensor
 from mmdata.space import ResNetSpace
 from mmdata.utils import load_local_checkpoint
+from mmdata.utils.errors import CheckpointError, ConfigError
 
 SOURCES = {'student': 'backbone.', 'teacher': 'teacher.backbone.'}
 
@@ -22,13 +23,13 @@ def load_supernet_backbone(
             EMA, max arch).
     """
     if source not in SOURCES:
-        raise ValueError(f'source={source!r}: choose one of {sorted(SOURCES)}')
+        raise ConfigError(f'source={source!r}: choose one of {sorted(SOURCES)}')
     ckpt = load_local_checkpoint(path, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     prefix = SOURCES[source]
     grid = f'{prefix}space_grid'
     if not isinstance(state, dict) or grid not in state:
-        raise ValueError(
+        raise CheckpointError(
             f'{path} is not an mmdata supernet checkpoint (no {grid!r} '
             'entry holding the search space)')
     space = space_from_tensor(state[grid])

@@ -10,6 +10,7 @@ import torch
 import yaml
 
 from mmdata.space import Arch, arch_cost
+from mmdata.utils.errors import ConfigError, UserError, WorkDirError
 from .checkpoint import load_supernet_backbone
 from .state_dict import export_subnet_state_dict, slice_state_dict
 from .tasks import TASKS, render_config
@@ -21,13 +22,13 @@ def arch_from_search(search_dir: str, bin_name: str) -> Arch:
     if not osp.isfile(path):
         path = osp.join(search_dir, 'search', 'best.yaml')
     if not osp.isfile(path):
-        raise FileNotFoundError(f'no best.yaml in {search_dir} (the '
-                                'search/ folder of a search work_dir)')
+        raise UserError(f'no best.yaml in {search_dir} (pass the search '
+                        'work dir or its search/ folder)')
     with open(path) as f:
         best = yaml.safe_load(f) or {}
     if bin_name not in best:
-        raise ValueError(f'unknown bin {bin_name!r}: {path} has '
-                         f'{sorted(best)}')
+        raise ConfigError(f'unknown bin {bin_name!r}: {path} has '
+                          f'{sorted(best)}')
     return Arch.parse(best[bin_name]['arch'])
 
 
@@ -54,11 +55,11 @@ def export_subnet(checkpoint: str,
         dict: Paths of the written files.
     """
     if task not in TASKS:
-        raise ValueError(f'unknown task {task!r}: choose one of '
+        raise ConfigError(f'unknown task {task!r}: choose one of '
                          f'{sorted(TASKS)}')
     if osp.exists(out_dir) and not overwrite:
-        raise FileExistsError(f'{out_dir} exists; pass overwrite=True '
-                              '(--overwrite) to replace it')
+        raise WorkDirError(f'{out_dir} exists; pass overwrite=True '
+                           '(--overwrite) to replace it')
     spec = TASKS[task]
     state, space = load_supernet_backbone(checkpoint, source)
     arch = space.validate(Arch.from_any(arch))

@@ -7,6 +7,8 @@ from mmengine.utils import ProgressBar
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from mmdata.utils.errors import ConfigError
+
 
 @torch.no_grad()
 def calibrate_bn(model: nn.Module,
@@ -27,7 +29,7 @@ def calibrate_bn(model: nn.Module,
         nn.Module: ``model``, in eval mode.
     """
     if num_batches < 1:
-        raise ValueError(f'num_batches={num_batches}, allowed >= 1')
+        raise ConfigError(f'num_batches={num_batches}, allowed >= 1')
     norms = [m for m in model.modules() if isinstance(m, _BatchNorm)]
     momenta = [m.momentum for m in norms]
     model.eval()
@@ -45,7 +47,7 @@ def calibrate_bn(model: nn.Module,
         if seen == num_batches:
             break
     if seen == 0:
-        raise ValueError('no batch to calibrate BN on')
+        raise ConfigError('no batch to calibrate BN on')
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
     return model.eval()

@@ -5,6 +5,7 @@ from typing import Dict, List, Optional, Sequence, Union
 from mmengine.logging import print_log
 
 from mmdata.space import Arch, ResNetSpace, arch_cost
+from mmdata.utils.errors import ConfigError
 
 METRICS = ('flops', 'params')
 # paper §4.1: seven 1-GFLOPs groups from 1 to 8 GFLOPs at 224 px
@@ -30,12 +31,12 @@ def parse_budgets(budgets: Optional[Sequence] = None) -> List[Dict]:
             lo, hi = item
             name = None
         if not lo < hi:
-            raise ValueError(f'budget ({lo}, {hi}) is empty: need lo < hi')
+            raise ConfigError(f'budget ({lo}, {hi}) is empty: need lo < hi')
         bins.append(
             dict(name=name or f'{_short(lo)}-{_short(hi)}', lo=lo, hi=hi))
     names = [b['name'] for b in bins]
     if len(set(names)) != len(names):
-        raise ValueError(f'budget names must be unique, got {names}')
+        raise ConfigError(f'budget names must be unique, got {names}')
     return bins
 
 
@@ -52,15 +53,15 @@ def sample_candidates(space: ResNetSpace,
     raises. Returns dicts with ``arch``, ``bin``, ``flops`` and ``params``.
     """
     if metric not in METRICS:
-        raise ValueError(f'metric={metric!r}: choose one of {METRICS}')
+        raise ConfigError(f'metric={metric!r}: choose one of {METRICS}')
     if num < 1:
-        raise ValueError(f'num_candidates={num}, allowed >= 1')
+        raise ConfigError(f'num_candidates={num}, allowed >= 1')
     candidates = []
     for b in bins:
         index = space.indices_in_range(
             **{metric: (b['lo'], b['hi'])}, input_size=input_size)
         if len(index) == 0:
-            raise ValueError(
+            raise ConfigError(
                 f"budget {b['name']} holds no arch of {space!r} ({metric} in "
                 f"[{b['lo']:g}, {b['hi']:g}) at input size {input_size})")
         if len(index) < num:

@@ -6,11 +6,7 @@ from typing import Dict, List
 
 import yaml
 
-
-def _atomic(path: str, write) -> None:
-    tmp = f'{path}.tmp'
-    write(tmp)
-    os.replace(tmp, path)
+from mmdata.utils.files import atomic_write
 
 
 def best_per_bin(records: List[dict], bins: List[Dict]) -> Dict[str, dict]:
@@ -52,9 +48,9 @@ def write_outputs(out_dir: str, records: List[dict], bins: List[Dict],
                 for name, r in best.items()
             }, f, sort_keys=False)
 
-    _atomic(osp.join(out_dir, 'candidates.json'), dump_json)
-    _atomic(osp.join(out_dir, 'best.yaml'), dump_yaml)
-    _atomic(osp.join(out_dir, 'search.png'),
+    atomic_write(osp.join(out_dir, 'candidates.json'), dump_json)
+    atomic_write(osp.join(out_dir, 'best.yaml'), dump_yaml)
+    atomic_write(osp.join(out_dir, 'search.png'),
             lambda tmp: plot_search(records, best, metric, tmp))
 
 

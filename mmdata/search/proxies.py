@@ -28,6 +28,8 @@ import torch.nn as nn
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from mmdata.utils.errors import ConfigError
+
 PROXIES: Dict[str, Callable[[nn.Module, Tensor], float]] = {}
 
 
@@ -46,7 +48,7 @@ def check_proxies(names: Sequence[str]) -> list:
     names = list(names or [])
     bad = [n for n in names if n not in PROXIES]
     if bad:
-        raise ValueError(f'unknown proxies {bad}: choose from '
+        raise ConfigError(f'unknown proxies {bad}: choose from '
                          f'{sorted(PROXIES)}')
     return names
 
@@ -62,7 +64,7 @@ def _last(out) -> Tensor:
 def naswot(model: nn.Module, images: Tensor) -> float:
     """``log|det K|`` of the ReLU-pattern kernel of ``images`` (N >= 2)."""
     if len(images) < 2:
-        raise ValueError(f'naswot needs a batch of >= 2 images, got '
+        raise ConfigError(f'naswot needs a batch of >= 2 images, got '
                          f'{len(images)}')
     kernel = images.new_zeros(len(images), len(images), dtype=torch.float64)
 

@@ -1,6 +1,8 @@
 """Task-aware feature taps (paper §3.3): which features the head consumes."""
 from typing import List, Sequence, Union
 
+from mmdata.utils.errors import ConfigError
+
 # backbone stage indices: 0 = C2, 1 = C3, 2 = C4, 3 = C5; 'z' = neck output;
 # 'pool' = globally average-pooled C5 (what a linear classifier reads),
 # compared across the batch as z is
@@ -28,9 +30,9 @@ def resolve_taps(tap: Union[str, Sequence]) -> List:
         elif item in by_name:
             taps.append(by_name[item])
         else:
-            raise ValueError(
+            raise ConfigError(
                 f'tap {item!r}: choose one of {sorted(TAPS)} or a list of '
                 "stage indices 0-3, 'C2'-'C5', 'z' or 'C5pool'")
     if not taps:
-        raise ValueError('tap list is empty')
+        raise ConfigError('tap list is empty')
     return taps

@@ -6,6 +6,8 @@ from typing import Any, Dict, Sequence, Union
 
 import yaml
 
+from mmdata.utils.errors import ConfigError
+
 _PAPER_RE = re.compile(
     r'^\s*Depth\s*\[([\d,\s]*)\]\s*,?\s*Width\s*\[([\d,\s]*)\]\s*$',
     re.IGNORECASE)
@@ -35,7 +37,7 @@ class Arch:
             values = getattr(self, name)
             if isinstance(values, (str, bytes)) or not isinstance(
                     values, Sequence) or len(values) != 4:
-                raise ValueError(
+                raise ConfigError(
                     f'Arch.{name} must be a sequence of 4 integers, '
                     f'got {values!r}')
             object.__setattr__(
@@ -56,7 +58,7 @@ class Arch:
         missing = {'stem', 'widths', 'depths'} - set(data)
         extra = set(data) - {'stem', 'widths', 'depths'}
         if missing or extra:
-            raise ValueError(
+            raise ConfigError(
                 'an Arch dict needs exactly the keys stem, widths, depths; '
                 f'missing {sorted(missing)}, unexpected {sorted(extra)}')
         return cls(data['stem'], data['widths'], data['depths'])
@@ -85,13 +87,13 @@ class Arch:
         """Parse the paper notation ``Depth [3,2,17,3] Width [32,48,...]``."""
         match = _PAPER_RE.match(text)
         if match is None:
-            raise ValueError(
+            raise ConfigError(
                 f'cannot parse arch {text!r}: expected the form '
                 "'Depth [d1,d2,d3,d4] Width [stem,w1,w2,w3,w4]'")
         depths = [int(v) for v in match.group(1).split(',') if v.strip()]
         widths = [int(v) for v in match.group(2).split(',') if v.strip()]
         if len(depths) != 4 or len(widths) != 5:
-            raise ValueError(
+            raise ConfigError(
                 f'cannot parse arch {text!r}: Depth needs 4 values and Width '
                 f'5 (stem + 4 stages), got {len(depths)} and {len(widths)}')
         return cls(widths[0], widths[1:], depths)
@@ -117,5 +119,5 @@ def _as_int(name: str, value: Any) -> int:
     except (TypeError, ValueError):
         ok = False
     if not ok:
-        raise ValueError(f'Arch.{name} must be an integer, got {value!r}')
+        raise ConfigError(f'Arch.{name} must be an integer, got {value!r}')
     return int(value)

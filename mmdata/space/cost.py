@@ -10,6 +10,8 @@ Params count every weight, bias and norm affine parameter.
 from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple, Union
 
+from mmdata.utils.errors import ConfigError
+
 from .arch import Arch
 
 Size = Union[int, Sequence[int]]
@@ -117,7 +119,7 @@ def head_cost(in_channels: int, hw: Tuple[int, int],
         if head.get('with_bn', False):
             cost = cost + Cost(2 * hid, 2 * hid)
         return cost + Cost(hid * out, hid * out + out)
-    raise ValueError(
+    raise ConfigError(
         f"unknown head type {kind!r}: expected 'linear', 'mlp' or None")
 
 

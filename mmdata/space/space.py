@@ -6,6 +6,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from mmdata.utils.errors import ConfigError
+
 from .arch import Arch
 from .cost import Size, arch_cost, stage_cost, stem_cost
 
@@ -22,10 +24,10 @@ TABLE1_DEPTHS: Tuple[Range, ...] = ((2, 4, 1), (2, 6, 2), (5, 29, 2),
 
 def _choices(name: str, rng: Sequence[int]) -> Tuple[int, ...]:
     if len(rng) != 3:
-        raise ValueError(f'{name} must be (low, high, step), got {rng!r}')
+        raise ConfigError(f'{name} must be (low, high, step), got {rng!r}')
     low, high, step = (int(v) for v in rng)
     if low < 1 or step < 1 or high < low or (high - low) % step:
-        raise ValueError(
+        raise ConfigError(
             f'{name}=({low}, {high}, {step}) is not a valid grid: need '
             '1 <= low <= high and (high - low) divisible by step >= 1')
     return tuple(range(low, high + 1, step))
@@ -52,7 +54,7 @@ class ResNetSpace:
                  widths: Sequence[Sequence[int]] = TABLE1_WIDTHS,
                  depths: Sequence[Sequence[int]] = TABLE1_DEPTHS) -> None:
         if len(widths) != 4 or len(depths) != 4:
-            raise ValueError('widths and depths need one grid per stage (4), '
+            raise ConfigError('widths and depths need one grid per stage (4), '
                              f'got {len(widths)} and {len(depths)}')
         self.stem = tuple(int(v) for v in stem)
         self.widths = tuple(tuple(int(v) for v in w) for w in widths)
@@ -115,7 +117,7 @@ class ResNetSpace:
                                     self.depths))]
         for name, value, choices, grid in checks:
             if value not in choices:
-                raise ValueError(
+                raise ConfigError(
                     f'arch {arch}: {name}={value} is outside the space; '
                     f'allowed {grid[0]}..{grid[1]} step {grid[2]}: '
                     f'{list(choices)}')
@@ -162,7 +164,7 @@ class ResNetSpace:
         rng = _as_rng(rng)
         if flops is None and params is None:
             if unique and num > self.size():
-                raise ValueError(f'cannot draw {num} unique archs from a '
+                raise ConfigError(f'cannot draw {num} unique archs from a '
                                  f'space of {self.size()}')
             drawn: List[Arch] = []
             seen = set()
@@ -175,7 +177,7 @@ class ResNetSpace:
             return drawn
         index = self.indices_in_range(flops, params, input_size, head)
         if len(index) == 0 or (unique and len(index) < num):
-            raise ValueError(
+            raise ConfigError(
                 f'{self!r} holds {len(index)} archs with flops in {flops} '
                 f'and params in {params} at input size {input_size}; '
                 f'{num} requested{" unique" if unique else ""}. Widen the '
@@ -227,7 +229,7 @@ class ResNetSpace:
                 continue
             lo, hi = bounds
             if lo >= hi:
-                raise ValueError(f'{name} range {bounds} is empty: need lo < '
+                raise ConfigError(f'{name} range {bounds} is empty: need lo < '
                                  'hi')
             mask &= (values >= lo) & (values < hi)
         return np.flatnonzero(mask)

@@ -2,11 +2,17 @@ from .checkpoint import (allow_checkpoint_globals, checkpoint_safe_globals,
                          load_local_checkpoint,
                          register_local_checkpoint_loader)
 from .dist import prepare_cpu_distributed
-from .misc import check_data_roots
+from .errors import (CheckpointError, ConfigError, DataError, UserError,
+                     WorkDirError, run_cli)
+from .files import atomic_write, file_sha256, undo_on_user_error
+from .misc import check_data, load_config, run_runner
 from .setup_env import register_all_modules
 
 __all__ = [
     'allow_checkpoint_globals', 'checkpoint_safe_globals',
     'load_local_checkpoint', 'register_local_checkpoint_loader',
-    'register_all_modules', 'check_data_roots', 'prepare_cpu_distributed'
+    'register_all_modules', 'check_data', 'load_config', 'run_runner',
+    'prepare_cpu_distributed', 'UserError', 'ConfigError', 'CheckpointError',
+    'DataError', 'WorkDirError', 'run_cli', 'atomic_write', 'file_sha256',
+    'undo_on_user_error'
 ]

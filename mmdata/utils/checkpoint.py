@@ -10,12 +10,15 @@ keep torch's defaults.
 """
 import os.path as osp
 import pickle
+import re
 from typing import Any, Callable, List, Optional, Union
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
+
+from .errors import CheckpointError, one_line
 
 _EXTRA_SAFE_GLOBALS: List[Any] = []
 
@@ -68,20 +71,26 @@ def load_local_checkpoint(filename: str,
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint {filename} can not be found.')
+        raise CheckpointError(f'checkpoint {filename} does not exist')
     try:
         with torch.serialization.safe_globals(checkpoint_safe_globals()):
             return torch.load(
                 filename, map_location=map_location, weights_only=True)
     except Exception as err:
-        if 'weights_only' not in str(err) and 'Unsupported global' not in str(
-                err):
-            raise
-        raise RuntimeError(
-            f'{filename} references objects that are not allowed when '
-            'loading a checkpoint safely. If you trust this file, allow '
-            'them with mmdata.utils.allow_checkpoint_globals(...) '
-            f'before loading. Details: {err}') from err
+        refused = re.search(r'Unsupported global: GLOBAL ([\w.]+)', str(err))
+        if refused:
+            raise CheckpointError(
+                f'{filename} references {refused.group(1)}, which is not '
+                'allowed when loading a checkpoint safely; if you trust this '
+                'file, allow it with mmdata.utils.allow_checkpoint_globals('
+                '...) before loading') from err
+        detail = re.search(r'WeightsUnpickler error:\s*(.+?)\n', str(err))
+        reason = one_line(detail.group(1) if detail else
+                          f'{type(err).__name__}: {err}')[:120]
+        raise CheckpointError(
+            f'{filename} is not a readable PyTorch checkpoint ({reason}); it '
+            'may be truncated or not a checkpoint: save or copy it '
+            'again') from err
 
 
 def register_local_checkpoint_loader() -> None:

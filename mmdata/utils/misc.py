@@ -1,8 +1,25 @@
-"""Config checks shared by the tools."""
+"""What the tools share: loading a config, checking its data before the
+Runner makes its work dir, and running the Runner so that a user's mistake
+leaves no files behind."""
+import os
 import os.path as osp
 from typing import Iterator
 
 from mmengine.config import Config, ConfigDict
+
+from .dist import prepare_cpu_distributed
+from .errors import ConfigError, DataError
+from .files import undo_on_user_error
+
+DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def load_config(path: str) -> Config:
+    """``Config.fromfile`` with a one-line error for a missing file."""
+    if not osp.isfile(path):
+        raise ConfigError(f'config {path} does not exist (pass the path of '
+                          'a config file, e.g. configs/tiny/...)')
+    return Config.fromfile(path)
 
 
 def _dataset_cfgs(cfg) -> Iterator[dict]:
@@ -16,16 +33,69 @@ def _dataset_cfgs(cfg) -> Iterator[dict]:
         yield from _dataset_cfgs(sub)
 
 
-def check_data_roots(cfg: Config) -> None:
-    """Raise FileNotFoundError naming the first local ``data_root`` of the
-    config's dataloaders that does not exist."""
-    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+def _local(path) -> bool:
+    return bool(path) and '://' not in str(path)
+
+
+def _required_files(dataset: dict) -> list:
+    """Files a dataset type reads from its root: MNIST-style datasets list
+    them in ``train_list``/``test_list`` (their extracted names)."""
+    from mmengine.registry import DATASETS
+    try:
+        cls = DATASETS.get(str(dataset.get('type', '')))
+    except Exception:  # an unknown scope: the Runner reports it
+        return []
+    names = [name for name, _ in getattr(cls, 'train_list', []) +
+             getattr(cls, 'test_list', [])]
+    return [name[:-3] if name.endswith('.gz') else name for name in names]
+
+
+def check_data(cfg: Config) -> None:
+    """Raise :class:`DataError` naming the first local data path of the
+    config's dataloaders that is missing or empty: ``data_root``, the
+    ``ann_file``, the ``data_prefix`` folders and the files a known dataset
+    type needs."""
+    for name in DATALOADERS:
         loader = cfg.get(name)
         if not loader:
             continue
         for dataset in _dataset_cfgs(loader.get('dataset')):
+            fix = f'--cfg-options {name}.dataset.data_root=PATH'
             root = dataset.get('data_root')
-            if root and '://' not in str(root) and not osp.isdir(str(root)):
-                raise FileNotFoundError(
-                    f'{name}: data root {root} does not exist (set it with '
-                    f'--cfg-options {name}.dataset.data_root=PATH)')
+            if _local(root):
+                if not osp.isdir(str(root)):
+                    raise DataError(f'{name}: data root {root} does not '
+                                    f'exist (set it with {fix})')
+                if not os.listdir(str(root)):
+                    raise DataError(f'{name}: data root {root} is empty (put '
+                                    f'the dataset there or set {fix})')
+            base = str(root) if _local(root) else ''
+            ann = dataset.get('ann_file')
+            if _local(ann) and not osp.isfile(osp.join(base, str(ann))):
+                raise DataError(f'{name}: annotation file '
+                                f'{osp.join(base, str(ann))} does not exist')
+            prefix = dataset.get('data_prefix') or {}
+            folders = prefix.values() if isinstance(prefix, dict) else [prefix]
+            for folder in folders:
+                path = osp.join(base, str(folder))
+                if _local(folder) and not osp.exists(path):
+                    raise DataError(f'{name}: data folder {path} does not '
+                                    'exist')
+            missing = [f for f in _required_files(dataset) if _local(root)
+                       and not osp.isfile(osp.join(str(root), f))]
+            if missing:
+                raise DataError(
+                    f"{name}: {dataset.get('type')} needs {missing} in "
+                    f'{root} (for Fashion-MNIST run tools/misc/'
+                    'prepare_fashion_mnist.py)')
+
+
+def run_runner(cfg: Config, method: str = 'train') -> None:
+    """Check the data, build the Runner from ``cfg`` and call ``method``;
+    a :class:`UserError` (raised before the first iteration) undoes what the
+    run wrote to ``cfg.work_dir``."""
+    from mmengine.runner import Runner
+    check_data(cfg)
+    prepare_cpu_distributed(cfg)
+    with undo_on_user_error(cfg.work_dir):
+        getattr(Runner.from_cfg(cfg), method)()

@@ -15,7 +15,6 @@ Example::
 """
 import argparse
 import json
-import sys
 
 import torch
 from mmengine.config import Config, DictAction
@@ -26,6 +25,7 @@ from mmdata.evaluation import (calibrated_features, knn_top1,
 from mmdata.export import build_subnet, load_supernet_backbone
 from mmdata.registry import MODELS
 from mmdata.space import Arch
+from mmdata.utils import atomic_write, load_config, run_cli
 
 
 def parse_args() -> argparse.Namespace:
@@ -48,6 +48,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', help='write the result as JSON here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument(
+        '--debug', action='store_true',
+        help='show the traceback of an error (also MMDATA_DEBUG=1)')
     args = parser.parse_args()
     if (args.checkpoint is None) == (not args.init):
         parser.error('give a CHECKPOINT or --init (not both)')
@@ -68,17 +71,14 @@ def supernet_state(cfg: Config, args) -> tuple:
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    try:
-        state, space = supernet_state(cfg, args)
-        arch = dict(max=space.max_arch, min=space.min_arch).get(
-            args.arch) or space.validate(Arch.from_any(args.arch))
-        train_loader, test_loader = labeled_loaders(cfg, args.max_train,
-                                                    args.max_test)
-    except (ValueError, KeyError, FileNotFoundError) as err:
-        sys.exit(f'error: {err}')
+    state, space = supernet_state(cfg, args)
+    arch = dict(max=space.max_arch, min=space.min_arch).get(
+        args.arch) or space.validate(Arch.from_any(args.arch))
+    train_loader, test_loader = labeled_loaders(cfg, args.max_train,
+                                                args.max_test)
     model = build_subnet(
         state, arch, in_channels=cfg.model.backbone.get('in_channels', 3))
     print(f'{arch}: BN calibration on {args.calib_batches} batches, then '
@@ -93,9 +93,8 @@ def main() -> None:
         top1=knn_top1(train_f, train_y, test_f, test_y, args.k))
     print(json.dumps(result))
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
+        atomic_write(args.out, json.dumps(result, indent=2))
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -24,9 +24,12 @@ import csv
 import json
 import os
 import os.path as osp
-import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
+
+from mmdata.utils import (UserError, WorkDirError, atomic_write, file_sha256,
+                          load_config, run_cli)
+from mmdata.utils.files import identity_diff
 
 FIELDS = ['arch', 'bin', 'seed', 'top1']
 
@@ -57,6 +60,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--overwrite', action='store_true',
                         help='discard the rows already in --out')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument(
+        '--debug', action='store_true',
+        help='show the traceback of an error (also MMDATA_DEBUG=1)')
     return parser.parse_args()
 
 
@@ -66,8 +72,8 @@ def candidates(args) -> list:
         return [dict(arch=str(Arch.parse(a)), bin='') for a in args.archs]
     path = osp.join(args.search_dir, 'candidates.json')
     if not osp.isfile(path):
-        raise FileNotFoundError(f'no candidates.json in {args.search_dir} '
-                                '(the search/ folder of a search work_dir)')
+        raise UserError(f'no candidates.json in {args.search_dir} (pass the '
+                        'search/ folder of a search work dir)')
     with open(path) as f:
         return [dict(arch=c['arch'], bin=c['bin'])
                 for c in json.load(f)['candidates']]
@@ -75,11 +81,8 @@ def candidates(args) -> list:
 
 def signature(args, cfg) -> dict:
     """What the rows depend on, beside the arch and the seed."""
-    stat = os.stat(args.checkpoint)
     return dict(
-        checkpoint=osp.abspath(args.checkpoint),
-        checkpoint_size=stat.st_size,
-        checkpoint_mtime=stat.st_mtime,
+        checkpoint_sha256=file_sha256(args.checkpoint),
         source=args.source,
         data=[json.loads(json.dumps(cfg[k].dataset, default=str))
               for k in ('probe_train_dataloader', 'probe_test_dataloader')],
@@ -97,21 +100,22 @@ def done_rows(args, sig: dict) -> set:
             if osp.exists(path):
                 os.remove(path)
     if osp.isfile(args.out):
-        saved = json.load(open(side)) if osp.isfile(side) else None
-        if saved != sig:
-            diff = sorted(k for k in sig
-                          if (saved or {}).get(k) != sig[k])
-            raise ValueError(
+        with open(side) if osp.isfile(side) else open(os.devnull) as f:
+            saved = json.loads(f.read() or '{}')
+        diff = identity_diff(saved, json.loads(json.dumps(sig)))
+        if diff:
+            raise WorkDirError(
                 f'{args.out} holds probe results computed differently '
-                f'(differs in {diff}); pass --overwrite or another --out')
+                f"({'; '.join(diff)}); pass --overwrite or another --out")
         with open(args.out) as f:
-            return {(r['arch'], r['seed']) for r in csv.DictReader(f)}
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    with open(side + '.tmp', 'w') as f:
-        json.dump(sig, f, indent=1)
-    os.replace(side + '.tmp', side)
-    with open(args.out, 'w', newline='') as f:
-        csv.DictWriter(f, fieldnames=FIELDS).writeheader()
+            text = f.read()
+        if text and not text.endswith('\n'):  # a row cut by a kill
+            text = text[:text.rfind('\n') + 1]
+            atomic_write(args.out, text)
+        return {(r['arch'], r['seed'])
+                for r in csv.DictReader(text.splitlines())}
+    atomic_write(side, json.dumps(sig, indent=1))
+    atomic_write(args.out, ','.join(FIELDS) + '\n')
     return set()
 
 
@@ -123,17 +127,14 @@ def main() -> None:
                                    linear_probe_top1, normalizer)
     from mmdata.export import build_subnet, load_supernet_backbone
     from mmdata.space import Arch
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    try:
-        state, space = load_supernet_backbone(args.checkpoint, args.source)
-        archs = candidates(args)
-        for c in archs:
-            space.validate(Arch.parse(c['arch']))
-        done = done_rows(args, signature(args, cfg))
-    except (ValueError, KeyError, FileNotFoundError) as err:
-        sys.exit(f'error: {err}')
+    state, space = load_supernet_backbone(args.checkpoint, args.source)
+    archs = candidates(args)
+    for c in archs:
+        space.validate(Arch.parse(c['arch']))
+    done = done_rows(args, signature(args, cfg))
     todo = [(seed, c) for seed in args.seeds for c in archs
             if (c['arch'], str(seed)) not in done]
     print(f'linear probe: {len(todo)} (arch, seed) pairs to do, '
@@ -156,8 +157,9 @@ def main() -> None:
             try:
                 top1 = linear_probe_top1(train_f, train_y, test_f, test_y,
                                          c=args.c, max_iter=args.max_iter)
-            except RuntimeError as err:  # not converged: the user's setting
-                sys.exit(f'\nerror: {err} ({c["arch"]}, seed {seed})')
+            except UserError as err:
+                print()  # after the progress bar
+                raise type(err)(f'{err} ({c["arch"]}, seed {seed})')
             writer.writerow(dict(arch=c['arch'], bin=c['bin'], seed=seed,
                                  top1=f'{top1:.6f}'))
             f.flush()
@@ -168,4 +170,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -22,9 +22,7 @@ Example::
 import argparse
 import csv
 import json
-import os
 import os.path as osp
-import sys
 from collections import defaultdict
 from typing import Dict, List, Tuple
 
@@ -43,6 +41,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--bootstrap', type=int, default=1000,
                         help='bootstrap resamples (0: no intervals)')
     parser.add_argument('--out', help='output folder (default: CSV folder)')
+    parser.add_argument(
+        '--debug', action='store_true',
+        help='show the traceback of an error (also MMDATA_DEBUG=1)')
     return parser.parse_args()
 
 
@@ -51,16 +52,19 @@ def load(search_dir: str, results: str, metric: str,
     """Rows (one per candidate with a label), their score columns and the
     repeated label values per arch (for the noise floor)."""
     path = osp.join(search_dir, 'candidates.json')
+    from mmdata.utils import ConfigError, UserError
     if not osp.isfile(path):
-        raise FileNotFoundError(f'no candidates.json in {search_dir} (the '
-                                'search/ folder of a search work_dir)')
+        raise UserError(f'no candidates.json in {search_dir} (pass the '
+                        'search/ folder of a search work dir)')
+    if not osp.isfile(results):
+        raise UserError(f'results file {results} does not exist')
     with open(path) as f:
         search = json.load(f)
     with open(results) as f:
         table = list(csv.DictReader(f))
     if table and metric not in table[0]:
-        raise KeyError(f'{results} has no column {metric!r}; columns: '
-                       f'{list(table[0])}')
+        raise ConfigError(f'{results} has no column {metric!r}; columns: '
+                          f'{list(table[0])}')
     repeats, label = defaultdict(list), {}
     for row in table:
         repeats[row['arch']].append(float(row[metric]))
@@ -86,8 +90,8 @@ def load(search_dir: str, results: str, metric: str,
         row.update({p: c['proxies'][p] for p in proxies})
         rows.append(row)
     if not rows:
-        raise ValueError(f'no arch of {results} (seed {label_seed}) is a '
-                         f'candidate of {path}')
+        raise UserError(f'no arch of {results} (seed {label_seed}) is a '
+                        f'candidate of {path}')
     return rows, columns, repeats
 
 
@@ -179,19 +183,15 @@ def plot(rows: List[Dict], columns: List[str], report: Dict, metric: str,
     axes.flat[0].legend(fontsize=7, title='bin (star: pick)',
                         title_fontsize=7)
     fig.tight_layout()
-    fig.savefig(path + '.tmp', format='png')
+    from mmdata.utils import atomic_write
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format='png'))
     plt.close(fig)
-    os.replace(path + '.tmp', path)
 
 
-def main() -> None:
-    args = parse_args()
+def main(args: argparse.Namespace) -> None:
     from mmdata.evaluation.ranking import noise_floor, ranking_report
-    try:
-        rows, columns, repeats = load(args.search_dir, args.results,
-                                      args.metric, args.label_seed)
-    except (KeyError, ValueError, FileNotFoundError) as err:
-        sys.exit(f'error: {err}')
+    rows, columns, repeats = load(args.search_dir, args.results, args.metric,
+                                  args.label_seed)
     report = ranking_report(rows, columns, args.metric, args.bootstrap)
     noise = noise_floor(repeats)
     report['noise_floor'] = noise
@@ -200,15 +200,15 @@ def main() -> None:
           f'{args.bootstrap} bootstrap resamples)')
     print(format_report(report, noise, args.metric))
     out = args.out or osp.dirname(osp.abspath(args.results))
-    os.makedirs(out, exist_ok=True)
-    path = osp.join(out, 'rank_correlation.json')
-    with open(path + '.tmp', 'w') as f:
-        json.dump(dict(report, rows=rows), f, indent=1)
-    os.replace(path + '.tmp', path)
+    from mmdata.utils import atomic_write
+    atomic_write(osp.join(out, 'rank_correlation.json'),
+                 json.dumps(dict(report, rows=rows), indent=1))
     plot(rows, columns, report, args.metric,
          osp.join(out, 'rank_correlation.png'))
     print(f'table and figure in {out}')
 
 
 if __name__ == '__main__':
-    main()
+    args = parse_args()  # --help answers before the heavy imports
+    from mmdata.utils import run_cli
+    run_cli(lambda: main(args))

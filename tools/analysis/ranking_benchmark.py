@@ -78,8 +78,9 @@ def run(*cmd: str) -> None:
     print('$ ' + ' '.join(cmd), flush=True)
     result = subprocess.run([sys.executable, *cmd], cwd=REPO)
     if result.returncode != 0:
-        sys.exit(f'error: the step above failed (exit {result.returncode}); '
-                 're-run the same command to resume')
+        print(f'error: the step above failed (exit {result.returncode}); '
+              're-run the same command to resume', file=sys.stderr)
+        sys.exit(result.returncode)
 
 
 def schedule_options(config: str, iters: int) -> list:
@@ -165,8 +166,10 @@ def main(argv=None) -> None:
     ], cwd=REPO, capture_output=True, text=True)
     print(out.stdout, end='')
     if out.returncode != 0:
-        sys.exit(out.stderr.strip().splitlines()[-1])
-    (work / 'ranking.txt').write_text(out.stdout)
+        print(out.stderr.strip().splitlines()[-1], file=sys.stderr)
+        sys.exit(out.returncode)
+    from mmdata.utils import atomic_write
+    atomic_write(str(work / 'ranking.txt'), out.stdout)
     print(f'\nranking benchmark done in {time.time() - start:.0f} s: '
           f'{work}/ranking.txt, rank_correlation.png')
 

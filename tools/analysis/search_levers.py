@@ -67,8 +67,10 @@ def run(*cmd: str) -> None:
     out = subprocess.run([sys.executable, *cmd], cwd=REPO,
                          capture_output=True, text=True)
     if out.returncode != 0:
-        sys.exit(f'error: {cmd[0]} failed (exit {out.returncode}): '
-                 f'{out.stderr.strip().splitlines()[-1]}')
+        last = (out.stderr.strip().splitlines() or [''])[-1]
+        print(f'error: {cmd[0]} failed (exit {out.returncode}): {last}',
+              file=sys.stderr)
+        sys.exit(out.returncode)
 
 
 def main() -> None:
@@ -95,9 +97,10 @@ def main() -> None:
                          for name in list(columns)[1:]]
     table = format_table(rows + (baselines or []))
     print(table)
-    (work / 'levers.md').write_text(table + '\n')
-    (work / 'levers.json').write_text(
-        json.dumps(dict(levers=rows, baselines=baselines), indent=1))
+    from mmdata.utils import atomic_write
+    atomic_write(str(work / 'levers.md'), table + '\n')
+    atomic_write(str(work / 'levers.json'),
+                 json.dumps(dict(levers=rows, baselines=baselines), indent=1))
     print(f'written {work}/levers.md and levers.json')
 
 

@@ -10,9 +10,7 @@ Example::
 """
 import argparse
 import gzip
-import os
 import shutil
-import sys
 from pathlib import Path
 
 FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte',
@@ -25,23 +23,24 @@ def prepare(src: Path, out: Path) -> Path:
     missing = [f for f in FILES if not (src / f).exists()
                and not (src / f'{f}.gz').exists()]
     if missing:
-        raise FileNotFoundError(
-            f'{src} lacks {missing}. Install Debian\'s dataset-fashion-mnist '
+        from mmdata.utils import DataError
+        raise DataError(
+            f'{src} lacks {missing}; install Debian\'s dataset-fashion-mnist '
             f'(apt-get install dataset-fashion-mnist, files in {DEBIAN_DIR}) '
-            'or pass --src with the idx files.')
-    out.mkdir(parents=True, exist_ok=True)
-    for name in FILES:
-        target = out / name
-        if target.exists():
-            continue
-        tmp = out / f'.{name}.tmp'
+            'or pass --src with the idx files')
+    from mmdata.utils import atomic_write
+
+    def copy(name: str, tmp: str) -> None:
         if (src / name).exists():
             shutil.copyfile(src / name, tmp)
         else:
             with gzip.open(src / f'{name}.gz', 'rb') as fin, \
                     open(tmp, 'wb') as fout:
                 shutil.copyfileobj(fin, fout)
-        os.replace(tmp, target)
+
+    for name in FILES:
+        if not (out / name).exists():
+            atomic_write(str(out / name), lambda tmp: copy(name, tmp))
     return out
 
 
@@ -88,12 +87,10 @@ def main() -> None:
     if args.digits:
         print(f'wrote scikit-learn digits to {write_digits(Path(args.out))}')
         return
-    try:
-        out = prepare(Path(args.src), Path(args.out))
-    except FileNotFoundError as err:
-        sys.exit(f'error: {err}')
+    out = prepare(Path(args.src), Path(args.out))
     print(f'Fashion-MNIST ready in {out}')
 
 
 if __name__ == '__main__':
-    main()
+    from mmdata.utils import run_cli
+    run_cli(main)

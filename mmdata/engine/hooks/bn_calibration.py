@@ -7,6 +7,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmdata.registry import HOOKS
 from mmdata.search.calibration import calibrate_bn
+from mmdata.utils.errors import ConfigError
 
 
 @HOOKS.register_module()
@@ -24,7 +25,7 @@ class BNCalibrationHook(Hook):
 
     def __init__(self, num_batches: int = 200) -> None:
         if num_batches < 1:
-            raise ValueError(f'num_batches={num_batches}, allowed >= 1')
+            raise ConfigError(f'num_batches={num_batches}, allowed >= 1')
         self.num_batches = num_batches
 
     def before_train(self, runner) -> None:

@@ -6,6 +6,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmdata.registry import HOOKS
+from mmdata.utils.errors import ConfigError
 
 DATA_BATCH = Optional[dict]
 
@@ -25,7 +26,7 @@ class TeacherEMA(Hook):
 
     def __init__(self, momentum: float = 0.999, cosine: bool = False) -> None:
         if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f'TeacherEMA momentum={momentum}, allowed 0..1')
+            raise ConfigError(f'TeacherEMA momentum={momentum}, allowed 0..1')
         self.momentum = momentum
         self.cosine = cosine
 

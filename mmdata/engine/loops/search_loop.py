@@ -1,12 +1,12 @@
 """`SearchLoop`: label-free, domain- and task-aware subnet search (§3.3)."""
 import json
-import os
 import os.path as osp
 import random
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-from mmengine.dist import (all_gather_object, barrier, get_dist_info,
+from mmengine.dist import (all_gather_object, barrier, broadcast_object_list,
+                           get_dist_info,
                            is_main_process)
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -23,8 +23,11 @@ from mmdata.search.outputs import write_outputs
 from mmdata.search.proxies import check_proxies
 from mmdata.search.scorer import SubnetScorer
 from mmdata.search.similarity import SIMILARITIES
+from mmdata.search.store import SearchStore
 from mmdata.search.taps import TAP_NAMES, resolve_taps
 from mmdata.space import Arch, arch_cost
+from mmdata.utils.errors import ConfigError, DataError, UserError
+from mmdata.utils.files import file_sha256
 
 
 @LOOPS.register_module()
@@ -36,9 +39,10 @@ class SearchLoop(BaseLoop):
     and, as ``train_dataloader``, the unlabeled target (downstream) images
     with a fixed-size test pipeline; load the supernet with ``load_from``.
     Results go to ``work_dir/search/``: ``candidates.json``, ``best.yaml``,
-    ``search.png``. Scored candidates are also appended to
-    ``search/progress/rank*.jsonl``, so a killed search resumes where it
-    stopped.
+    ``search.png``. ``search/progress/`` (:mod:`mmdata.search.store`) locks
+    the folder, records the search's identity (checkpoint content, target
+    data, settings: a search of another identity is refused) and the scored
+    candidates, so a killed search resumes where it stopped.
 
     Args:
         runner (Runner): The runner.
@@ -69,6 +73,8 @@ class SearchLoop(BaseLoop):
             ``parents``, ``mutation_prob``.
         seed (int): Seed of candidate sampling.
         out_dir (str): Sub-folder of ``work_dir`` for the outputs.
+        overwrite (bool): Drop the results of an earlier search in
+            ``out_dir`` instead of refusing when its identity differs.
     """
 
     def __init__(self,
@@ -90,24 +96,25 @@ class SearchLoop(BaseLoop):
                  strategy: str = 'random',
                  evolution: Optional[dict] = None,
                  seed: int = 0,
-                 out_dir: str = 'search') -> None:
+                 out_dir: str = 'search',
+                 overwrite: bool = False) -> None:
         super().__init__(runner, dataloader)
         if metric not in METRICS:
-            raise ValueError(f'metric={metric!r}: choose one of {METRICS}')
+            raise ConfigError(f'metric={metric!r}: choose one of {METRICS}')
         if similarity not in SIMILARITIES:
-            raise ValueError(f'similarity={similarity!r}: choose one of '
+            raise ConfigError(f'similarity={similarity!r}: choose one of '
                              f'{SIMILARITIES}')
         if strategy not in ('random', 'evolution'):
-            raise ValueError(f"strategy={strategy!r}: choose 'random' or "
+            raise ConfigError(f"strategy={strategy!r}: choose 'random' or "
                              "'evolution'")
         if source not in ('student', 'teacher'):
-            raise ValueError(f"source={source!r}: choose 'student' or "
+            raise ConfigError(f"source={source!r}: choose 'student' or "
                              "'teacher'")
         for name, value in (('calib_batches', calib_batches),
                             ('score_batches', score_batches),
                             ('num_candidates', num_candidates)):
             if value < 1:
-                raise ValueError(f'{name}={value}, allowed >= 1')
+                raise ConfigError(f'{name}={value}, allowed >= 1')
         self.bins = parse_budgets(budgets)
         self.metric = metric
         self.input_size = input_size
@@ -127,6 +134,8 @@ class SearchLoop(BaseLoop):
         self.evolution.update(evolution or {})
         self.seed = seed
         self.out_dir = osp.join(runner.work_dir, out_dir)
+        self.store = SearchStore(self.out_dir)
+        self.overwrite = overwrite
         # the Runner reads these from its train loop
         self._epoch = self._iter = 0
         self._max_epochs = self._max_iters = 1
@@ -155,7 +164,36 @@ class SearchLoop(BaseLoop):
             if not hasattr(model, attr):
                 raise TypeError('SearchLoop needs an mmdata supernet '
                                 f'algorithm, got {type(model).__name__}')
-        self._check_signature()
+        self.space = model.space
+        if self.strategy == 'random':
+            todo = sample_candidates(self.space, self.bins,
+                                     self.num_candidates, self.seed,
+                                     self.metric, self.input_size)
+        else:
+            todo = [
+                sample_candidates(self.space, [b],
+                                  self.evolution['population'], self.seed,
+                                  self.metric, self.input_size)
+                for b in self.bins
+            ]
+        self._open_store()
+        try:
+            self._build_scorer(model)
+            self.seconds: List[Dict[str, float]] = []
+            records = self._score_all(todo) if self.strategy == 'random' \
+                else self._evolve(todo)
+            self._log_cost()
+            if is_main_process():
+                write_outputs(self.out_dir, records, self.bins, self.metric,
+                              [TAP_NAMES[t] for t in self.taps])
+                print_log(f'search results written to {self.out_dir}',
+                          logger='current')
+            barrier()
+        finally:
+            if is_main_process():
+                self.store.unlock()
+
+    def _build_scorer(self, model) -> None:
         student = model.teacher.backbone if self.source == 'teacher' \
             else model.backbone
         student_neck = model.teacher.neck if self.source == 'teacher' \
@@ -175,22 +213,6 @@ class SearchLoop(BaseLoop):
             chunk=self.chunk_size,
             calibrate_teacher=self.calibrate_teacher,
             proxies=self.proxies)
-        self.space = model.space
-        self.done = self._load_progress()
-        self.seconds: List[Dict[str, float]] = []
-        if self.strategy == 'random':
-            records = self._score_all(
-                sample_candidates(self.space, self.bins, self.num_candidates,
-                                  self.seed, self.metric, self.input_size))
-        else:
-            records = self._evolve()
-        self._log_cost()
-        if is_main_process():
-            write_outputs(self.out_dir, records, self.bins, self.metric,
-                          [TAP_NAMES[t] for t in self.taps])
-            print_log(f'search results written to {self.out_dir}',
-                      logger='current')
-        barrier()
 
     # ---------------------------------------------------------------- images
     @torch.no_grad()
@@ -213,65 +235,55 @@ class SearchLoop(BaseLoop):
             if len(batches) == needed:
                 break
         if len(batches) < needed:
-            raise ValueError(
+            raise DataError(
                 f'the search dataloader yields {len(batches)} batches; '
                 f'calib_batches + score_batches = {needed} are needed')
         return batches[:self.calib_batches], batches[self.calib_batches:]
 
     # ---------------------------------------------------------------- resume
-    def _signature(self) -> dict:
+    def _identity(self) -> dict:
+        """Everything the scores depend on (see :mod:`mmdata.search.store`)."""
         checkpoint = self.runner._load_from
-        stat = os.stat(checkpoint) if checkpoint and osp.isfile(
-            checkpoint) else None
+        loader = self.runner.cfg.get('train_dataloader') or {}
+        dataset = loader.get('dataset', {})
         return dict(
-            checkpoint=checkpoint,
-            # a retrained checkpoint at the same path must not reuse scores
-            checkpoint_size=stat and stat.st_size,
-            checkpoint_mtime=stat and stat.st_mtime,
+            checkpoint_sha256=file_sha256(checkpoint)
+            if checkpoint and osp.isfile(checkpoint) else checkpoint,
+            source=self.source,
+            dataset=dataset.to_dict() if hasattr(dataset, 'to_dict') else
+            dataset,
+            batch_size=loader.get('batch_size'),
+            calib_batches=self.calib_batches,
+            score_batches=self.score_batches,
+            budgets=self.bins,
+            metric=self.metric,
+            input_size=self.input_size,
             taps=[TAP_NAMES[t] for t in self.taps],
             similarity=self.similarity,
             temperature=self.temperature,
-            calib_batches=self.calib_batches,
-            score_batches=self.score_batches,
             calibrate_teacher=self.calibrate_teacher,
-            source=self.source,
             proxies=self.proxies,
-            input_size=self.input_size)
+            strategy=self.strategy,
+            evolution=self.evolution if self.strategy == 'evolution' else
+            None,
+            seed=self.seed)
 
-    def _check_signature(self) -> None:
-        """Refuse to mix results of differently configured searches."""
-        path = osp.join(self.out_dir, 'progress', 'signature.json')
-        signature = json.loads(json.dumps(self._signature()))
-        if osp.exists(path):
-            with open(path) as f:
-                saved = json.load(f)
-            if saved != signature:
-                raise ValueError(
-                    f'{self.out_dir} holds results of a search configured '
-                    f'differently ({saved} vs {signature}); use another '
-                    'work_dir or delete it')
-        elif is_main_process():
-            os.makedirs(osp.dirname(path), exist_ok=True)
-            _atomic_write(path, json.dumps(signature, indent=2))
-        barrier()
-
-    def _load_progress(self) -> Dict[str, dict]:
-        done = {}
-        folder = osp.join(self.out_dir, 'progress')
-        for name in sorted(os.listdir(folder)) if osp.isdir(folder) else []:
-            if not name.endswith('.jsonl'):
-                continue
-            with open(osp.join(folder, name)) as f:
-                for line in f:
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue  # a line cut by a kill
-                    done[record['arch']] = record
-        if done:
-            print_log(f'resuming the search: {len(done)} candidates already '
-                      'scored', logger='current')
-        return done
+    def _open_store(self) -> None:
+        """Lock the output folder and check the identity (rank 0); every
+        rank raises the same error."""
+        error = [None]
+        if is_main_process():
+            try:
+                self.store.open(self._identity(), self.overwrite)
+            except UserError as err:
+                error = [err]
+        broadcast_object_list(error)
+        if error[0] is not None:
+            raise error[0]
+        self.done = self.store.records()
+        if self.done:
+            print_log(f'resuming the search: {len(self.done)} candidates '
+                      'already scored', logger='current')
 
     # --------------------------------------------------------------- scoring
     def _score_all(self, candidates: List[dict]) -> List[dict]:
@@ -280,9 +292,7 @@ class SearchLoop(BaseLoop):
         rank, world_size = get_dist_info()
         todo = [c for c in candidates if str(c['arch']) not in self.done]
         mine = todo[rank::world_size]
-        progress_file = osp.join(self.out_dir, 'progress',
-                                 f'rank{rank}.jsonl')
-        os.makedirs(osp.dirname(progress_file), exist_ok=True)
+        progress_file = self.store.progress_file(rank)
         bar = ProgressBar(len(mine)) if rank == 0 and mine else None
         new = []
         with open(progress_file, 'a') as f:
@@ -325,15 +335,13 @@ class SearchLoop(BaseLoop):
             print_log(f'seconds per candidate ({len(timed)} candidates): '
                       f'{cost}', logger='current')
 
-    def _evolve(self) -> List[dict]:
-        """Evolutionary search inside each bin (mutation + crossover)."""
+    def _evolve(self, populations: List[List[dict]]) -> List[dict]:
+        """Evolutionary search inside each bin (mutation + crossover),
+        starting from each bin's random population."""
         cfg = self.evolution
         records: List[dict] = []
-        for b in self.bins:
+        for b, population in zip(self.bins, populations):
             rng = random.Random(f"{self.seed}-{b['name']}-evolution")
-            population = sample_candidates(
-                self.space, [b], cfg['population'], self.seed, self.metric,
-                self.input_size)
             seen = {c['arch'] for c in population}
             scored = self._score_all(population)
 
@@ -366,7 +374,7 @@ def to_image_batch(batch: dict, preprocessor) -> Tensor:
     if isinstance(inputs, (list, tuple)):
         shapes = {tuple(x.shape) for x in inputs}
         if len(shapes) != 1:
-            raise ValueError(
+            raise DataError(
                 f'search images have different sizes {sorted(shapes)}; use a '
                 'test pipeline with a fixed-size Resize/CenterCrop')
         inputs = torch.stack(list(inputs))
@@ -378,9 +386,3 @@ def to_image_batch(batch: dict, preprocessor) -> Tensor:
         inputs = (inputs - preprocessor.mean.cpu()) / preprocessor.std.cpu()
     return inputs
 
-
-def _atomic_write(path: str, text: str) -> None:
-    tmp = f'{path}.tmp'
-    with open(tmp, 'w') as f:
-        f.write(text)
-    os.replace(tmp, path)

@@ -22,6 +22,7 @@ from mmpretrain.structures import DataSample
 from torch import Tensor
 
 from mmdata.space import Arch
+from mmdata.utils.errors import ConfigError
 
 # MoCo v2's loss head (InfoNCE, temperature 0.2), the default of the
 # contrastive methods
@@ -87,12 +88,12 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
     def _parse_omega(self, omega: Union[str, dict]) -> Tuple[list, int]:
         if isinstance(omega, str):
             if omega not in OMEGA_PRESETS:
-                raise ValueError(f'omega={omega!r}: choose one of '
+                raise ConfigError(f'omega={omega!r}: choose one of '
                                  f'{sorted(OMEGA_PRESETS)} or a dict')
             omega = OMEGA_PRESETS[omega]
         unknown = set(omega) - {'fixed', 'num_random'}
         if unknown:
-            raise ValueError(f'omega has unknown keys {sorted(unknown)}; '
+            raise ConfigError(f'omega has unknown keys {sorted(unknown)}; '
                              "allowed: 'fixed', 'num_random'")
         fixed = []
         for name in omega.get('fixed', ()):
@@ -105,12 +106,12 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
                 try:
                     self.space.validate(arch)
                 except ValueError as err:
-                    raise ValueError(f'omega names an arch outside the '
+                    raise ConfigError(f'omega names an arch outside the '
                                      f'supernet space: {err}') from None
                 fixed.append((f'fixed{len(fixed) + 1}', arch))
         num_random = int(omega.get('num_random', 0))
         if num_random < 0 or not fixed and num_random == 0:
-            raise ValueError(f'omega {omega} holds no student arch')
+            raise ConfigError(f'omega {omega} holds no student arch')
         return fixed, num_random
 
     def sample_omega(self) -> List[Tuple[str, Arch]]:
@@ -167,7 +168,7 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
     def update_teacher(self, momentum: float) -> None:
         """teacher <- momentum * teacher + (1 - momentum) * student."""
         if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f'momentum={momentum}, allowed 0..1')
+            raise ConfigError(f'momentum={momentum}, allowed 0..1')
         teacher, student = self._teacher_params(), self._student_params()
         torch._foreach_mul_(teacher, momentum)
         torch._foreach_add_(
@@ -201,7 +202,7 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
              **kwargs) -> Dict[str, Tensor]:
         """Teacher targets once, then one loss per student of Omega."""
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
-            raise ValueError('supernet SSL needs 2 views per image (a '
+            raise ConfigError('supernet SSL needs 2 views per image (a '
                              'MultiView pipeline with num_views=2)')
         targets = self.teacher_targets(inputs)
         losses = {}
@@ -231,7 +232,7 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
         keys = torch.cat(all_gather(keys), dim=0)
         batch, length = keys.shape[0], queue.shape[1]
         if length % batch:
-            raise ValueError(f'queue length {length} must be a multiple of '
+            raise ConfigError(f'queue length {length} must be a multiple of '
                              f'the global batch size {batch}')
         start = int(ptr)
         queue[:, start:start + batch] = keys.t().to(queue.dtype)

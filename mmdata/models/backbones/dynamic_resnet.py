@@ -6,6 +6,7 @@ import torch
 
 from mmdata.registry import MODELS
 from mmdata.space import Arch, ResNetSpace
+from mmdata.utils.errors import ConfigError
 from ..utils.dynamic_ops import (DynamicConv2d, dynamic_norm_class,
                                  set_active_out)
 from .resnet_base import BottleneckResNetBase
@@ -20,7 +21,7 @@ def build_space(space: Union[None, dict, ResNetSpace]) -> ResNetSpace:
     return ResNetSpace.from_dict(dict(space))
 
 
-class SpaceMismatchError(ValueError):
+class SpaceMismatchError(ConfigError):
     """Weights of a supernet with another search space."""
 
 
