@@ -13,7 +13,7 @@ from scipy import stats
 from mmdata.evaluation.ranking import (bin_pick, bootstrap_interval,
                                        correlation, noise_floor,
                                        random_pick, ranking_report)
-from mmdata.utils.errors import ConfigError
+from mmdata.errors import ConfigError
 from tests.test_train_runs import env
 
 REPO = Path(__file__).resolve().parents[1]
@@ -146,7 +146,7 @@ def test_rank_correlation_tool_side_by_side(tmp_path):
         str(tmp_path / 'search'), str(tmp_path / 'probe.csv'),
         '--metric', 'top5'
     ], capture_output=True, text=True, env=env())
-    assert bad.returncode == 1
+    assert bad.returncode == 2
     assert bad.stderr.strip().startswith("error: ") and 'top5' in bad.stderr
 
 

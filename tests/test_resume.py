@@ -11,7 +11,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 import mmdata  # noqa: F401  (registers the local checkpoint loader)
 from mmdata.utils import load_local_checkpoint
-from mmdata.utils.errors import CheckpointError
+from mmdata.errors import CheckpointError
 
 
 class ToyModel(BaseModel):

@@ -14,7 +14,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Subset
 
 from mmdata.search.calibration import calibrate_bn
-from mmdata.utils.errors import ConfigError
+from mmdata.errors import ConfigError
 
 
 def normalizer(cfg: Config) -> Callable[[Tensor], Tensor]:

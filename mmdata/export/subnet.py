@@ -10,7 +10,7 @@ import torch
 import yaml
 
 from mmdata.space import Arch, arch_cost
-from mmdata.utils.errors import ConfigError, UserError, WorkDirError
+from mmdata.errors import ConfigError, UserError, WorkDirError
 from .checkpoint import load_supernet_backbone
 from .state_dict import export_subnet_state_dict, slice_state_dict
 from .tasks import TASKS, render_config

@@ -7,7 +7,7 @@ from mmengine.utils import ProgressBar
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmdata.utils.errors import ConfigError
+from mmdata.errors import ConfigError
 
 
 @torch.no_grad()

@@ -5,7 +5,7 @@ from typing import Dict, List, Optional, Sequence, Union
 from mmengine.logging import print_log
 
 from mmdata.space import Arch, ResNetSpace, arch_cost
-from mmdata.utils.errors import ConfigError
+from mmdata.errors import ConfigError
 
 METRICS = ('flops', 'params')
 # paper §4.1: seven 1-GFLOPs groups from 1 to 8 GFLOPs at 224 px

@@ -28,7 +28,7 @@ import torch.nn as nn
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmdata.utils.errors import ConfigError
+from mmdata.errors import ConfigError
 
 PROXIES: Dict[str, Callable[[nn.Module, Tensor], float]] = {}
 

@@ -19,7 +19,7 @@ from typing import Dict, Optional
 
 from mmengine.logging import print_log
 
-from mmdata.utils.errors import WorkDirError
+from mmdata.errors import WorkDirError
 from mmdata.utils.files import atomic_write, identity_diff
 
 OUTPUTS = ('candidates.json', 'best.yaml', 'search.png')

@@ -1,7 +1,7 @@
 """Task-aware feature taps (paper §3.3): which features the head consumes."""
 from typing import List, Sequence, Union
 
-from mmdata.utils.errors import ConfigError
+from mmdata.errors import ConfigError
 
 # backbone stage indices: 0 = C2, 1 = C3, 2 = C4, 3 = C5; 'z' = neck output;
 # 'pool' = globally average-pooled C5 (what a linear classifier reads),

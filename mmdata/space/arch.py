@@ -6,7 +6,7 @@ from typing import Any, Dict, Sequence, Union
 
 import yaml
 
-from mmdata.utils.errors import ConfigError
+from mmdata.errors import ConfigError
 
 _PAPER_RE = re.compile(
     r'^\s*Depth\s*\[([\d,\s]*)\]\s*,?\s*Width\s*\[([\d,\s]*)\]\s*$',

@@ -10,7 +10,7 @@ Params count every weight, bias and norm affine parameter.
 from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple, Union
 
-from mmdata.utils.errors import ConfigError
+from mmdata.errors import ConfigError
 
 from .arch import Arch
 

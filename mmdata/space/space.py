@@ -6,7 +6,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from mmdata.utils.errors import ConfigError
+from mmdata.errors import ConfigError
 
 from .arch import Arch
 from .cost import Size, arch_cost, stage_cost, stem_cost

@@ -2,7 +2,7 @@ from .checkpoint import (allow_checkpoint_globals, checkpoint_safe_globals,
                          load_local_checkpoint,
                          register_local_checkpoint_loader)
 from .dist import prepare_cpu_distributed
-from .errors import (CheckpointError, ConfigError, DataError, UserError,
+from mmdata.errors import (CheckpointError, ConfigError, DataError, UserError,
                      WorkDirError, run_cli)
 from .files import atomic_write, file_sha256, undo_on_user_error
 from .misc import check_data, load_config, run_runner

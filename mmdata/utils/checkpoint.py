@@ -18,7 +18,7 @@ import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from .errors import CheckpointError, one_line
+from mmdata.errors import CheckpointError, one_line
 
 _EXTRA_SAFE_GLOBALS: List[Any] = []
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Union
 
-from .errors import UserError, one_line
+from mmdata.errors import UserError, one_line
 
 
 def atomic_write(path: str,

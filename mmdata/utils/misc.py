@@ -8,7 +8,7 @@ from typing import Iterator
 from mmengine.config import Config, ConfigDict
 
 from .dist import prepare_cpu_distributed
-from .errors import ConfigError, DataError
+from mmdata.errors import ConfigError, DataError
 from .files import undo_on_user_error
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')

@@ -7,7 +7,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmdata.registry import HOOKS
 from mmdata.search.calibration import calibrate_bn
-from mmdata.utils.errors import ConfigError
+from mmdata.errors import ConfigError
 
 
 @HOOKS.register_module()

@@ -6,7 +6,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmdata.registry import HOOKS
-from mmdata.utils.errors import ConfigError
+from mmdata.errors import ConfigError
 
 DATA_BATCH = Optional[dict]
 

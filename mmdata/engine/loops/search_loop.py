@@ -26,7 +26,7 @@ from mmdata.search.similarity import SIMILARITIES
 from mmdata.search.store import SearchStore
 from mmdata.search.taps import TAP_NAMES, resolve_taps
 from mmdata.space import Arch, arch_cost
-from mmdata.utils.errors import ConfigError, DataError, UserError
+from mmdata.errors import ConfigError, DataError, UserError
 from mmdata.utils.files import file_sha256
 
 

@@ -22,7 +22,7 @@ from mmpretrain.structures import DataSample
 from torch import Tensor
 
 from mmdata.space import Arch
-from mmdata.utils.errors import ConfigError
+from mmdata.errors import ConfigError
 
 # MoCo v2's loss head (InfoNCE, temperature 0.2), the default of the
 # contrastive methods

@@ -6,7 +6,7 @@ import torch
 
 from mmdata.registry import MODELS
 from mmdata.space import Arch, ResNetSpace
-from mmdata.utils.errors import ConfigError
+from mmdata.errors import ConfigError
 from ..utils.dynamic_ops import (DynamicConv2d, dynamic_norm_class,
                                  set_active_out)
 from .resnet_base import BottleneckResNetBase
