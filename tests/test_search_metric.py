@@ -87,3 +87,23 @@ def test_paper_bins_and_candidates_are_unique_uniform_and_seeded():
         sample_candidates(space, parse_budgets([(20e9, 30e9)]), 5)
     with pytest.raises(ValueError, match='empty'):
         parse_budgets([(2e9, 1e9)])
+
+
+def test_bn_calibration_says_when_the_data_ends(monkeypatch):
+    """Asked for 5 batches, given 3: the statistics average the 3 and a
+    warning gives the count actually used."""
+    import mmdata.search.calibration as calibration
+    logged = []
+    monkeypatch.setattr(calibration, 'print_log',
+                        lambda msg, **kw: logged.append(msg))
+    torch.manual_seed(0)
+    batches = [torch.randn(4, 3, 2, 2) * (i + 1) for i in range(3)]
+    bn = torch.nn.BatchNorm2d(3)
+    calibration.calibrate_bn(bn, iter(batches), 5)
+    assert logged == ['BN calibration used 3 batches, fewer than the 5 '
+                      'asked: the data ended']
+    expected = torch.stack([b.mean((0, 2, 3)) for b in batches]).mean(0)
+    torch.testing.assert_close(bn.running_mean, expected)
+    logged.clear()
+    calibration.calibrate_bn(bn, iter(batches), 3)
+    assert logged == []

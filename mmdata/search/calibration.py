@@ -1,8 +1,10 @@
 """Batch-norm recalibration of a sub-network on target images."""
+import logging
 from typing import Iterable
 
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -17,6 +19,7 @@ def calibrate_bn(model: nn.Module,
                  progress: bool = False) -> nn.Module:
     """Re-estimate every BN's running statistics as the plain average over
     ``num_batches`` batches (momentum ``None``), other layers in eval mode.
+    When ``batches`` ends earlier, a warning gives the number used.
 
     Args:
         model (nn.Module): Network to calibrate, in place (pass a static
@@ -48,6 +51,10 @@ def calibrate_bn(model: nn.Module,
             break
     if seen == 0:
         raise ConfigError('no batch to calibrate BN on')
+    if seen < num_batches:
+        print_log(f'BN calibration used {seen} batches, fewer than the '
+                  f'{num_batches} asked: the data ended', logger='current',
+                  level=logging.WARNING)
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
     return model.eval()

@@ -35,6 +35,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--tap', default='det_fpn')
     parser.add_argument('--memory-batch', type=int, default=32)
     parser.add_argument('--chunk', type=int, default=1024)
+    parser.add_argument(
+        '--threads', type=int, default=1,
+        help='torch threads (default 1: stable ratios on shared cores)')
     parser.add_argument('--_memory', choices=['chunked', 'naive'],
                         help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -125,6 +128,11 @@ def main() -> None:
     if args._memory:
         memory_child(args)
         return
+    torch.set_num_threads(args.threads)
+    print(f'settings: {args.candidates} candidates, batch {args.batch_size} '
+          f'x {args.input_size}px, tap {args.tap}, memory batch '
+          f'{args.memory_batch}, chunk {args.chunk}, {args.threads} torch '
+          'threads', flush=True)
     time_candidates(args)
     measure_memory(args)
 

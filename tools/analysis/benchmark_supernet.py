@@ -30,7 +30,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--repeats', type=int, default=7)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
-        '--threads', type=int, default=0, help='torch threads (0: default)')
+        '--threads', type=int, default=1,
+        help='torch threads (default 1: stable ratios on shared cores)')
     return parser.parse_args()
 
 
@@ -46,8 +47,10 @@ def median_time(fn, repeats: int) -> float:
 @torch.no_grad()
 def main() -> None:
     args = parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
+    print(f'settings: {args.num_archs} archs, batch {args.batch_size} x '
+          f'{args.input_size}px, {args.repeats} repeats, seed {args.seed}, '
+          f'{args.threads} torch threads', flush=True)
     space = ResNetSpace()
     rng = random.Random(args.seed)
     archs = [space.max_arch, space.min_arch]

@@ -36,6 +36,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--input-size', type=int, default=32)
     parser.add_argument('--repeats', type=int, default=7)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument(
+        '--threads', type=int, default=1,
+        help='torch threads (default 1: stable ratios on shared cores)')
     return parser.parse_args()
 
 
@@ -53,6 +56,9 @@ class StaticStudent(nn.Module):
 
 def main() -> None:
     args = parse_args()
+    torch.set_num_threads(args.threads)
+    print(f'settings: batch {args.batch_size} x {args.input_size}px, '
+          f'{args.repeats} repeats, {args.threads} torch threads', flush=True)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

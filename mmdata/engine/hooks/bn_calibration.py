@@ -5,9 +5,9 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from mmdata.errors import ConfigError
 from mmdata.registry import HOOKS
 from mmdata.search.calibration import calibrate_bn
-from mmdata.errors import ConfigError
 
 
 @HOOKS.register_module()
@@ -38,7 +38,7 @@ class BNCalibrationHook(Hook):
         batches = (model.data_preprocessor(batch, False)['inputs']
                    for batch in runner.train_dataloader)
         runner.logger.info(f'calibrating BN statistics of the backbone on '
-                           f'{self.num_batches} batches')
+                           f'up to {self.num_batches} batches')
         calibrate_bn(backbone, batches, self.num_batches,
                      progress=is_main_process())
         for m in backbone.modules():
