@@ -14,7 +14,7 @@ $(STAMP): $(INSTALL_INPUTS)
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests -q --durations=10
 
 # the whole DATA pipeline on the CPU (about 10 min on 2 cores)
 demo: $(STAMP)
