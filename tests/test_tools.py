@@ -55,3 +55,29 @@ def test_mim_finds_mmdata_configs_and_tools():
     from mim.utils import get_installed_path
     assert Path(get_installed_path('mmdata')).resolve() == Path(
         mmdata.__file__).parent.resolve()
+
+
+def test_schedules_follow_the_training_length(tmp_path, monkeypatch):
+    """``train_cfg.max_iters=5`` shortens the cosine schedule with it;
+    warm-up stays; an explicit scheduler option wins."""
+    train = load_tool('train')
+    tiny = str(REPO / 'configs/tiny/'
+               'supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py')
+    paper = str(REPO / 'configs/supernet/'
+                'supernet-byol_dynresnet_16xb256-coslr-200e_in1k-10pc.py')
+
+    def merged(config, *options):
+        monkeypatch.setattr(sys, 'argv', ['train.py', config,
+                                          '--cfg-options', *options])
+        return train.merge_args(Config.fromfile(config), train.parse_args())
+
+    cfg = merged(tiny, 'train_cfg.max_iters=5')
+    assert cfg.param_scheduler[0].T_max == 5
+    cfg = merged(tiny, 'train_cfg.max_iters=5',
+                 'param_scheduler.0.T_max=100')
+    assert cfg.param_scheduler[0].T_max == 100
+    cfg = merged(paper, 'train_cfg.max_epochs=20')
+    warmup, cosine = cfg.param_scheduler
+    assert (warmup.begin, warmup.end) == (0, 10)
+    assert (cosine.begin, cosine.end, cosine.T_max) == (10, 20, 10)
+    assert merged(tiny, 'x=1').param_scheduler[0].T_max == 468

@@ -1,12 +1,13 @@
 """Train (or search, with a SearchLoop config) with an mmdata config."""
 import argparse
+import copy
 import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
 
-from mmdata.utils import (load_config, register_all_modules, run_cli,
-                          run_runner)
+from mmdata.utils import (follow_train_length, load_config,
+                          register_all_modules, run_cli, run_runner)
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,10 +47,16 @@ def parse_args() -> argparse.Namespace:
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
-    """Merge command line arguments into the config."""
+    """Merge command line arguments into the config; schedulers follow a
+    training length changed with ``--cfg-options`` unless those set
+    ``param_scheduler`` themselves."""
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
+        original = copy.deepcopy(cfg)
         cfg.merge_from_dict(args.cfg_options)
+        if not any(k.startswith('param_scheduler') for k in args.cfg_options):
+            for change in follow_train_length(cfg, original):
+                print(f'schedule follows the training length: {change}')
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

@@ -99,3 +99,39 @@ def run_runner(cfg: Config, method: str = 'train') -> None:
     prepare_cpu_distributed(cfg)
     with undo_on_user_error(cfg.work_dir):
         getattr(Runner.from_cfg(cfg), method)()
+
+
+def _length(cfg: Config) -> tuple:
+    """``(key, by_epoch, value)`` of the training length of ``cfg``."""
+    train_cfg = cfg.get('train_cfg') or {}
+    for key, by_epoch in (('max_iters', False), ('max_epochs', True)):
+        if train_cfg.get(key) is not None:
+            return key, by_epoch, train_cfg[key]
+    return None, None, None
+
+
+def follow_train_length(cfg: Config, original: Config) -> list:
+    """Make the schedulers of ``cfg`` follow a training length changed from
+    ``original`` (e.g. ``--cfg-options train_cfg.max_iters=5``): a scheduler
+    counted in the loop's unit that ran to the old end now runs to the new
+    one (``end`` and ``T_max`` move with it); shorter ones (warm-up) stay.
+    Returns the changes as ``'param_scheduler.i.key old -> new'``."""
+    key, by_epoch, new = _length(cfg)
+    old_key, _, old = _length(original)
+    if key is None or key != old_key or new == old:
+        return []
+    changes = []
+    for i, sched in enumerate(cfg.get('param_scheduler') or []):
+        if bool(sched.get('by_epoch', True)) != by_epoch:
+            continue
+        begin = sched.get('begin', 0)
+        whole = sched.get('end', old) == old and (
+            'T_max' not in sched or sched['T_max'] == old - begin)
+        if not whole:
+            continue
+        for name, value in (('end', new), ('T_max', new - begin)):
+            if name in sched:
+                changes.append(f'param_scheduler.{i}.{name} {sched[name]} '
+                               f'-> {value}')
+                sched[name] = value
+    return changes

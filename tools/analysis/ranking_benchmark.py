@@ -83,21 +83,6 @@ def run(*cmd: str) -> None:
         sys.exit(result.returncode)
 
 
-def schedule_options(config: str, iters: int) -> list:
-    """Options setting ``iters`` training iterations, with every
-    iteration-based scheduler's length following."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(config)
-    opts = [f'train_cfg.max_iters={iters}']
-    for i, sched in enumerate(cfg.get('param_scheduler') or []):
-        if sched.get('by_epoch', True) is False:
-            if 'T_max' in sched:
-                opts.append(f'param_scheduler.{i}.T_max={iters}')
-            if 'end' in sched:
-                opts.append(f'param_scheduler.{i}.end={iters}')
-    return opts
-
-
 def train(args, work: Path) -> Path:
     if args.checkpoint:
         print(f'using {args.checkpoint}')
@@ -113,7 +98,7 @@ def train(args, work: Path) -> Path:
                               'last_checkpoint').exists() else []
     run('tools/train.py', args.train_config, '--work-dir',
         str(work / 'train'), *resume, '--cfg-options', *args.cfg_options,
-        *schedule_options(args.train_config, iters), *args.train_options)
+        f'train_cfg.max_iters={iters}', *args.train_options)
     return ckpt
 
 
