@@ -192,6 +192,12 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
             for o in self.teacher_forward(x)
         ]
 
+    @staticmethod
+    def float32(x: Tensor):
+        """A block where autocast is off: logits, softmax, log-softmax and
+        losses computed in it (on float32 inputs) stay float32 under AMP."""
+        return torch.autocast(device_type=x.device.type, enabled=False)
+
     def student_forward(self, x: Tensor, arch: Arch) -> Tuple[Tensor, ...]:
         """Student neck output for ``x`` with ``arch`` active."""
         self.backbone.set_arch(arch)

@@ -1,7 +1,6 @@
 """`SupernetBYOL`: BYOL with a supernet student (paper Table 7)."""
 from typing import List
 
-import torch
 from torch import Tensor
 
 from mmdata.registry import MODELS
@@ -32,6 +31,6 @@ class SupernetBYOL(SupernetSelfSupervisor):
                      targets: List[Tensor]) -> Tensor:
         p1 = self.student_forward(inputs[0], arch)[0]
         p2 = self.student_forward(inputs[1], arch)[0]
-        with torch.autocast(device_type=p1.device.type, enabled=False):
+        with self.float32(p1):
             return 2. * (self.head.loss(p1.float(), targets[1]) +
                          self.head.loss(p2.float(), targets[0]))

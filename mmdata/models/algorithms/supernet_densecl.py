@@ -61,7 +61,7 @@ class SupernetDenseCL(SupernetSelfSupervisor):
             for x in self.student_forward(inputs[0], arch)
         ]
         k, k_grid, _ = targets
-        with torch.autocast(device_type=q.device.type, enabled=False):
+        with self.float32(q):
             pos = (q * k).sum(1, keepdim=True)
             neg = q @ self.queue.clone().detach()
             loss_single = self.head.loss(pos, neg)

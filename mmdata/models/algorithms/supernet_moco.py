@@ -51,10 +51,9 @@ class SupernetMoCo(SupernetSelfSupervisor):
                      key: Tensor) -> Tensor:
         query = F.normalize(
             self.student_forward(inputs[0], arch)[0].float(), dim=1)
-        pos = torch.einsum('nc,nc->n', query, key).unsqueeze(-1)
-        neg = query @ self.queue.clone().detach()
-        # logits and softmax in float32, also under AMP
-        with torch.autocast(device_type=query.device.type, enabled=False):
+        with self.float32(query):  # logits and cross-entropy, also under AMP
+            pos = torch.einsum('nc,nc->n', query, key.float()).unsqueeze(-1)
+            neg = query @ self.queue.clone().detach().float()
             return self.head.loss(pos, neg)
 
     def after_students(self, key: Tensor) -> None:

@@ -46,16 +46,20 @@ class SupernetReSSL(SupernetSelfSupervisor):
 
     def teacher_targets(self, inputs: List[Tensor]) -> dict:
         key = F.normalize(self.teacher_forward(inputs[1])[0].float(), dim=1)
-        relation = F.softmax(key @ self.queue / self.teacher_temp, dim=1)
+        with self.float32(key):  # a sharp softmax (tau 0.04): never fp16
+            relation = F.softmax(
+                key @ self.queue.float() / self.teacher_temp, dim=1)
         return dict(key=key, relation=relation)
 
     def student_loss(self, inputs: List[Tensor], arch: Arch,
                      targets: dict) -> Tensor:
         query = F.normalize(
             self.student_forward(inputs[0], arch)[0].float(), dim=1)
-        with torch.autocast(device_type=query.device.type, enabled=False):
+        with self.float32(query):
             log_p = F.log_softmax(
-                query @ self.queue.clone().detach() / self.student_temp, dim=1)
+                query @ self.queue.clone().detach().float() /
+                self.student_temp,
+                dim=1)
             return -(targets['relation'] * log_p).sum(1).mean()
 
     def after_students(self, targets: dict) -> None:
