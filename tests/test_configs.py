@@ -87,6 +87,27 @@ def test_config_builds_and_trains_one_step(config, data_roots):
         'optim_wrapper', 'param_scheduler', 'train_cfg', 'default_hooks',
         'custom_hooks', 'custom_imports'
     }
+    check_norms_excluded(cfg, model)
+
+
+def check_norms_excluded(cfg, model):
+    """A config that exempts batch norms from weight decay (a ``'bn'``
+    custom key) does so for every trained norm, the necks' included."""
+    from mmengine.optim import build_optim_wrapper
+    from torch.nn.modules.batchnorm import _BatchNorm
+    keys = cfg.optim_wrapper.get('paramwise_cfg', {}).get('custom_keys', {})
+    if 'bn' not in keys:
+        return
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    group = {id(p): g for g in optim.optimizer.param_groups
+             for p in g['params']}
+    for name, module in model.named_modules():
+        if isinstance(module, _BatchNorm):
+            for p in module.parameters(recurse=False):
+                if p.requires_grad:
+                    assert group[id(p)]['weight_decay'] == 0, name
+                    assert group[id(p)].get('lars_exclude', True), name
 
 
 def check_search_config(cfg, model, batch):

@@ -21,6 +21,8 @@ optim_wrapper = dict(
             'bn': dict(decay_mult=0, lars_exclude=True),
             'bias': dict(decay_mult=0, lars_exclude=True),
             'downsample.1': dict(decay_mult=0, lars_exclude=True),
+            # the projector's BatchNorm1d (DynamicMoCoV2Neck's mlp.1)
+            'neck.mlp.1': dict(decay_mult=0, lars_exclude=True),
         }))
 param_scheduler = [
     dict(
