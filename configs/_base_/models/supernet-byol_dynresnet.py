@@ -27,3 +27,7 @@ model = dict(
 
 # BYOL: teacher momentum annealed from 0.99 to 1 with a cosine
 custom_hooks = [dict(type='mmdata.TeacherEMA', momentum=0.99, cosine=True)]
+
+# under DDP, back-propagate student by student (one student's activations in
+# memory at a time; gradients synchronised once per step, same as summed)
+model_wrapper_cfg = dict(type='mmdata.SupernetDDP', broadcast_buffers=False)

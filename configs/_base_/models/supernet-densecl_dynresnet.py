@@ -19,3 +19,7 @@ model = dict(
         type='ContrastiveHead',
         loss=dict(type='CrossEntropyLoss'),
         temperature=0.2))
+
+# under DDP, back-propagate student by student (one student's activations in
+# memory at a time; gradients synchronised once per step, same as summed)
+model_wrapper_cfg = dict(type='mmdata.SupernetDDP', broadcast_buffers=False)

@@ -17,3 +17,7 @@ model = dict(
         out_channels=128))
 
 custom_hooks = [dict(type='mmdata.TeacherEMA', momentum=0.999)]
+
+# under DDP, back-propagate student by student (one student's activations in
+# memory at a time; gradients synchronised once per step, same as summed)
+model_wrapper_cfg = dict(type='mmdata.SupernetDDP', broadcast_buffers=False)

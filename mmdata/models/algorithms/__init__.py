@@ -1,10 +1,11 @@
 from .base import OMEGA_PRESETS, SupernetSelfSupervisor
 from .supernet_byol import SupernetBYOL
+from .supernet_ddp import SupernetDDP
 from .supernet_densecl import SupernetDenseCL
 from .supernet_moco import SupernetMoCo
 from .supernet_ressl import SupernetReSSL
 
 __all__ = [
     'OMEGA_PRESETS', 'SupernetSelfSupervisor', 'SupernetBYOL',
-    'SupernetDenseCL', 'SupernetMoCo', 'SupernetReSSL'
+    'SupernetDDP', 'SupernetDenseCL', 'SupernetMoCo', 'SupernetReSSL'
 ]

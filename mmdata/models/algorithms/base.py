@@ -4,13 +4,18 @@
 * The teacher is a separate copy, always run with the MAX arch, updated only
   as an EMA of the student (by the ``TeacherEMA`` hook), never by gradients.
 * Each iteration samples the set Omega of student archs, identical on all
-  ranks; the per-student losses are summed (one backward, one step) and each
-  is logged as ``loss_<name>``.
+  ranks, and logs each student's loss as ``loss_<name>``. By default each
+  student is back-propagated right after its forward (``backward=
+  'per_student'``), so one student's activations are alive at a time; the
+  gradients equal those of the summed loss (``backward='summed'``: one
+  backward of all students).
 """
 import copy
 import random
 from abc import abstractmethod
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from contextlib import nullcontext
+from typing import (Callable, ContextManager, Dict, List, Optional, Sequence,
+                    Tuple, Union)
 
 import torch
 import torch.nn as nn
@@ -21,8 +26,8 @@ from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
-from mmdata.space import Arch
 from mmdata.errors import ConfigError
+from mmdata.space import Arch
 
 # MoCo v2's loss head (InfoNCE, temperature 0.2), the default of the
 # contrastive methods
@@ -53,6 +58,12 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
             num_random=N)``.
         seed (int): Seed of arch sampling (combined with the step count, so
             resumed runs draw the same archs).
+        backward (str): ``'per_student'`` (default): back-propagate each
+            student right after its forward, the max arch last (under DDP,
+            use ``model_wrapper_cfg=dict(type='mmdata.SupernetDDP')``: the
+            gradients are synchronised once, on that last student);
+            ``'summed'``: one backward of the summed losses (peak memory
+            about |Omega| students). Same gradients.
         data_preprocessor (dict, optional): Defaults to mmpretrain's
             ``SelfSupDataPreprocessor``.
         init_cfg (dict | list, optional): Initialization config.
@@ -64,6 +75,7 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
                  head: Optional[dict] = None,
                  omega: Union[str, dict] = 'paper',
                  seed: int = 0,
+                 backward: str = 'per_student',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         super().__init__(
@@ -78,6 +90,10 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
                             f'{type(self.backbone).__name__}')
         self.space = self.backbone.space
         self.omega_fixed, self.num_random = self._parse_omega(omega)
+        if backward not in ('per_student', 'summed'):
+            raise ConfigError(f"backward={backward!r}: choose 'per_student' "
+                              "or 'summed'")
+        self.backward_mode = backward
         self.seed = seed
         # iterations done; saved in checkpoints so resumed runs sample the
         # same archs as uninterrupted ones
@@ -204,12 +220,68 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
         return self.neck(self.backbone(x))
 
     # ------------------------------------------------------------------ loss
+    @staticmethod
+    def _check_views(inputs) -> None:
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+            raise ConfigError('supernet SSL needs 2 views per image (a '
+                              'MultiView pipeline with num_views=2)')
+
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor',
+                arch: Optional[Arch] = None, targets=None):
+        """mmpretrain's modes, plus ``'student'``: the loss of student
+        ``arch`` against ``targets`` (one forward per student, so that DDP
+        can back-propagate students one by one)."""
+        if mode == 'student':
+            return self.student_loss(inputs, arch, targets)
+        return super().forward(inputs, data_samples, mode)
+
+    def train_step(self, data, optim_wrapper) -> Dict[str, Tensor]:
+        if self.backward_mode == 'summed':
+            return super().train_step(data, optim_wrapper)
+        return self.per_student_step(data, optim_wrapper, self, nullcontext)
+
+    def per_student_step(self, data, optim_wrapper, network: nn.Module,
+                         no_sync: Callable[[], ContextManager]
+                         ) -> Dict[str, Tensor]:
+        """One training step that back-propagates each student of Omega
+        right after its forward: teacher targets once (no gradient), the
+        students in Omega's order with the max arch moved last, gradients
+        accumulated and, under DDP, synchronised only on the last student
+        (``no_sync`` around the others). ``network`` runs the students (this
+        model, or its DDP wrapper); AMP loss scaling and gradient
+        accumulation go through ``optim_wrapper`` as in the summed path."""
+        with optim_wrapper.optim_context(network):
+            data = self.data_preprocessor(data, True)
+            inputs = data['inputs']
+            self._check_views(inputs)
+            targets = self.teacher_targets(inputs)
+        self.last_omega = omega = self.sample_omega()
+        order = sorted(omega, key=lambda s: s[1] == self.space.max_arch)
+        losses = {}
+        for i, (name, arch) in enumerate(order):
+            last = i == len(order) - 1
+            with nullcontext() if last else no_sync():
+                with optim_wrapper.optim_context(network):
+                    loss = network(inputs, mode='student', arch=arch,
+                                   targets=targets)
+                losses[f'loss_{name}'] = loss.detach()
+                if last:
+                    optim_wrapper.update_params(loss)
+                else:  # accumulate, without counting an optimizer step
+                    scaled = optim_wrapper.scale_loss(loss)
+                    scaler = getattr(optim_wrapper, 'loss_scaler', None)
+                    (scaler.scale(scaled) if scaler else scaled).backward()
+        self.backbone.set_arch(self.space.max_arch)
+        self.after_students(targets)
+        self.step += 1
+        _, log_vars = self.parse_losses(
+            {f'loss_{name}': losses[f'loss_{name}'] for name, _ in omega})
+        return log_vars
+
     def loss(self, inputs: List[Tensor], data_samples: List[DataSample],
              **kwargs) -> Dict[str, Tensor]:
         """Teacher targets once, then one loss per student of Omega."""
-        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
-            raise ConfigError('supernet SSL needs 2 views per image (a '
-                             'MultiView pipeline with num_views=2)')
+        self._check_views(inputs)
         targets = self.teacher_targets(inputs)
         losses = {}
         self.last_omega = omega = self.sample_omega()

@@ -1,0 +1,117 @@
+"""Per-student backward (the default) gives the summed loss's gradients:
+one process, gradient accumulation, and 2 processes under DDP (gloo)."""
+import copy
+import os
+import socket
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+from mmengine.config import Config
+from mmengine.model import MMDistributedDataParallel
+from mmengine.optim import OptimWrapper
+from mmengine.registry import DefaultScope
+from mmpretrain.structures import DataSample
+
+from mmdata.models.algorithms import SupernetDDP
+from mmdata.registry import MODELS
+from tests.test_ssl_methods import ALGOS, tiny_cfg
+
+
+def build(algo: str, backward: str, seed: int = 0):
+    cfg = Config.fromfile(tiny_cfg(algo))
+    if 'queue_len' in cfg.model:
+        cfg.model.queue_len = 64
+    cfg.model.backward = backward
+    torch.manual_seed(seed)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model.train()
+
+
+def batch(seed: int, n: int = 8) -> dict:
+    gen = torch.Generator().manual_seed(seed)
+    return dict(
+        inputs=[torch.randint(0, 256, (n, 3, 32, 32), generator=gen).float()
+                for _ in range(2)],
+        data_samples=[DataSample() for _ in range(n)])
+
+
+def step(model, optim, data, seed=0):
+    torch.manual_seed(seed)  # shuffle-BN permutations alike
+    return model.train_step(copy.deepcopy(data), optim)
+
+
+def grads(model):
+    return {n: p.grad.clone() for n, p in model.named_parameters()
+            if p.grad is not None}
+
+
+@pytest.mark.parametrize('algo', ALGOS)
+def test_same_gradients_and_updates_as_the_summed_loss(algo):
+    models = {b: build(algo, b) for b in ('summed', 'per_student')}
+    optims = {
+        b: OptimWrapper(torch.optim.SGD(m.parameters(), lr=0.1),
+                        accumulative_counts=2)
+        for b, m in models.items()
+    }
+    logs = {b: step(m, optims[b], batch(1)) for b, m in models.items()}
+    assert logs['summed'].keys() == logs['per_student'].keys()
+    for key in logs['summed']:
+        torch.testing.assert_close(logs['per_student'][key],
+                                   logs['summed'][key], rtol=0, atol=1e-6)
+    # accumulated, not stepped yet: equal gradients
+    a, b = grads(models['summed']), grads(models['per_student'])
+    assert a.keys() == b.keys() and len(a) > 10
+    for name in a:
+        torch.testing.assert_close(b[name], a[name], rtol=0, atol=1e-6,
+                                   msg=name)
+    # the second micro-batch steps both the same way
+    for b_, m in models.items():
+        step(m, optims[b_], batch(2))
+    pa = dict(models['summed'].named_parameters())
+    for name, p in models['per_student'].named_parameters():
+        torch.testing.assert_close(p, pa[name], rtol=0, atol=1e-6, msg=name)
+    assert torch.equal(models['summed'].step, models['per_student'].step)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank: int, port: int, algo: str, out: str) -> None:
+    import torch.distributed as dist
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
+                      RANK=str(rank), WORLD_SIZE='2', LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    dist.init_process_group('gloo', rank=rank, world_size=2)
+    params = {}
+    for backward, wrapper in (('summed', MMDistributedDataParallel),
+                              ('per_student', SupernetDDP)):
+        model = build(algo, backward)
+        ddp = wrapper(module=model, device_ids=None, broadcast_buffers=False)
+        optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1.0))
+        step(ddp, optim, batch(10 + rank))  # each rank its own images
+        params[backward] = {n: p.detach().clone()
+                            for n, p in model.named_parameters()}
+    if rank == 0:
+        torch.save(params, out)
+    dist.destroy_process_group()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('algo', ['mocov2', 'densecl'])
+def test_two_process_ddp_same_update_as_summed(algo, tmp_path):
+    out = str(tmp_path / 'params.pth')
+    mp.spawn(_ddp_worker, args=(_free_port(), algo, out), nprocs=2)
+    params = torch.load(out)
+    start = dict(build(algo, 'summed').named_parameters())
+    moved = 0
+    for name, p in params['per_student'].items():
+        torch.testing.assert_close(p, params['summed'][name], rtol=0,
+                                   atol=1e-6, msg=name)
+        moved += not torch.equal(p, start[name].detach())
+    assert moved > 10  # the step changed the weights (gradients synced)
