@@ -115,3 +115,31 @@ def test_two_process_ddp_same_update_as_summed(algo, tmp_path):
                                    atol=1e-6, msg=name)
         moved += not torch.equal(p, start[name].detach())
     assert moved > 10  # the step changed the weights (gradients synced)
+
+
+def test_gradient_checkpointing_changes_nothing_but_memory():
+    """``backbone.with_cp=True`` recomputes each block in backward: the
+    same losses and gradients; refused with the summed backward, whose
+    students would be recomputed with another arch active."""
+    models = {}
+    for with_cp in (False, True):
+        cfg = Config.fromfile(tiny_cfg('mocov2'))
+        cfg.model.queue_len = 64
+        cfg.model.backbone.with_cp = with_cp
+        torch.manual_seed(0)
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            models[with_cp] = MODELS.build(cfg.model)
+        models[with_cp].init_weights()
+        optim = OptimWrapper(
+            torch.optim.SGD(models[with_cp].parameters(), lr=0.1),
+            accumulative_counts=2)
+        step(models[with_cp].train(), optim, batch(1))
+    a, b = grads(models[False]), grads(models[True])
+    assert a.keys() == b.keys() and len(a) > 10
+    for name in a:
+        torch.testing.assert_close(b[name], a[name], rtol=0, atol=1e-6,
+                                   msg=name)
+    cfg.model.backward = 'summed'
+    with pytest.raises(ValueError, match="with_cp=True needs backward"):
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            MODELS.build(cfg.model)

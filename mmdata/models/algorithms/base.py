@@ -93,6 +93,11 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
         if backward not in ('per_student', 'summed'):
             raise ConfigError(f"backward={backward!r}: choose 'per_student' "
                               "or 'summed'")
+        if backward == 'summed' and getattr(self.backbone, 'with_cp', False):
+            # checkpointed blocks are recomputed in backward with the arch
+            # active then, which the summed path has changed
+            raise ConfigError("backbone.with_cp=True needs backward="
+                              "'per_student' (got 'summed')")
         self.backward_mode = backward
         self.seed = seed
         # iterations done; saved in checkpoints so resumed runs sample the

@@ -76,6 +76,7 @@ class BottleneckResNetBase(BaseModule):
         self.out_indices = tuple(out_indices)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
+        self.with_cp = with_cp
         self.zero_init_residual = zero_init_residual
 
         self.conv1 = conv_layer(
