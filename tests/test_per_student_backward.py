@@ -143,3 +143,32 @@ def test_gradient_checkpointing_changes_nothing_but_memory():
     with pytest.raises(ValueError, match="with_cp=True needs backward"):
         with DefaultScope.overwrite_default_scope('mmpretrain'):
             MODELS.build(cfg.model)
+
+
+def test_teacher_with_the_students_arch():
+    """``teacher_arch='same'`` (paper Table 8): each student is compared
+    with the teacher run with its own arch; the max student's targets are
+    the max teacher's either way."""
+    model = build('mocov2', 'per_student')
+    same = copy.deepcopy(model)
+    same.teacher_arch = 'same'
+    data = same.data_preprocessor(batch(3), True)
+    inputs = data['inputs']
+    state = copy.deepcopy(same.state_dict())
+    torch.manual_seed(0)
+    losses = same.loss(inputs, data['data_samples'])
+    omega = dict(same.last_omega)
+    same.load_state_dict(state)  # the queue before this step
+    for name, arch in omega.items():
+        same.teacher.backbone.set_arch(arch)
+        torch.manual_seed(0)
+        targets = same.teacher_targets(inputs)
+        expected = same.student_loss(inputs, arch, targets)
+        torch.testing.assert_close(losses[f'loss_{name}'], expected,
+                                   rtol=0, atol=1e-6)
+    same.teacher.backbone.set_arch(same.space.max_arch)
+    torch.manual_seed(0)
+    reference = model.loss(inputs, data['data_samples'])
+    torch.testing.assert_close(reference['loss_max'], losses['loss_max'],
+                               rtol=0, atol=1e-6)
+    assert not torch.allclose(reference['loss_rand1'], losses['loss_rand1'])

@@ -58,6 +58,10 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
             num_random=N)``.
         seed (int): Seed of arch sampling (combined with the step count, so
             resumed runs draw the same archs).
+        teacher_arch (str): ``'max'`` (default, paper Alg. 1): the teacher
+            runs the max arch for every student; ``'same'`` (paper Table 8
+            ablation): for each student, the teacher runs that student's
+            arch (the queues keep the max-arch teacher's keys).
         backward (str): ``'per_student'`` (default): back-propagate each
             student right after its forward, the max arch last (under DDP,
             use ``model_wrapper_cfg=dict(type='mmdata.SupernetDDP')``: the
@@ -75,6 +79,7 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
                  head: Optional[dict] = None,
                  omega: Union[str, dict] = 'paper',
                  seed: int = 0,
+                 teacher_arch: str = 'max',
                  backward: str = 'per_student',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
@@ -99,6 +104,10 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
             raise ConfigError("backbone.with_cp=True needs backward="
                               "'per_student' (got 'summed')")
         self.backward_mode = backward
+        if teacher_arch not in ('max', 'same'):
+            raise ConfigError(f"teacher_arch={teacher_arch!r}: choose 'max' "
+                              "or 'same'")
+        self.teacher_arch = teacher_arch
         self.seed = seed
         # iterations done; saved in checkpoints so resumed runs sample the
         # same archs as uninterrupted ones
@@ -268,7 +277,8 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
             with nullcontext() if last else no_sync():
                 with optim_wrapper.optim_context(network):
                     loss = network(inputs, mode='student', arch=arch,
-                                   targets=targets)
+                                   targets=self.targets_for(
+                                       inputs, arch, targets))
                 losses[f'loss_{name}'] = loss.detach()
                 if last:
                     optim_wrapper.update_params(loss)
@@ -291,11 +301,24 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
         losses = {}
         self.last_omega = omega = self.sample_omega()
         for name, arch in omega:
-            losses[f'loss_{name}'] = self.student_loss(inputs, arch, targets)
+            losses[f'loss_{name}'] = self.student_loss(
+                inputs, arch, self.targets_for(inputs, arch, targets))
         self.backbone.set_arch(self.space.max_arch)
         self.after_students(targets)
         self.step += 1
         return losses
+
+    def targets_for(self, inputs: List[Tensor], arch: Arch, max_targets):
+        """The teacher targets of student ``arch``: the max arch's
+        (``max_targets``), or with ``teacher_arch='same'`` the teacher run
+        with ``arch``."""
+        if self.teacher_arch == 'max' or arch == self.space.max_arch:
+            return max_targets
+        self.teacher.backbone.set_arch(arch)
+        try:
+            return self.teacher_targets(inputs)
+        finally:
+            self.teacher.backbone.set_arch(self.space.max_arch)
 
     @abstractmethod
     def teacher_targets(self, inputs: List[Tensor]):
