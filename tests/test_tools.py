@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from mmengine.config import Config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,6 +46,34 @@ def test_tools_print_help():
             text=True,
             check=True)
         assert '--cfg-options' in out.stdout and '--launcher' in out.stdout
+
+
+HELP_TOOLS = [
+    'tools/train.py', 'tools/search.py', 'tools/test.py',
+    'tools/export_subnet.py', 'tools/demo.py',
+    'tools/analysis/linear_probe.py', 'tools/analysis/rank_correlation.py',
+    'tools/analysis/ranking_benchmark.py', 'tools/analysis/search_levers.py'
+]
+
+
+@pytest.mark.parametrize('tool', HELP_TOOLS)
+def test_help_answers_before_heavy_imports(tool):
+    """``--help`` parses the arguments before importing torch or mmdata
+    (so it answers in about a second)."""
+    code = (f'import runpy, sys; sys.argv = [{tool!r}, "--help"]\n'
+            'try:\n'
+            f'    runpy.run_path({tool!r}, run_name="__main__")\n'
+            'except SystemExit:\n'
+            '    pass\n'
+            'print("heavy:", sorted(m for m in ("torch", "mmdata") '
+            'if m in sys.modules))')
+    out = subprocess.run([sys.executable, '-c', code], cwd=REPO,
+                         capture_output=True, text=True, check=True)
+    assert 'usage:' in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == 'heavy: []', out.stdout
+    if tool == 'tools/export_subnet.py':
+        from mmdata.export import TASKS
+        assert all(task in out.stdout for task in TASKS)
 
 
 def test_mim_finds_mmdata_configs_and_tools():

@@ -14,9 +14,6 @@ Examples::
 import argparse
 import os.path as osp
 
-from mmdata.export import TASKS, arch_from_search, export_subnet
-from mmdata.space import Arch
-from mmdata.utils import run_cli
 
 
 def parse_args() -> argparse.Namespace:
@@ -33,7 +30,9 @@ def parse_args() -> argparse.Namespace:
     which.add_argument('--search-dir', help='search output folder')
     parser.add_argument('--bin', help='budget name in best.yaml')
     parser.add_argument(
-        '--task', required=True, help=f'one of {", ".join(sorted(TASKS))}')
+        '--task', required=True,
+        help='coco-maskrcnn-fpn, voc-fasterrcnn-c4, cityscapes-fcn, '
+        'in1k-linear, in1k-semi-1pc or in1k-semi-10pc (mmdata.export.TASKS)')
     parser.add_argument('--out', required=True, help='output folder')
     parser.add_argument(
         '--from',
@@ -50,7 +49,9 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def read_arch(value: str) -> Arch:
+def read_arch(value: str):
+    """An :class:`Arch` from an arch.yaml file or the paper notation."""
+    from mmdata.space import Arch
     if osp.isfile(value):
         with open(value) as f:
             text = f.read()
@@ -62,8 +63,8 @@ def read_arch(value: str) -> Arch:
     return Arch.from_any(value)
 
 
-def main() -> None:
-    args = parse_args()
+def main(args: argparse.Namespace) -> None:
+    from mmdata.export import arch_from_search, export_subnet
     arch = read_arch(args.arch) if args.arch else arch_from_search(
         args.search_dir, args.bin)
     files = export_subnet(args.checkpoint, arch, args.task, args.out,
@@ -74,4 +75,6 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    args = parse_args()  # --help answers before the heavy imports
+    from mmdata.utils import run_cli
+    run_cli(lambda: main(args))

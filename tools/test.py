@@ -5,8 +5,6 @@ import os.path as osp
 
 from mmengine.config import DictAction
 
-from mmdata.utils import (load_config, register_all_modules, run_cli,
-                          run_runner)
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,8 +37,8 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def main() -> None:
-    args = parse_args()
+def main(args: argparse.Namespace) -> None:
+    from mmdata.utils import load_config, register_all_modules, run_runner
     register_all_modules(init_default_scope=False)
     cfg = load_config(args.config)
     cfg.launcher = args.launcher
@@ -64,4 +62,6 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    args = parse_args()  # --help answers before the heavy imports
+    from mmdata.utils import run_cli
+    run_cli(lambda: main(args))

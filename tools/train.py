@@ -6,9 +6,6 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 
-from mmdata.utils import (follow_train_length, load_config,
-                          register_all_modules, run_cli, run_runner)
-
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train an mmdata model')
@@ -50,6 +47,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Merge command line arguments into the config; schedulers follow a
     training length changed with ``--cfg-options`` unless those set
     ``param_scheduler`` themselves."""
+    from mmdata.utils import follow_train_length
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         original = copy.deepcopy(cfg)
@@ -82,11 +80,13 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
-def main() -> None:
-    args = parse_args()
+def main(args: argparse.Namespace) -> None:
+    from mmdata.utils import load_config, register_all_modules, run_runner
     register_all_modules(init_default_scope=False)
     run_runner(merge_args(load_config(args.config), args))
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    args = parse_args()  # --help answers before the heavy imports
+    from mmdata.utils import run_cli
+    run_cli(lambda: main(args))

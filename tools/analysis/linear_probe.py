@@ -27,10 +27,6 @@ import os.path as osp
 
 from mmengine.config import DictAction
 
-from mmdata.utils import (UserError, WorkDirError, atomic_write, file_sha256,
-                          load_config, run_cli)
-from mmdata.utils.files import identity_diff
-
 FIELDS = ['arch', 'bin', 'seed', 'top1']
 
 
@@ -67,6 +63,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def candidates(args) -> list:
+    from mmdata.utils import UserError
     if args.archs:
         from mmdata.space import Arch
         return [dict(arch=str(Arch.parse(a)), bin='') for a in args.archs]
@@ -81,6 +78,7 @@ def candidates(args) -> list:
 
 def signature(args, cfg) -> dict:
     """What the rows depend on, beside the arch and the seed."""
+    from mmdata.utils import file_sha256
     return dict(
         checkpoint_sha256=file_sha256(args.checkpoint),
         source=args.source,
@@ -94,6 +92,8 @@ def signature(args, cfg) -> dict:
 
 def done_rows(args, sig: dict) -> set:
     """``(arch, seed)`` already in the CSV; refuses a CSV made otherwise."""
+    from mmdata.utils import WorkDirError, atomic_write
+    from mmdata.utils.files import identity_diff
     side = args.out + '.json'
     if args.overwrite:
         for path in (args.out, side):
@@ -119,8 +119,8 @@ def done_rows(args, sig: dict) -> set:
     return set()
 
 
-def main() -> None:
-    args = parse_args()
+def main(args: argparse.Namespace) -> None:
+    from mmdata.utils import UserError, load_config
     from mmengine.utils import ProgressBar
 
     from mmdata.evaluation import (calibrated_features, labeled_loaders,
@@ -170,4 +170,6 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    args = parse_args()  # --help answers before the heavy imports
+    from mmdata.utils import run_cli
+    run_cli(lambda: main(args))
