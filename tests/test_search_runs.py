@@ -36,17 +36,22 @@ def supernet(tmp_path_factory):
 
 
 def search(supernet, work_dir, extra=(), launcher=None):
-    cmd = [sys.executable]
+    """tools/search.py, or with ``launcher`` tools/dist_search.sh on 2
+    processes."""
+    e = env()
     if launcher:
-        cmd += ['-m', 'torch.distributed.run', '--nproc_per_node=2',
-                '--master_port=29641']
-    cmd += [str(REPO / 'tools/search.py'), SEARCH_CFG, str(supernet['ckpt']),
-            '--work-dir', str(work_dir)]
-    cmd += ['--launcher', 'pytorch'] if launcher else []
-    cmd += ['--cfg-options',
+        import os
+        e['PATH'] = f'{Path(sys.executable).parent}{os.pathsep}{e["PATH"]}'
+        e['PORT'] = '29641'
+        cmd = ['bash', str(REPO / 'tools/dist_search.sh'), SEARCH_CFG,
+               str(supernet['ckpt']), '2']
+    else:
+        cmd = [sys.executable, str(REPO / 'tools/search.py'), SEARCH_CFG,
+               str(supernet['ckpt'])]
+    cmd += ['--work-dir', str(work_dir), '--cfg-options',
             f"train_dataloader.dataset.data_root={supernet['data_root']}",
             *FAST, *extra]
-    out = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True,
+    out = subprocess.run(cmd, cwd=REPO, env=e, capture_output=True,
                          text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     return out
