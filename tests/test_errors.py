@@ -3,6 +3,7 @@ store's identity and lock, and runs that leave no trace (unit level; the
 command-line drills are in test_cli_drills.py)."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -173,6 +174,14 @@ def test_undo_on_user_error(tmp_path):
             fresh.mkdir()
             raise ConfigError('bad')
     assert not fresh.exists()
+
+    with pytest.raises(UserError):  # after results: nothing is removed
+        with undo_on_user_error(str(fresh)):
+            (fresh / 'iter_2.pth').parent.mkdir(parents=True)
+            (fresh / 'iter_2.pth').write_text('weights')
+            raise DataError('the data ended mid-run')
+    assert (fresh / 'iter_2.pth').exists()
+    shutil.rmtree(fresh)
 
     with pytest.raises(KeyError):  # a bug: files stay for the post-mortem
         with undo_on_user_error(str(fresh)):

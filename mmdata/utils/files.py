@@ -102,10 +102,11 @@ def identity_diff(saved: dict, current: dict, width: int = 80) -> List[str]:
 @contextmanager
 def undo_on_user_error(work_dir: str) -> Iterator[None]:
     """Undo what a run did to ``work_dir`` when it stops on a
-    :class:`UserError` (raised before its first iteration): remove the
-    folders and files it created there and restore the top-level config
-    copies (``*.py``) it overwrote. Other exceptions leave everything as it
-    is. In a distributed run only rank 0 undoes."""
+    :class:`UserError` before producing results: remove the folders and
+    files it created there and restore the top-level config copies
+    (``*.py``) it overwrote. A run that wrote results (a checkpoint, scored
+    candidates) is left as it is, as after any other exception. In a
+    distributed run only rank 0 undoes."""
     work = Path(work_dir)
     existed = work.is_dir()
     before = set(work.iterdir()) if existed else set()
@@ -114,7 +115,13 @@ def undo_on_user_error(work_dir: str) -> Iterator[None]:
     try:
         yield
     except UserError:
-        if int(os.environ.get('RANK', '0')) == 0:
+        new = [work] if not existed else \
+            set(work.iterdir()) - before if work.is_dir() else []
+        started = any(
+            f.suffix in ('.pth', '.jsonl') or f.name == 'last_checkpoint'
+            for path in new
+            for f in ([path] if path.is_file() else path.rglob('*')))
+        if int(os.environ.get('RANK', '0')) == 0 and not started:
             if not existed:
                 shutil.rmtree(work, ignore_errors=True)
             elif work.is_dir():
