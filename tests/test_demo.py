@@ -78,10 +78,10 @@ def test_demo_quick_run(tmp_path):
         f'probe_train_dataloader.dataset.data_root={data_root}',
         f'probe_test_dataloader.dataset.data_root={data_root}'
     ], cwd=REPO, env=env(), capture_output=True, text=True)
-    assert other.returncode == 1
+    assert other.returncode == 2
     assert other.stderr.strip() == (
         f'error: {demo / "probe.csv"} holds probe results computed '
-        "differently (differs in ['c']); pass --overwrite or another --out")
+        'differently (c: 0.1 vs 0.5); pass --overwrite or another --out')
 
     # the README's kNN command on the demo's checkpoint
     cfg = str(REPO / 'configs/tiny/'
