@@ -172,3 +172,63 @@ def test_teacher_with_the_students_arch():
     torch.testing.assert_close(reference['loss_max'], losses['loss_max'],
                                rtol=0, atol=1e-6)
     assert not torch.allclose(reference['loss_rand1'], losses['loss_rand1'])
+
+
+class _GlobalBatchNorm:
+    """The math of torch's SyncBatchNorm function on CPU (its kernels,
+    ``aten::batch_norm_stats`` & co., exist for GPUs only): batch norm of
+    the all-gathered batch, this rank's rows returned."""
+
+    @staticmethod
+    def apply(x, weight, bias, mean, var, eps, momentum, group, world_size):
+        import torch.distributed as dist
+        parts = [torch.empty_like(x) for _ in range(world_size)]
+        dist.all_gather(parts, x, group=group)
+        out = torch.nn.functional.batch_norm(
+            torch.cat(parts), mean, var, weight, bias, True, momentum, eps)
+        rank = dist.get_rank(group)
+        return out[rank * len(x):(rank + 1) * len(x)]
+
+
+def _sync_bn_worker(rank: int, port: int, out: str) -> None:
+    import torch.distributed as dist
+
+    import mmdata.models.utils.dynamic_ops as ops
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    dist.init_process_group('gloo', rank=rank, world_size=2)
+    ops._SyncBNFunction = _GlobalBatchNorm
+    torch.manual_seed(0)
+    bn = ops.DynamicSyncBatchNorm(8).train()
+    torch.nn.init.uniform_(bn.weight)
+    torch.nn.init.uniform_(bn.bias)
+    x = torch.randn(4, 5, 3, 3, generator=torch.Generator().manual_seed(rank))
+    y = bn(x)  # 5 of 8 channels: the dynamic (sliced) path
+    if rank == 0:
+        torch.save(dict(y=y, mean=bn.running_mean, var=bn.running_var,
+                        weight=bn.weight, bias=bn.bias), out)
+    dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_dynamic_sync_bn_normalises_over_all_processes(tmp_path):
+    """Two gloo processes, 5 active channels of an 8-channel
+    DynamicSyncBatchNorm: rank 0's output and the running statistics are
+    those of one BatchNorm over both processes' images; the 3 inactive
+    channels keep their statistics."""
+    out = str(tmp_path / 'bn.pth')
+    mp.spawn(_sync_bn_worker, args=(_free_port(), out), nprocs=2)
+    got = torch.load(out)
+    images = torch.cat([
+        torch.randn(4, 5, 3, 3, generator=torch.Generator().manual_seed(r))
+        for r in range(2)
+    ])
+    ref = torch.nn.BatchNorm2d(5).train()
+    with torch.no_grad():
+        ref.weight.copy_(got['weight'][:5])
+        ref.bias.copy_(got['bias'][:5])
+    expected = ref(images)[:4]
+    torch.testing.assert_close(got['y'], expected, rtol=0, atol=1e-5)
+    torch.testing.assert_close(got['mean'][:5], ref.running_mean)
+    torch.testing.assert_close(got['var'][:5], ref.running_var)
+    assert torch.equal(got['mean'][5:], torch.zeros(3))
+    assert torch.equal(got['var'][5:], torch.ones(3))
