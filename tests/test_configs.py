@@ -126,3 +126,22 @@ def check_search_config(cfg, model, batch):
                               2, metric=loop.get('metric', 'flops'),
                               input_size=loop.get('input_size', 224))
     assert cands
+
+
+SHUFFLE_BN = ('mmdata.SupernetMoCo', 'mmdata.SupernetDenseCL')
+
+
+@pytest.mark.parametrize(
+    'config', [c for c in CONFIGS if c.startswith('configs/supernet/')])
+def test_paper_configs_normalise_one_way(config):
+    """Methods with shuffle-BN in the teacher (MoCo v2, DenseCL) use
+    per-GPU BN as MoCo v2's recipe; the others synchronise BN, the BYOL
+    projector's included: never both, never neither."""
+    model = Config.fromfile(str(REPO / config)).model
+    norm = model.backbone.norm_cfg['type']
+    if model.type in SHUFFLE_BN:
+        assert norm == 'BN', config
+    else:
+        assert norm == 'SyncBN', config
+        if model.neck.get('with_bn'):
+            assert model.neck.norm_cfg['type'] == 'SyncBN', config

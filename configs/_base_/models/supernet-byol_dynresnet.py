@@ -5,13 +5,19 @@ model = dict(
     _delete_=True,
     type='mmdata.SupernetBYOL',
     omega='paper',
-    backbone={{_base_.model.backbone}},
+    backbone=dict(
+        type='mmdata.DynamicResNet',
+        space={{_base_.model.backbone.space}},
+        # no shuffle-BN in this method: synchronised BN across GPUs
+        norm_cfg=dict(type='SyncBN'),
+        zero_init_residual=False),
     neck=dict(
         type='mmdata.DynamicMoCoV2Neck',  # Linear-BN-ReLU-Linear projector
         in_channels=2560,
         hid_channels=4096,
         out_channels=256,
-        with_bn=True),
+        with_bn=True,
+        norm_cfg=dict(type='SyncBN')),
     head=dict(
         type='LatentPredictHead',
         predictor=dict(

@@ -11,7 +11,9 @@ model = dict(
             widths=[(48, 80, 16), (96, 160, 32), (192, 320, 64),
                     (384, 640, 128)],
             depths=[(2, 4, 1), (2, 6, 2), (5, 29, 2), (2, 4, 1)]),
-        norm_cfg=dict(type='SyncBN'),
+        # MoCo v2's recipe: per-GPU BN, with shuffle-BN in the teacher
+        # (SupernetMoCo / SupernetDenseCL shuffle the key batch across GPUs)
+        norm_cfg=dict(type='BN'),
         zero_init_residual=False),
     neck=dict(
         type='mmdata.DynamicMoCoV2Neck',

@@ -9,7 +9,12 @@ model = dict(
     feat_dim=128,
     student_temp=0.1,
     teacher_temp=0.04,
-    backbone={{_base_.model.backbone}},
+    backbone=dict(
+        type='mmdata.DynamicResNet',
+        space={{_base_.model.backbone.space}},
+        # no shuffle-BN in this method: synchronised BN across GPUs
+        norm_cfg=dict(type='SyncBN'),
+        zero_init_residual=False),
     neck=dict(
         type='mmdata.DynamicMoCoV2Neck',
         in_channels=2560,

@@ -2,6 +2,7 @@
 from typing import List, Optional, Tuple, Union
 
 import torch.nn as nn
+from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from torch import Tensor
 
@@ -19,8 +20,11 @@ class DynamicMoCoV2Neck(BaseModule):
         in_channels (int): Maximum input channels (4 x max w4).
         hid_channels (int): Hidden features.
         out_channels (int): Embedding size.
-        with_bn (bool): BatchNorm1d after the first linear (needed for stable
-            small-scale training). Defaults to False (MoCo v2).
+        with_bn (bool): Batch norm after the first linear (needed for stable
+            small-scale training, and BYOL's projector). Defaults to False
+            (MoCo v2).
+        norm_cfg (dict): That norm: ``dict(type='BN1d')`` (default) or
+            ``dict(type='SyncBN')`` where the backbone is synchronised.
         with_avg_pool (bool): Global average pooling of the input map.
         init_cfg (dict | list, optional): Initialization config.
     """
@@ -30,6 +34,7 @@ class DynamicMoCoV2Neck(BaseModule):
                  hid_channels: int,
                  out_channels: int,
                  with_bn: bool = False,
+                 norm_cfg: Optional[dict] = None,
                  with_avg_pool: bool = True,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -37,7 +42,9 @@ class DynamicMoCoV2Neck(BaseModule):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         layers = [DynamicLinear(in_channels, hid_channels)]
         if with_bn:
-            layers.append(nn.BatchNorm1d(hid_channels))
+            layers.append(
+                build_norm_layer(norm_cfg or dict(type='BN1d'),
+                                 hid_channels)[1])
         layers += [nn.ReLU(inplace=True), nn.Linear(hid_channels, out_channels)]
         self.mlp = nn.Sequential(*layers)
 
