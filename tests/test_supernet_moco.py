@@ -112,3 +112,64 @@ def test_teacher_is_in_the_state_dict():
     clone = build()
     clone.load_state_dict(copy.deepcopy(model.state_dict()))
     assert torch.equal(clone.queue, model.queue)
+
+
+def test_one_arch_supernet_moco_equals_mmpretrain_moco():
+    """With a one-arch space (ResNet-50) and Omega = {max}, SupernetMoCo's
+    loss and gradients equal mmpretrain's MoCo on the same weights, queue
+    and images."""
+    from mmengine.registry import DefaultScope
+    from mmpretrain.structures import DataSample
+
+    from mmdata.registry import MODELS
+    head = dict(type='ContrastiveHead', loss=dict(type='CrossEntropyLoss'),
+                temperature=0.2)
+    single = [(64, 64, 1), (128, 128, 1), (256, 256, 1), (512, 512, 1)]
+    ours_cfg = dict(
+        type='mmdata.SupernetMoCo', queue_len=64, feat_dim=128,
+        omega=dict(fixed=('max', ), num_random=0),
+        backbone=dict(
+            type='mmdata.DynamicResNet', norm_cfg=dict(type='BN'),
+            space=dict(stem=(64, 64, 1), widths=single,
+                       depths=[(3, 3, 1), (4, 4, 1), (6, 6, 1), (3, 3, 1)])),
+        neck=dict(type='mmdata.DynamicMoCoV2Neck', in_channels=2048,
+                  hid_channels=2048, out_channels=128),
+        head=head)
+    ref_cfg = dict(
+        type='mmpretrain.MoCo', queue_len=64, feat_dim=128, momentum=0.001,
+        backbone=dict(type='ResNet', depth=50, norm_cfg=dict(type='BN')),
+        neck=dict(type='MoCoV2Neck', in_channels=2048, hid_channels=2048,
+                  out_channels=128, with_avg_pool=True),
+        head=head)
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        ours, ref = MODELS.build(ours_cfg), MODELS.build(ref_cfg)
+    ref.init_weights()
+    ours.train(), ref.train()
+    weights = {k: v for k, v in ref.state_dict().items()
+               if k.startswith(('backbone.', 'neck.'))}
+    missing, unexpected = ours.load_state_dict(weights, strict=False)
+    assert not unexpected
+    assert all(k.startswith(('teacher.', 'queue', 'step', 'head.')) or
+               k == 'backbone.space_grid' for k in missing)
+    ours.copy_student_to_teacher()
+    ref.encoder_k.module.load_state_dict(
+        torch.nn.Sequential(ref.backbone, ref.neck).state_dict())
+    ref.queue.copy_(ours.queue)
+    gen = torch.Generator().manual_seed(1)
+    views = [torch.randn(4, 3, 64, 64, generator=gen) for _ in range(2)]
+    samples = [DataSample() for _ in range(4)]
+    loss = ours.loss(views, samples)['loss_max']
+    expected = ref.loss(views, samples)['loss']
+    torch.testing.assert_close(loss, expected, rtol=0, atol=1e-5)
+    loss.backward()
+    expected.backward()
+    ref_params = dict(ref.named_parameters())
+    compared = 0
+    for name, p in ours.named_parameters():
+        if p.grad is None:
+            continue
+        torch.testing.assert_close(p.grad, ref_params[name].grad, rtol=1e-4,
+                                   atol=1e-5, msg=name)
+        compared += 1
+    assert compared == sum(p.grad is not None for p in ref.parameters())
