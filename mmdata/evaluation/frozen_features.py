@@ -13,8 +13,8 @@ from mmengine.utils import ProgressBar
 from torch import Tensor
 from torch.utils.data import DataLoader, Subset
 
-from mmdata.search.calibration import calibrate_bn
 from mmdata.errors import ConfigError
+from mmdata.search.calibration import calibrate_bn
 
 
 def normalizer(cfg: Config) -> Callable[[Tensor], Tensor]:
@@ -131,6 +131,6 @@ def linear_probe_top1(train_f: Tensor,
         classifier.fit(x_train, train_y.numpy())
     if any(issubclass(w.category, ConvergenceWarning) for w in caught):
         raise ConfigError(f'the linear probe did not converge in '
-                           f'max_iter={max_iter} L-BFGS iterations; allow '
-                           'more (--max-iter)')
+                          f'max_iter={max_iter} L-BFGS iterations; allow '
+                          'more (--max-iter)')
     return float((classifier.predict(x_test) == test_y.numpy()).mean())

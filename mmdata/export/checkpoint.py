@@ -4,10 +4,10 @@ from typing import Dict, Tuple
 
 from torch import Tensor
 
+from mmdata.errors import CheckpointError, ConfigError
 from mmdata.models.backbones.dynamic_resnet import space_from_tensor
 from mmdata.space import ResNetSpace
 from mmdata.utils import load_local_checkpoint
-from mmdata.errors import CheckpointError, ConfigError
 
 SOURCES = {'student': 'backbone.', 'teacher': 'teacher.backbone.'}
 

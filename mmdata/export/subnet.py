@@ -9,8 +9,8 @@ from typing import Dict, Union
 import torch
 import yaml
 
-from mmdata.space import Arch, arch_cost
 from mmdata.errors import ConfigError, UserError, WorkDirError
+from mmdata.space import Arch, arch_cost
 from .checkpoint import load_supernet_backbone
 from .state_dict import export_subnet_state_dict, slice_state_dict
 from .tasks import TASKS, render_config
@@ -56,7 +56,7 @@ def export_subnet(checkpoint: str,
     """
     if task not in TASKS:
         raise ConfigError(f'unknown task {task!r}: choose one of '
-                         f'{sorted(TASKS)}')
+                          f'{sorted(TASKS)}')
     if osp.exists(out_dir) and not overwrite:
         raise WorkDirError(f'{out_dir} exists; pass overwrite=True '
                            '(--overwrite) to replace it')

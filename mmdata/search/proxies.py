@@ -49,7 +49,7 @@ def check_proxies(names: Sequence[str]) -> list:
     bad = [n for n in names if n not in PROXIES]
     if bad:
         raise ConfigError(f'unknown proxies {bad}: choose from '
-                         f'{sorted(PROXIES)}')
+                          f'{sorted(PROXIES)}')
     return names
 
 
@@ -65,7 +65,7 @@ def naswot(model: nn.Module, images: Tensor) -> float:
     """``log|det K|`` of the ReLU-pattern kernel of ``images`` (N >= 2)."""
     if len(images) < 2:
         raise ConfigError(f'naswot needs a batch of >= 2 images, got '
-                         f'{len(images)}')
+                          f'{len(images)}')
     kernel = images.new_zeros(len(images), len(images), dtype=torch.float64)
 
     def hook(module, inputs, output):

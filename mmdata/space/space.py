@@ -55,7 +55,7 @@ class ResNetSpace:
                  depths: Sequence[Sequence[int]] = TABLE1_DEPTHS) -> None:
         if len(widths) != 4 or len(depths) != 4:
             raise ConfigError('widths and depths need one grid per stage (4), '
-                             f'got {len(widths)} and {len(depths)}')
+                              f'got {len(widths)} and {len(depths)}')
         self.stem = tuple(int(v) for v in stem)
         self.widths = tuple(tuple(int(v) for v in w) for w in widths)
         self.depths = tuple(tuple(int(v) for v in d) for d in depths)
@@ -165,7 +165,7 @@ class ResNetSpace:
         if flops is None and params is None:
             if unique and num > self.size():
                 raise ConfigError(f'cannot draw {num} unique archs from a '
-                                 f'space of {self.size()}')
+                                  f'space of {self.size()}')
             drawn: List[Arch] = []
             seen = set()
             while len(drawn) < num:  # terminates: num <= size when unique
@@ -230,7 +230,7 @@ class ResNetSpace:
             lo, hi = bounds
             if lo >= hi:
                 raise ConfigError(f'{name} range {bounds} is empty: need lo < '
-                                 'hi')
+                                  'hi')
             mask &= (values >= lo) & (values < hi)
         return np.flatnonzero(mask)
 

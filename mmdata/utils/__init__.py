@@ -1,9 +1,9 @@
+from mmdata.errors import (CheckpointError, ConfigError, DataError, UserError,
+                           WorkDirError, run_cli)
 from .checkpoint import (allow_checkpoint_globals, checkpoint_safe_globals,
                          load_local_checkpoint,
                          register_local_checkpoint_loader)
 from .dist import prepare_cpu_distributed
-from mmdata.errors import (CheckpointError, ConfigError, DataError, UserError,
-                     WorkDirError, run_cli)
 from .files import atomic_write, file_sha256, undo_on_user_error
 from .misc import check_data, follow_train_length, load_config, run_runner
 from .setup_env import register_all_modules

@@ -1,7 +1,7 @@
 """Result files: atomic writes, content hashes, the identity of saved
 results and runs that leave no trace.
 
-Imports only the standard library (and :mod:`.errors`).
+Imports only the standard library (and :mod:`mmdata.errors`).
 """
 import hashlib
 import json

@@ -6,8 +6,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from mmengine.dist import (all_gather_object, barrier, broadcast_object_list,
-                           get_dist_info,
-                           is_main_process)
+                           get_dist_info, is_main_process)
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
@@ -15,6 +14,7 @@ from mmengine.utils import ProgressBar
 from torch import Tensor
 from torch.utils.data import DataLoader
 
+from mmdata.errors import ConfigError, DataError, UserError
 from mmdata.registry import LOOPS
 from mmdata.search.candidates import (METRICS, candidate, parse_budgets,
                                       sample_candidates)
@@ -26,7 +26,6 @@ from mmdata.search.similarity import SIMILARITIES
 from mmdata.search.store import SearchStore
 from mmdata.search.taps import TAP_NAMES, resolve_taps
 from mmdata.space import Arch, arch_cost
-from mmdata.errors import ConfigError, DataError, UserError
 from mmdata.utils.files import file_sha256
 
 
@@ -103,13 +102,13 @@ class SearchLoop(BaseLoop):
             raise ConfigError(f'metric={metric!r}: choose one of {METRICS}')
         if similarity not in SIMILARITIES:
             raise ConfigError(f'similarity={similarity!r}: choose one of '
-                             f'{SIMILARITIES}')
+                              f'{SIMILARITIES}')
         if strategy not in ('random', 'evolution'):
             raise ConfigError(f"strategy={strategy!r}: choose 'random' or "
-                             "'evolution'")
+                              "'evolution'")
         if source not in ('student', 'teacher'):
             raise ConfigError(f"source={source!r}: choose 'student' or "
-                             "'teacher'")
+                              "'teacher'")
         for name, value in (('calib_batches', calib_batches),
                             ('score_batches', score_batches),
                             ('num_candidates', num_candidates)):

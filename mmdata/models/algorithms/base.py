@@ -119,12 +119,12 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
         if isinstance(omega, str):
             if omega not in OMEGA_PRESETS:
                 raise ConfigError(f'omega={omega!r}: choose one of '
-                                 f'{sorted(OMEGA_PRESETS)} or a dict')
+                                  f'{sorted(OMEGA_PRESETS)} or a dict')
             omega = OMEGA_PRESETS[omega]
         unknown = set(omega) - {'fixed', 'num_random'}
         if unknown:
             raise ConfigError(f'omega has unknown keys {sorted(unknown)}; '
-                             "allowed: 'fixed', 'num_random'")
+                              "allowed: 'fixed', 'num_random'")
         fixed = []
         for name in omega.get('fixed', ()):
             if name == 'max':
@@ -137,7 +137,7 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
                     self.space.validate(arch)
                 except ValueError as err:
                     raise ConfigError(f'omega names an arch outside the '
-                                     f'supernet space: {err}') from None
+                                      f'supernet space: {err}') from None
                 fixed.append((f'fixed{len(fixed) + 1}', arch))
         num_random = int(omega.get('num_random', 0))
         if num_random < 0 or not fixed and num_random == 0:
@@ -286,9 +286,7 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
                     scaled = optim_wrapper.scale_loss(loss)
                     scaler = getattr(optim_wrapper, 'loss_scaler', None)
                     (scaler.scale(scaled) if scaler else scaled).backward()
-        self.backbone.set_arch(self.space.max_arch)
-        self.after_students(targets)
-        self.step += 1
+        self._end_step(targets)
         _, log_vars = self.parse_losses(
             {f'loss_{name}': losses[f'loss_{name}'] for name, _ in omega})
         return log_vars
@@ -303,10 +301,15 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
         for name, arch in omega:
             losses[f'loss_{name}'] = self.student_loss(
                 inputs, arch, self.targets_for(inputs, arch, targets))
+        self._end_step(targets)
+        return losses
+
+    def _end_step(self, targets) -> None:
+        """After all students: back to the max arch, the method's
+        ``after_students`` (e.g. enqueue), one more step counted."""
         self.backbone.set_arch(self.space.max_arch)
         self.after_students(targets)
         self.step += 1
-        return losses
 
     def targets_for(self, inputs: List[Tensor], arch: Arch, max_targets):
         """The teacher targets of student ``arch``: the max arch's
@@ -339,7 +342,7 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
         batch, length = keys.shape[0], queue.shape[1]
         if length % batch:
             raise ConfigError(f'queue length {length} must be a multiple of '
-                             f'the global batch size {batch}')
+                              f'the global batch size {batch}')
         start = int(ptr)
         queue[:, start:start + batch] = keys.t().to(queue.dtype)
         ptr[0] = (start + batch) % length

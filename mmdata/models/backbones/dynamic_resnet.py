@@ -4,9 +4,9 @@ from typing import Iterator, List, Optional, Union
 
 import torch
 
+from mmdata.errors import ConfigError
 from mmdata.registry import MODELS
 from mmdata.space import Arch, ResNetSpace
-from mmdata.errors import ConfigError
 from ..utils.dynamic_ops import (DynamicConv2d, dynamic_norm_class,
                                  set_active_out)
 from .resnet_base import BottleneckResNetBase
