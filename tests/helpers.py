@@ -10,6 +10,10 @@ from mmengine.hooks import Hook
 
 from mmdata.registry import HOOKS
 
+# objects are drawn bright on dim noise, so that a detector, a segmenter or a
+# classifier can learn them in a few iterations
+OBJECT_COLOURS = ((230, 60, 60), (60, 230, 60))
+
 
 def write_fashion_mnist(root: Path, num_train: int = 256,
                         num_test: int = 64, seed: int = 0) -> Path:
@@ -99,10 +103,11 @@ def write_coco(root: Path, split: str = 'val2017', num_images: int = 4,
     for i in range(num_images):
         h, w = 48 + 8 * i, 64
         name = f'{i:012d}.jpg'
-        Image.fromarray(rng.integers(0, 255, (h, w, 3),
-                                     dtype=np.uint8)).save(root / split / name)
-        images.append(dict(id=i + 1, file_name=name, height=h, width=w))
         x, y = float(rng.integers(0, 30)), float(rng.integers(0, 20))
+        image = rng.integers(0, 80, (h, w, 3), dtype=np.uint8)
+        image[int(y):int(y) + 16, int(x):int(x) + 20] = OBJECT_COLOURS[i % 2]
+        Image.fromarray(image).save(root / split / name)
+        images.append(dict(id=i + 1, file_name=name, height=h, width=w))
         annotations.append(
             dict(
                 id=i + 1,
@@ -131,9 +136,14 @@ def write_cityscapes(root: Path, split: str = 'val', num_images: int = 4,
     seg_dir.mkdir(parents=True, exist_ok=True)
     for i in range(num_images):
         stem = f'city_{i:06d}_000019'
-        Image.fromarray(rng.integers(0, 255, (64, 128, 3), dtype=np.uint8)).save(
-            img_dir / f'{stem}_leftImg8bit.png')
-        Image.fromarray(rng.integers(0, 19, (64, 128), dtype=np.uint8)).save(
+        image = rng.integers(0, 80, (64, 128, 3), dtype=np.uint8)
+        labels = np.zeros((64, 128), np.uint8)  # road, with a car and a person
+        for k, (label, top, left) in enumerate(((13, 8, 16), (11, 24, 72))):
+            r, c = top + int(rng.integers(0, 8)), left + int(rng.integers(0, 16))
+            labels[r:r + 24, c:c + 32] = label
+            image[r:r + 24, c:c + 32] = OBJECT_COLOURS[k]
+        Image.fromarray(image).save(img_dir / f'{stem}_leftImg8bit.png')
+        Image.fromarray(labels).save(
             seg_dir / f'{stem}_gtFine_labelTrainIds.png')
     return root
 
@@ -150,8 +160,9 @@ def write_voc(root: Path, num_images: int = 4, seed: int = 0,
     for i in range(num_images):
         name = f'{i:06d}'
         h, w = 60, 80
-        Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(
-            voc / 'JPEGImages' / f'{name}.jpg')
+        image = rng.integers(0, 80, (h, w, 3), dtype=np.uint8)
+        image[12:40, 10:50] = OBJECT_COLOURS[0]  # the dog's box
+        Image.fromarray(image).save(voc / 'JPEGImages' / f'{name}.jpg')
         (voc / 'Annotations' / f'{name}.xml').write_text(
             f'<annotation><filename>{name}.jpg</filename><size>'
             f'<width>{w}</width><height>{h}</height><depth>3</depth></size>'

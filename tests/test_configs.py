@@ -20,23 +20,31 @@ CONFIGS = sorted(
     if '_base_' not in p.parts)
 
 
-def fake_imagenet(root: Path) -> Path:
-    """ImageNet in mmpretrain's layout: train/<class>/*.JPEG + meta lists."""
+def fake_imagenet(root: Path, per_class: int = 4,
+                  num_classes: int = 2) -> Path:
+    """ImageNet in mmpretrain's layout: train/<class>/*.JPEG + meta lists;
+    each class has its own colour (seen by any random crop) under noise, so
+    that a classifier can learn it."""
+    rng = np.random.default_rng(0)
+
+    def image(c: int) -> Image.Image:
+        colour = np.array([(c >> bit) & 1 for bit in range(3)]) * 150 + 40
+        if c >= 8:
+            colour = colour // 2
+        noise = rng.integers(0, 60, (40, 48, 3))
+        return Image.fromarray((colour + noise).astype(np.uint8))
+
     lines = []
-    for c in range(2):
+    for c in range(num_classes):
         folder = root / 'train' / f'n{c:08d}'
         folder.mkdir(parents=True)
-        for i in range(4):
-            Image.fromarray(
-                np.random.randint(0, 255, (40, 48, 3), np.uint8)).save(
-                    folder / f'img_{i}.JPEG')
+        for i in range(per_class):
+            image(c).save(folder / f'img_{i}.JPEG')
             lines.append(f'n{c:08d}/img_{i}.JPEG {c}')
     (root / 'val').mkdir()
     val = []
     for i in range(4):
-        Image.fromarray(np.random.randint(0, 255, (40, 48, 3),
-                                          np.uint8)).save(root / 'val' /
-                                                          f'v_{i}.JPEG')
+        image(i % 2).save(root / 'val' / f'v_{i}.JPEG')
         val.append(f'v_{i}.JPEG {i % 2}')
     (root / 'meta').mkdir()
     (root / 'meta' / 'train.txt').write_text('\n'.join(lines))

@@ -145,7 +145,24 @@ train_dataloader = dict(batch_size=2)
 '''
 
 
+# Classifier protocols train the linear head on BN-normalised pooled features
+# (MAE's ClsBatchNormNeck, no affine): the head's effective step is then
+# lr * dim / batch whatever the subnet's feature scale, which differs between
+# subnets and from the ResNet-50 that MoCo's lr 30 was tuned for (at lr 30
+# our calibrated features, L2 norm ~32, diverged). HEAD_STEP = lr * dim /
+# batch was measured stable on Fashion-MNIST (docs/export.md).
+HEAD_STEP = 0.125
+BATCH = 256  # 8 GPUs x 32 images
+
+
+def head_lr(feature_dim: int, batch: int = BATCH) -> float:
+    """SGD learning rate of a linear head on ``feature_dim`` normalised
+    features at ``batch`` images per step."""
+    return HEAD_STEP * batch / feature_dim
+
+
 def _classifier(arch: Arch, frozen: bool) -> str:
+    dim = arch.out_channels[3]
     return f'''model = dict(
     backbone=dict(
         _delete_=True,
@@ -155,8 +172,11 @@ def _classifier(arch: Arch, frozen: bool) -> str:
         frozen_stages={4 if frozen else -1},
         norm_eval={frozen},
         init_cfg={_pretrained()}),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(in_channels={arch.out_channels[3]}))
+    neck=[
+        dict(type='GlobalAveragePooling'),
+        dict(type='ClsBatchNormNeck', input_features={dim}),
+    ],
+    head=dict(in_channels={dim}))
 '''
 
 
@@ -168,6 +188,10 @@ def in1k_linear(arch: Arch) -> str:
 {_classifier(arch, frozen=True)}
 # recalibrate the subnet's BN statistics on training images, then freeze
 custom_hooks = [dict(type='mmdata.BNCalibrationHook', num_batches=200)]
+
+# lr = {HEAD_STEP} x batch {BATCH} / feature dim {arch.out_channels[3]} on normalised
+# features (MoCo's lr 30 assumes ResNet-50's feature scale)
+optim_wrapper = dict(optimizer=dict(lr={head_lr(arch.out_channels[3]):.6g}))
 '''
 
 
@@ -183,10 +207,12 @@ def _semi(arch: Arch, fraction: str) -> str:
 # the {fraction} labelled subset: data/imagenet/meta/train_{fraction}.txt
 train_dataloader = dict(dataset=dict(ann_file='meta/train_{fraction}.txt'))
 
-# 20 epochs; lr 0.01 for the backbone, 1.0 for the classifier (x100)
+# 20 epochs; lr 0.01 for the backbone; {head_lr(arch.out_channels[3]):.6g} for the classifier
+# on normalised features ({HEAD_STEP} x batch {BATCH} / feature dim {arch.out_channels[3]})
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.),
-    paramwise_cfg=dict(custom_keys={{'head': dict(lr_mult=100)}}))
+    paramwise_cfg=dict(
+        custom_keys={{'head': dict(lr_mult={head_lr(arch.out_channels[3]) / 0.01:.6g})}}))
 param_scheduler = dict(
     type='MultiStepLR', by_epoch=True, milestones=[12, 16], gamma=0.2)
 train_cfg = dict(by_epoch=True, max_epochs=20, val_interval=1)
