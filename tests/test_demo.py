@@ -40,12 +40,18 @@ def test_demo_quick_run(tmp_path):
     out = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True,
                          text=True)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    demo = tmp_path / 'demo'
+    # a short story on the console, the tools' whole output in logs/
+    assert len(out.stdout.splitlines()) < 80, out.stdout
+    assert not out.stderr.strip(), out.stderr[-3000:]
+    for n in range(1, 5):
+        assert f'=== {n}/4 ' in out.stdout
+    assert out.stdout.count('  done in ') == 4 + 5  # demo + benchmark steps
     assert 'seconds per candidate (9 candidates): score ' in \
-        out.stdout + out.stderr
+        (demo / 'logs' / 'search.log').read_text()
     for text in ('winners (best search score per bin)', 'noise floor',
                  'DATA (z)', 'naswot', 'synflow', 'random', 'FLOPs'):
         assert text in out.stdout, text
-    demo = tmp_path / 'demo'
     with open(demo / 'probe.csv') as f:
         rows = list(csv.DictReader(f))
     # 9 candidates (seed 0) + each bin's pick with a second probe seed
@@ -64,8 +70,9 @@ def test_demo_quick_run(tmp_path):
     again = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True,
                            text=True)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert 'exists, skipping' in again.stdout
-    assert '0 (arch, seed) pairs to do' in again.stdout
+    logs = demo / 'logs'
+    assert 'exists, skipping' in (logs / 'ranking_benchmark.log').read_text()
+    assert '0 (arch, seed) pairs to do' in (logs / 'probe.log').read_text()
     # probe rows computed otherwise are refused, not mixed
     cfg = str(REPO / 'configs/tiny/'
               'supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py')

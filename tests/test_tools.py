@@ -52,7 +52,11 @@ HELP_TOOLS = [
     'tools/train.py', 'tools/search.py', 'tools/test.py',
     'tools/export_subnet.py', 'tools/demo.py',
     'tools/analysis/linear_probe.py', 'tools/analysis/rank_correlation.py',
-    'tools/analysis/ranking_benchmark.py', 'tools/analysis/search_levers.py'
+    'tools/analysis/ranking_benchmark.py', 'tools/analysis/search_levers.py',
+    'tools/analysis/knn_eval.py', 'tools/analysis/benchmark_search.py',
+    'tools/analysis/benchmark_supernet.py', 'tools/analysis/benchmark_train.py',
+    'tools/analysis/classifier_protocol_check.py',
+    'tools/misc/prepare_fashion_mnist.py'
 ]
 
 

@@ -51,20 +51,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def step(title: str) -> None:
-    print(f'\n=== {title}', flush=True)
-
-
-def run(*cmd: str) -> None:
-    print('$ ' + ' '.join(cmd), flush=True)
-    result = subprocess.run([sys.executable, *cmd], cwd=REPO)
-    if result.returncode != 0:
-        print(f'error: the step above failed (exit {result.returncode}); '
-              're-run `make demo` to resume', file=sys.stderr)
-        sys.exit(result.returncode)
-
-
-def ensure_data(root: Path, allow_apt: bool) -> str:
+def ensure_data(root: Path, allow_apt: bool, steps) -> str:
     """Returns the data set's name."""
     if all((root / f).exists() for f in FILES):
         return f'idx files already in {root}'
@@ -76,28 +63,31 @@ def ensure_data(root: Path, allow_apt: bool) -> str:
             subprocess.run(['apt-get', 'update', '-q'], check=False)
             subprocess.run(install, check=False)
     if osp.isdir(DEBIAN_DIR):
-        run('tools/misc/prepare_fashion_mnist.py', '--out', str(root))
+        steps.run('prepare_data', 'tools/misc/prepare_fashion_mnist.py',
+                  '--out', str(root))
         return 'Fashion-MNIST'
     print('NOTICE: Fashion-MNIST is not available (install it with '
           '`apt-get install dataset-fashion-mnist`, or put the idx files in '
           f'{root}); using scikit-learn\'s digits instead.')
-    run('tools/misc/prepare_fashion_mnist.py', '--digits', '--out', str(root))
+    steps.run('prepare_data', 'tools/misc/prepare_fashion_mnist.py',
+              '--digits', '--out', str(root))
     return "scikit-learn's digits"
 
 
-def main() -> None:
-    args = parse_args()
+def main(args: argparse.Namespace) -> None:
+    from mmdata.utils.steps import Steps
     work = Path(args.work_dir).resolve()
     root = Path(args.data_root).resolve()
-    step('1/4 data')
-    name = ensure_data(root, not args.no_apt)
+    steps = Steps(work / 'logs', REPO)
+    steps.step('1/4 data')
+    name = ensure_data(root, not args.no_apt, steps)
     data_opts = [
         f'train_dataloader.dataset.data_root={root}',
         f'probe_train_dataloader.dataset.data_root={root}',
         f'probe_test_dataloader.dataset.data_root={root}'
     ]
 
-    step('2/4 ranking benchmark: train, search, probe, compare')
+    steps.step('2/4 ranking benchmark: train, search, probe, compare')
     bench = [
         'tools/analysis/ranking_benchmark.py', TRAIN_CFG, SEARCH_CFG,
         '--work-dir', str(work), '--iters', str(args.iters), '--candidates',
@@ -105,19 +95,21 @@ def main() -> None:
         '--noise-seeds', str(args.noise_seeds)
     ]
     bench += ['--probe-test', str(args.probe_test)] if args.probe_test else []
-    run(*bench, '--cfg-options', *data_opts, '--train-options',
-        f'train_dataloader.batch_size={args.batch_size}')
+    steps.run('ranking_benchmark', *bench, '--cfg-options', *data_opts,
+              '--train-options',
+              f'train_dataloader.batch_size={args.batch_size}')
     ckpt = work / 'train' / f'iter_{args.iters}.pth'
     search_dir = work / 'search'
     best = yaml.safe_load((search_dir / 'best.yaml').read_text())
 
-    step('3/4 export the best subnet of each bin')
+    steps.step('3/4 export the best subnet of each bin')
     for bin_name in best:
-        run('tools/export_subnet.py', str(ckpt), '--search-dir',
-            str(search_dir), '--bin', bin_name, '--task', 'in1k-linear',
-            '--out', str(work / 'export' / bin_name), '--overwrite')
+        steps.run(f'export-{bin_name}', 'tools/export_subnet.py', str(ckpt),
+                  '--search-dir', str(search_dir), '--bin', bin_name,
+                  '--task', 'in1k-linear', '--out',
+                  str(work / 'export' / bin_name), '--overwrite')
 
-    step('4/4 results')
+    steps.step('4/4 results')
     report = json.loads((work / 'rank_correlation.json').read_text())
     print(f'data: {name}')
     print((work / 'ranking.txt').read_text().split('\n\nbin ')[0])
@@ -130,8 +122,10 @@ def main() -> None:
         print(f'{bin_name:<10} {b["arch"]:<44} {b["flops"] / 1e6:7.2f} '
               f'{b["score"]:8.3f} {pick["winner"]:10.4f} '
               f'{pick["percentile"]:4.0f}%')
-    print(f'\noutputs in {work} (figure: rank_correlation.png)')
+    steps.close()
+    print(f'\noutputs in {work} (figure: rank_correlation.png, logs in '
+          'logs/)')
 
 
 if __name__ == '__main__':
-    main()
+    main(parse_args())

@@ -23,10 +23,6 @@ import subprocess
 import sys
 import time
 
-import torch
-import torch.nn.functional as F
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--candidates', type=int, default=6)
@@ -41,6 +37,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--_memory', choices=['chunked', 'naive'],
                         help=argparse.SUPPRESS)
     return parser.parse_args()
+
+
+if __name__ == '__main__':
+    parse_args()  # --help answers before the heavy imports below
+
+# isort: off
+import torch
+import torch.nn.functional as F
+# isort: on
 
 
 def time_candidates(args) -> None:

@@ -14,14 +14,6 @@ import random
 import statistics
 import time
 
-import torch
-from mmengine.analysis import get_model_complexity_info
-
-from mmdata import export_subnet_state_dict
-from mmdata.models import DynamicResNet, SubnetResNet
-from mmdata.space import ResNetSpace, arch_cost
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--num-archs', type=int, default=4)
@@ -33,6 +25,19 @@ def parse_args() -> argparse.Namespace:
         '--threads', type=int, default=1,
         help='torch threads (default 1: stable ratios on shared cores)')
     return parser.parse_args()
+
+
+if __name__ == '__main__':
+    parse_args()  # --help answers before the heavy imports below
+
+# isort: off
+import torch
+from mmengine.analysis import get_model_complexity_info
+
+from mmdata import export_subnet_state_dict
+from mmdata.models import DynamicResNet, SubnetResNet
+from mmdata.space import ResNetSpace, arch_cost
+# isort: on
 
 
 def median_time(fn, repeats: int) -> float:

@@ -25,15 +25,7 @@ import subprocess
 import sys
 import time
 
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.config import Config, DictAction
-from mmengine.optim import build_optim_wrapper
-from mmengine.registry import DefaultScope
-
-from mmdata.models import SubnetResNet
-from mmdata.registry import MODELS
 
 DEFAULT_CFG = ('configs/tiny/'
                'supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py')
@@ -53,6 +45,21 @@ def parse_args() -> argparse.Namespace:
                         help='images per step of the memory comparison')
     parser.add_argument('--_memory', help=argparse.SUPPRESS)
     return parser.parse_args()
+
+
+if __name__ == '__main__':
+    parse_args()  # --help answers before the heavy imports below
+
+# isort: off
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope
+
+from mmdata.models import SubnetResNet
+from mmdata.registry import MODELS
+# isort: on
 
 
 class StaticStudent(nn.Module):

@@ -16,17 +16,7 @@ Example::
 import argparse
 import json
 
-import torch
 from mmengine.config import Config, DictAction
-from mmengine.registry import DefaultScope
-
-from mmdata.evaluation import (calibrated_features, knn_top1,
-                               labeled_loaders, normalizer)
-from mmdata.export import build_subnet, load_supernet_backbone
-from mmdata.registry import MODELS
-from mmdata.space import Arch
-from mmdata.utils import atomic_write, load_config, run_cli
-
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -55,6 +45,22 @@ def parse_args() -> argparse.Namespace:
     if (args.checkpoint is None) == (not args.init):
         parser.error('give a CHECKPOINT or --init (not both)')
     return args
+
+
+if __name__ == '__main__':
+    parse_args()  # --help answers before the heavy imports below
+
+# isort: off
+import torch
+from mmengine.registry import DefaultScope
+
+from mmdata.evaluation import (calibrated_features, knn_top1,
+                               labeled_loaders, normalizer)
+from mmdata.export import build_subnet, load_supernet_backbone
+from mmdata.registry import MODELS
+from mmdata.space import Arch
+from mmdata.utils import atomic_write, load_config, run_cli
+# isort: on
 
 
 def supernet_state(cfg: Config, args) -> tuple:

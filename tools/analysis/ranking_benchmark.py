@@ -69,21 +69,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def step(title: str) -> float:
-    print(f'\n=== {title}', flush=True)
-    return time.time()
-
-
-def run(*cmd: str) -> None:
-    print('$ ' + ' '.join(cmd), flush=True)
-    result = subprocess.run([sys.executable, *cmd], cwd=REPO)
-    if result.returncode != 0:
-        print(f'error: the step above failed (exit {result.returncode}); '
-              're-run the same command to resume', file=sys.stderr)
-        sys.exit(result.returncode)
-
-
-def train(args, work: Path) -> Path:
+def train(args, work: Path, steps) -> Path:
     if args.checkpoint:
         print(f'using {args.checkpoint}')
         return Path(args.checkpoint).resolve()
@@ -96,8 +82,8 @@ def train(args, work: Path) -> Path:
         return ckpt
     resume = ['--resume'] if (work / 'train' /
                               'last_checkpoint').exists() else []
-    run('tools/train.py', args.train_config, '--work-dir',
-        str(work / 'train'), *resume, '--cfg-options', *args.cfg_options,
+    steps.run('train', 'tools/train.py', args.train_config, '--work-dir',
+              str(work / 'train'), *resume, '--cfg-options', *args.cfg_options,
         f'train_cfg.max_iters={iters}', *args.train_options)
     return ckpt
 
@@ -116,16 +102,18 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     work = Path(args.work_dir).resolve()
     start = time.time()
-    step('1/5 supernet')
-    ckpt = train(args, work)
+    from mmdata.utils.steps import Steps
+    steps = Steps(work / 'logs', REPO)
+    steps.step('1/5 supernet')
+    ckpt = train(args, work, steps)
 
-    step(f'2/5 label-free search: {args.candidates} candidates per bin, '
-         f'proxies {args.proxies}')
+    steps.step(f'2/5 label-free search: {args.candidates} candidates per '
+               f'bin, proxies {args.proxies}')
     proxies = '[' + ','.join(f"'{p}'" for p in args.proxies) + ']'
-    run('tools/search.py', args.search_config, str(ckpt), '--work-dir',
-        str(work), '--cfg-options', *args.cfg_options,
-        f'train_cfg.num_candidates={args.candidates}',
-        f'train_cfg.proxies={proxies}', *args.search_options)
+    steps.run('search', 'tools/search.py', args.search_config, str(ckpt),
+              '--work-dir', str(work), '--cfg-options', *args.cfg_options,
+              f'train_cfg.num_candidates={args.candidates}',
+              f'train_cfg.proxies={proxies}', *args.search_options)
     search_dir = work / 'search'
 
     probe = ['tools/analysis/linear_probe.py', args.train_config, str(ckpt),
@@ -134,16 +122,18 @@ def main(argv=None) -> None:
     probe += ['--max-test', str(args.probe_test)] if args.probe_test else []
     options = ['--cfg-options', *args.cfg_options] if args.cfg_options \
         else []
-    step('3/5 linear probe of every candidate (labels used only here)')
-    run(*probe, '--search-dir', str(search_dir), '--seeds', '0', *options)
+    steps.step('3/5 linear probe of every candidate (labels used only here)')
+    steps.run('probe', *probe, '--search-dir', str(search_dir), '--seeds',
+              '0', *options)
 
     if args.noise_seeds > 1:
-        step(f'4/5 probe noise floor: each bin\'s DATA pick, '
-             f'{args.noise_seeds} probe seeds')
-        run(*probe, '--archs', *data_picks(search_dir), '--seeds',
-            *[str(s) for s in range(1, args.noise_seeds)], *options)
+        steps.step(f'4/5 probe noise floor: each bin\'s DATA pick, '
+                   f'{args.noise_seeds} probe seeds')
+        steps.run('probe-noise-floor', *probe, '--archs',
+                  *data_picks(search_dir), '--seeds',
+                  *[str(s) for s in range(1, args.noise_seeds)], *options)
 
-    step('5/5 compare every score with the probe')
+    steps.step('5/5 compare every score with the probe')
     out = subprocess.run([
         sys.executable, 'tools/analysis/rank_correlation.py',
         str(search_dir), str(work / 'probe.csv'), '--out', str(work),
@@ -155,6 +145,7 @@ def main(argv=None) -> None:
         sys.exit(out.returncode)
     from mmdata.utils import atomic_write
     atomic_write(str(work / 'ranking.txt'), out.stdout)
+    steps.close()
     print(f'\nranking benchmark done in {time.time() - start:.0f} s: '
           f'{work}/ranking.txt, rank_correlation.png')
 

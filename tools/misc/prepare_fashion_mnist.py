@@ -75,7 +75,7 @@ def write_digits(out: Path, seed: int = 0) -> Path:
     return out
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--src', default=DEBIAN_DIR)
     parser.add_argument('--out', default='data/fashion-mnist')
@@ -83,7 +83,10 @@ def main() -> None:
         '--digits',
         action='store_true',
         help="write scikit-learn's digits instead (offline fallback)")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main(args: argparse.Namespace) -> None:
     if args.digits:
         print(f'wrote scikit-learn digits to {write_digits(Path(args.out))}')
         return
@@ -92,5 +95,6 @@ def main() -> None:
 
 
 if __name__ == '__main__':
+    args = parse_args()  # --help answers before importing mmdata
     from mmdata.utils import run_cli
-    run_cli(main)
+    run_cli(lambda: main(args))
