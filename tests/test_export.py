@@ -254,3 +254,35 @@ def test_mim_train_of_the_exported_config(task, supernet, datasets,
     ], cwd=tmp_path, env=e, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     assert (tmp_path / 'work' / 'epoch_1.pth').exists()
+
+
+def test_onnx_export_runs_in_onnxruntime_and_traces(supernet, tmp_path):
+    """``--onnx``: backbone.onnx matches PyTorch to 1e-4 at any batch size;
+    the static subnet also passes torch.jit.trace and torch.export."""
+    import onnxruntime as ort
+    out = tmp_path / 'onnx'
+    files = export_subnet(str(supernet['ckpt']), ARCH, 'in1k-linear',
+                          str(out), onnx=True)
+    assert files['backbone.onnx'] == str(out / 'backbone.onnx')
+    from mmdata.export.onnx import build_static_backbone
+    model = build_static_backbone(ARCH, torch.load(out / 'backbone.pth'))
+    session = ort.InferenceSession(str(out / 'backbone.onnx'),
+                                   providers=['CPUExecutionProvider'])
+    assert [o.name for o in session.get_outputs()] == [
+        'stage1', 'stage2', 'stage3', 'stage4']
+    for batch in (1, 3):
+        x = torch.randn(batch, 3, 224, 224)
+        with torch.no_grad():
+            expected = model(x)
+        got = session.run(None, {'input': x.numpy()})
+        for a, b in zip(got, expected):
+            assert a.shape == tuple(b.shape)
+            np.testing.assert_allclose(a, b.numpy(), atol=1e-4, rtol=1e-4)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        expected = model(x)
+        traced = torch.jit.trace(model, x)(x)
+        exported = torch.export.export(model, (x, )).module()(x)
+    for ref, a, b in zip(expected, traced, exported):
+        torch.testing.assert_close(a, ref, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(b, ref, atol=1e-5, rtol=1e-5)

@@ -41,6 +41,9 @@ def parse_args() -> argparse.Namespace:
         choices=['student', 'teacher'])
     parser.add_argument('--overwrite', action='store_true')
     parser.add_argument(
+        '--onnx', action='store_true',
+        help='also write backbone.onnx (224 px, dynamic batch axis)')
+    parser.add_argument(
         '--debug', action='store_true',
         help='show the traceback of an error (also MMDATA_DEBUG=1)')
     args = parser.parse_args()
@@ -68,7 +71,7 @@ def main(args: argparse.Namespace) -> None:
     arch = read_arch(args.arch) if args.arch else arch_from_search(
         args.search_dir, args.bin)
     files = export_subnet(args.checkpoint, arch, args.task, args.out,
-                          args.source, args.overwrite)
+                          args.source, args.overwrite, args.onnx)
     print(f'exported {arch} for {args.task}:')
     for path in files.values():
         print(f'  {path}')

@@ -12,6 +12,7 @@ import yaml
 from mmdata.errors import ConfigError, UserError, WorkDirError
 from mmdata.space import Arch, arch_cost
 from .checkpoint import load_supernet_backbone
+from .onnx import build_static_backbone, export_onnx
 from .state_dict import export_subnet_state_dict, slice_state_dict
 from .tasks import TASKS, render_config
 
@@ -37,7 +38,8 @@ def export_subnet(checkpoint: str,
                   task: str,
                   out_dir: str,
                   source: str = 'student',
-                  overwrite: bool = False) -> Dict[str, str]:
+                  overwrite: bool = False,
+                  onnx: bool = False) -> Dict[str, str]:
     """Write ``backbone.pth``, ``arch.yaml`` and the task's config to
     ``out_dir`` (all or nothing: files are written to a temporary folder that
     is renamed at the end).
@@ -50,6 +52,9 @@ def export_subnet(checkpoint: str,
         out_dir (str): Output folder (must not exist unless ``overwrite``).
         source (str): ``'student'`` (supernet) or ``'teacher'`` (EMA).
         overwrite (bool): Replace an existing ``out_dir``.
+        onnx (bool): Also write ``backbone.onnx``: the 4-stage static
+            backbone at 224 px with a dynamic batch axis, outputs
+            ``stage1`` ... ``stage4``.
 
     Returns:
         dict: Paths of the written files.
@@ -93,6 +98,10 @@ def export_subnet(checkpoint: str,
             f.write(
                 render_config(task, arch, cost.flops, cost.params,
                               osp.join(out_dir, spec['config'])))
+        if onnx:
+            model = build_static_backbone(
+                arch, export_subnet_state_dict(state, arch, 4))
+            export_onnx(model, osp.join(tmp, 'backbone.onnx'))
         if osp.exists(out_dir):
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
@@ -102,4 +111,6 @@ def export_subnet(checkpoint: str,
     files = ['backbone.pth', 'arch.yaml', spec['config']]
     if spec['num_stages'] < 4:
         files.insert(1, 'res_layer.pth')
+    if onnx:
+        files.append('backbone.onnx')
     return {name: osp.join(out_dir, name) for name in files}
