@@ -56,6 +56,7 @@ HELP_TOOLS = [
     'tools/analysis/knn_eval.py', 'tools/analysis/benchmark_search.py',
     'tools/analysis/benchmark_supernet.py', 'tools/analysis/benchmark_train.py',
     'tools/analysis/classifier_protocol_check.py',
+    'tools/analysis/measure_latency.py',
     'tools/misc/prepare_fashion_mnist.py'
 ]
 

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--candidates', type=int, default=6)

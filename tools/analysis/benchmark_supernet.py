@@ -14,6 +14,7 @@ import random
 import statistics
 import time
 
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--num-archs', type=int, default=4)

@@ -19,6 +19,7 @@ import json
 import tempfile
 from pathlib import Path
 
+
 TASKS = ('in1k-linear', 'in1k-semi-1pc', 'in1k-semi-10pc')
 PIPELINE = [
     dict(type='NumpyToPIL'),

@@ -18,6 +18,7 @@ import json
 
 from mmengine.config import Config, DictAction
 
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')

@@ -27,6 +27,7 @@ import os.path as osp
 
 from mmengine.config import DictAction
 
+
 FIELDS = ['arch', 'bin', 'seed', 'top1']
 
 

@@ -26,6 +26,7 @@ import os.path as osp
 from collections import defaultdict
 from typing import Dict, List, Tuple
 
+
 LABELS = dict(top1='linear-probe top-1')
 
 

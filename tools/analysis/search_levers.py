@@ -22,6 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+
 REPO = Path(__file__).resolve().parents[2]
 # name: (what it changes, --cfg-options of the search)
 LEVERS = {

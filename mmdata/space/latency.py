@@ -1,0 +1,133 @@
+"""Latency lookup table of a space on one device: the measured time of
+every distinct block shape the space can produce, summed per arch.
+
+Torch-free: ``tools/analysis/measure_latency.py`` measures the table; this
+module enumerates the shapes, stores the table and predicts.
+"""
+import json
+from dataclasses import dataclass
+from typing import Dict, List, Tuple
+
+from mmdata.errors import ConfigError
+
+from .arch import Arch
+from .cost import Size, _hw, _out, stem_cost
+from .space import ResNetSpace
+
+STRIDES = (1, 2, 2, 2)
+
+
+@dataclass(frozen=True, order=True)
+class BlockShape:
+    """One block as it runs: ``kind`` is ``'stem'`` (7x7 conv, BN, ReLU,
+    max-pool), ``'first'`` (a stage's first bottleneck, with projection
+    shortcut and the stage stride) or ``'block'`` (a further bottleneck);
+    ``hw`` is its input size."""
+
+    kind: str
+    stage: int
+    in_channels: int
+    width: int
+    stride: int
+    hw: Tuple[int, int]
+
+    @property
+    def key(self) -> str:
+        h, w = self.hw
+        if self.kind == 'stem':
+            return f'stem:{self.in_channels}-{self.width}@{h}x{w}'
+        return (f's{self.stage + 1}.{self.kind}:{self.in_channels}-'
+                f'{self.width}/{self.stride}@{h}x{w}')
+
+
+def arch_blocks(arch: Arch, input_size: Size = 224,
+                in_channels: int = 3) -> List[Tuple[BlockShape, int]]:
+    """The blocks of ``arch`` and how often each runs."""
+    hw = _hw(input_size)
+    blocks = [(BlockShape('stem', -1, in_channels, arch.stem, 2, hw), 1)]
+    _, hw = stem_cost(arch.stem, input_size, in_channels)
+    cin = arch.stem
+    for i, (width, depth) in enumerate(zip(arch.widths, arch.depths)):
+        stride = STRIDES[i]
+        blocks.append((BlockShape('first', i, cin, width, stride, hw), 1))
+        hw = (_out(hw[0], 3, stride, 1), _out(hw[1], 3, stride, 1))
+        if depth > 1:
+            blocks.append(
+                (BlockShape('block', i, 4 * width, width, 1, hw), depth - 1))
+        cin = 4 * width
+    return blocks
+
+
+def space_blocks(space: ResNetSpace, input_size: Size = 224,
+                 in_channels: int = 3) -> List[BlockShape]:
+    """Every distinct block shape an arch of ``space`` can run, sorted."""
+    hw = _hw(input_size)
+    shapes = {BlockShape('stem', -1, in_channels, s, 2, hw)
+              for s in space.stem_choices}
+    _, hw = stem_cost(space.stem_choices[0], input_size, in_channels)
+    ins = list(space.stem_choices)
+    for i, widths in enumerate(space.width_choices):
+        stride = STRIDES[i]
+        out_hw = (_out(hw[0], 3, stride, 1), _out(hw[1], 3, stride, 1))
+        for width in widths:
+            shapes.update(
+                BlockShape('first', i, cin, width, stride, hw) for cin in ins)
+            if max(space.depth_choices[i]) > 1:
+                shapes.add(BlockShape('block', i, 4 * width, width, 1,
+                                      out_hw))
+        ins, hw = [4 * w for w in widths], out_hw
+    return sorted(shapes)
+
+
+class LatencyTable:
+    """Measured milliseconds per block shape, with how they were measured.
+
+    Args:
+        header (dict): ``device``, ``torch``, ``threads``, ``batch_size``,
+            ``input_size``, ``space`` (the space's dict) and optionally
+            ``overhead_ms`` (added once per network).
+        entries (dict): Block key -> median milliseconds.
+    """
+
+    def __init__(self, header: dict, entries: Dict[str, float]) -> None:
+        self.header = header
+        self.entries = entries
+
+    def save(self, path: str) -> None:
+        from mmdata.utils.files import atomic_write
+        atomic_write(path, json.dumps(
+            dict(header=self.header, entries=self.entries), indent=1))
+
+    @classmethod
+    def load(cls, path: str) -> 'LatencyTable':
+        try:
+            with open(path) as f:
+                data = json.load(f)
+            return cls(data['header'], data['entries'])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise ConfigError(f'{path} is not a latency table written by '
+                              f'measure_latency.py: {err}') from None
+
+    def check(self, space: ResNetSpace, **expected) -> None:
+        """Refuse a table of another space or setting (``device=...``,
+        ``batch_size=...``, ``input_size=...``), naming the difference."""
+        if ResNetSpace.from_dict(self.header['space']) != space:
+            raise ConfigError(
+                f'the latency table was measured for the space '
+                f'{self.header["space"]}, not {space.to_dict()}')
+        for key, value in expected.items():
+            if self.header.get(key) != value:
+                raise ConfigError(
+                    f'the latency table has {key}={self.header.get(key)!r}, '
+                    f'this run {key}={value!r}: measure a table for it')
+
+    def predict(self, arch: Arch) -> float:
+        """Predicted milliseconds of ``arch``: the sum of its blocks plus
+        the table's per-network overhead."""
+        total = self.header.get('overhead_ms', 0.)
+        for shape, count in arch_blocks(arch, self.header['input_size']):
+            if shape.key not in self.entries:
+                raise ConfigError(f'{arch} runs block {shape.key}, which the '
+                                  'latency table lacks (another space?)')
+            total += self.entries[shape.key] * count
+        return total
