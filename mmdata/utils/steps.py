@@ -57,7 +57,8 @@ class Steps:
         live = forward or sys.stdout.isatty()
         shown, last = False, None
         with open(log, 'w') as f:
-            # text mode turns the `\r` of progress bars into line ends
+            # text mode turns the `\r` of progress bars into line ends;
+            # unbuffered children write their log as they go
             proc = subprocess.Popen([sys.executable, *cmd],
                                     cwd=self.repo,
                                     stdout=subprocess.PIPE,
