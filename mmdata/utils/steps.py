@@ -65,7 +65,8 @@ class Steps:
                                     stderr=subprocess.STDOUT,
                                     text=True,
                                     env={
-                                        **os.environ, FORWARD: '1'
+                                        **os.environ, FORWARD: '1',
+                                        'PYTHONUNBUFFERED': '1'
                                     })
             for line in proc.stdout:
                 f.write(line)
