@@ -52,6 +52,13 @@ def test_demo_quick_run(tmp_path):
     for text in ('winners (best search score per bin)', 'noise floor',
                  'DATA (z)', 'naswot', 'synflow', 'random', 'FLOPs'):
         assert text in out.stdout, text
+    # the documented console (docs/cpu_demo.md) has the same table headers
+    documented = (REPO / 'docs' / 'cpu_demo.md').read_text()
+    headers = [line for line in out.stdout.splitlines()
+               if line.startswith(('score ', 'bin ', '=== '))]
+    assert len(headers) == 6
+    for line in headers:
+        assert line in documented, line
     with open(demo / 'probe.csv') as f:
         rows = list(csv.DictReader(f))
     # 9 candidates (seed 0) + each bin's pick with a second probe seed
