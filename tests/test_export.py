@@ -264,8 +264,9 @@ def test_onnx_export_runs_in_onnxruntime_and_traces(supernet, tmp_path):
     files = export_subnet(str(supernet['ckpt']), ARCH, 'in1k-linear',
                           str(out), onnx=True)
     assert files['backbone.onnx'] == str(out / 'backbone.onnx')
-    from mmdata.export.onnx import build_static_backbone
-    model = build_static_backbone(ARCH, torch.load(out / 'backbone.pth'))
+    from mmdata.models import SubnetResNet
+    model = SubnetResNet(ARCH).eval()
+    model.load_state_dict(torch.load(out / 'backbone.pth'), strict=True)
     session = ort.InferenceSession(str(out / 'backbone.onnx'),
                                    providers=['CPUExecutionProvider'])
     assert [o.name for o in session.get_outputs()] == [

@@ -1,22 +1,9 @@
 """ONNX export of a static subnet (the deployable backbone)."""
-from typing import Dict
-
 import torch
 
 from mmdata.errors import UserError
-from mmdata.space import Arch
 
 OUTPUT_NAMES = ('stage1', 'stage2', 'stage3', 'stage4')
-
-
-def build_static_backbone(arch: Arch,
-                          state_dict: Dict[str, torch.Tensor]) -> torch.nn.Module:
-    """The 4-stage :class:`SubnetResNet` of ``arch`` with ``state_dict``
-    loaded (strict), in eval mode, returning every stage's features."""
-    from mmdata.models import SubnetResNet
-    model = SubnetResNet(arch, out_indices=(0, 1, 2, 3))
-    model.load_state_dict(state_dict, strict=True)
-    return model.eval()
 
 
 def export_onnx(model: torch.nn.Module, path: str,

@@ -12,8 +12,9 @@ import yaml
 from mmdata.errors import ConfigError, UserError, WorkDirError
 from mmdata.space import Arch, arch_cost
 from .checkpoint import load_supernet_backbone
-from .onnx import build_static_backbone, export_onnx
-from .state_dict import export_subnet_state_dict, slice_state_dict
+from .onnx import export_onnx
+from .state_dict import (build_subnet, export_subnet_state_dict,
+                         slice_state_dict)
 from .tasks import TASKS, render_config
 
 
@@ -99,9 +100,8 @@ def export_subnet(checkpoint: str,
                 render_config(task, arch, cost.flops, cost.params,
                               osp.join(out_dir, spec['config'])))
         if onnx:
-            model = build_static_backbone(
-                arch, export_subnet_state_dict(state, arch, 4))
-            export_onnx(model, osp.join(tmp, 'backbone.onnx'))
+            model = build_subnet(state, arch, out_indices=(0, 1, 2, 3))
+            export_onnx(model.eval(), osp.join(tmp, 'backbone.onnx'))
         if osp.exists(out_dir):
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)

@@ -196,6 +196,8 @@ optim_wrapper = dict(optimizer=dict(lr={head_lr(arch.out_channels[3]):.6g}))
 
 
 def _semi(arch: Arch, fraction: str) -> str:
+    dim = arch.out_channels[3]
+    lr = head_lr(dim)
     return f'''_base_ = [
     'mmpretrain::_base_/models/resnet50.py',
     'mmpretrain::_base_/datasets/imagenet_bs32_pil_resize.py',
@@ -207,12 +209,12 @@ def _semi(arch: Arch, fraction: str) -> str:
 # the {fraction} labelled subset: data/imagenet/meta/train_{fraction}.txt
 train_dataloader = dict(dataset=dict(ann_file='meta/train_{fraction}.txt'))
 
-# 20 epochs; lr 0.01 for the backbone; {head_lr(arch.out_channels[3]):.6g} for the classifier
-# on normalised features ({HEAD_STEP} x batch {BATCH} / feature dim {arch.out_channels[3]})
+# 20 epochs; lr 0.01 for the backbone; {lr:.6g} for the classifier
+# on normalised features ({HEAD_STEP} x batch {BATCH} / feature dim {dim})
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.),
     paramwise_cfg=dict(
-        custom_keys={{'head': dict(lr_mult={head_lr(arch.out_channels[3]) / 0.01:.6g})}}))
+        custom_keys={{'head': dict(lr_mult={lr / 0.01:.6g})}}))
 param_scheduler = dict(
     type='MultiStepLR', by_epoch=True, milestones=[12, 16], gamma=0.2)
 train_cfg = dict(by_epoch=True, max_epochs=20, val_interval=1)

@@ -40,20 +40,30 @@ class BlockShape:
                 f'{self.width}/{self.stride}@{h}x{w}')
 
 
+def stage_input_sizes(input_size: Size = 224) -> List[Tuple[int, int]]:
+    """Input size of each stage's first block (after the stem), then the
+    last stage's output size."""
+    _, hw = stem_cost(1, input_size)
+    sizes = [hw]
+    for stride in STRIDES:
+        hw = (_out(hw[0], 3, stride, 1), _out(hw[1], 3, stride, 1))
+        sizes.append(hw)
+    return sizes
+
+
 def arch_blocks(arch: Arch, input_size: Size = 224,
                 in_channels: int = 3) -> List[Tuple[BlockShape, int]]:
     """The blocks of ``arch`` and how often each runs."""
-    hw = _hw(input_size)
-    blocks = [(BlockShape('stem', -1, in_channels, arch.stem, 2, hw), 1)]
-    _, hw = stem_cost(arch.stem, input_size, in_channels)
+    hws = stage_input_sizes(input_size)
+    blocks = [(BlockShape('stem', -1, in_channels, arch.stem, 2,
+                          _hw(input_size)), 1)]
     cin = arch.stem
     for i, (width, depth) in enumerate(zip(arch.widths, arch.depths)):
-        stride = STRIDES[i]
-        blocks.append((BlockShape('first', i, cin, width, stride, hw), 1))
-        hw = (_out(hw[0], 3, stride, 1), _out(hw[1], 3, stride, 1))
+        blocks.append(
+            (BlockShape('first', i, cin, width, STRIDES[i], hws[i]), 1))
         if depth > 1:
-            blocks.append(
-                (BlockShape('block', i, 4 * width, width, 1, hw), depth - 1))
+            blocks.append((BlockShape('block', i, 4 * width, width, 1,
+                                      hws[i + 1]), depth - 1))
         cin = 4 * width
     return blocks
 
@@ -61,21 +71,18 @@ def arch_blocks(arch: Arch, input_size: Size = 224,
 def space_blocks(space: ResNetSpace, input_size: Size = 224,
                  in_channels: int = 3) -> List[BlockShape]:
     """Every distinct block shape an arch of ``space`` can run, sorted."""
-    hw = _hw(input_size)
-    shapes = {BlockShape('stem', -1, in_channels, s, 2, hw)
+    hws = stage_input_sizes(input_size)
+    shapes = {BlockShape('stem', -1, in_channels, s, 2, _hw(input_size))
               for s in space.stem_choices}
-    _, hw = stem_cost(space.stem_choices[0], input_size, in_channels)
-    ins = list(space.stem_choices)
+    ins = space.stem_choices
     for i, widths in enumerate(space.width_choices):
-        stride = STRIDES[i]
-        out_hw = (_out(hw[0], 3, stride, 1), _out(hw[1], 3, stride, 1))
         for width in widths:
-            shapes.update(
-                BlockShape('first', i, cin, width, stride, hw) for cin in ins)
+            shapes.update(BlockShape('first', i, cin, width, STRIDES[i],
+                                     hws[i]) for cin in ins)
             if max(space.depth_choices[i]) > 1:
                 shapes.add(BlockShape('block', i, 4 * width, width, 1,
-                                      out_hw))
-        ins, hw = [4 * w for w in widths], out_hw
+                                      hws[i + 1]))
+        ins = [4 * w for w in widths]
     return sorted(shapes)
 
 
