@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from tests.helpers import write_fashion_mnist
-from tests.test_search_runs import FAST, REPO, SEARCH_CFG, supernet  # noqa
+from tests.test_search_runs import (FAST, LATENCY_CFG, REPO,  # noqa
+                                    SEARCH_CFG, supernet)
 from tests.test_train_runs import TINY_CFG, env, train
 
 pytestmark = pytest.mark.slow
@@ -75,7 +76,34 @@ def test_missing_config_and_empty_data(tmp_path):
 def test_budget_without_archs(supernet, tmp_path):  # noqa: F811
     out = search(supernet['ckpt'], tmp_path / 'work', supernet['data_root'],
                  'train_cfg.budgets=[(1,2)]')
-    assert_one_error(out, 'budget 1-2 holds no arch')
+    assert_one_error(out, 'budget 1-2FLOPs@32px holds no arch')
+    assert not (tmp_path / 'work').exists()
+
+
+PAPER_TABLE = REPO / 'docs/latency/paper-224px-cpu1.json'
+LATENCY_DRILLS = {  # cfg-options -> what the one error line names
+    'other space': ([f'train_cfg.latency_table={PAPER_TABLE}'],
+                    ['the latency table was measured for the space',
+                     "'stem': [32"]),
+    'no file': (['train_cfg.latency_table=missing/lut.json'],
+                ['missing/lut.json is not a latency table']),
+    'no table': (['train_cfg.latency_table=None'],
+                 ["metric='latency' uses latency",
+                  'give latency_table=PATH']),
+    'constraints': (['train_cfg.constraints.params=1000'],
+                    ['budget 1.2-1.5ms: none of the',
+                     "constraints={'params': (0, 1000)}"]),
+}
+
+
+@pytest.mark.parametrize('drill', sorted(LATENCY_DRILLS))
+def test_latency_search_mistakes(drill, supernet, tmp_path):  # noqa: F811
+    extra, needles = LATENCY_DRILLS[drill]
+    out = tool('tools/search.py', LATENCY_CFG, str(supernet['ckpt']),
+               '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+               f"train_dataloader.dataset.data_root={supernet['data_root']}",
+               *FAST, *extra)
+    assert_one_error(out, *needles)
     assert not (tmp_path / 'work').exists()
 
 

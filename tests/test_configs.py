@@ -130,9 +130,15 @@ def check_search_config(cfg, model, batch):
     assert len(feats) == 4
     loop = cfg.train_cfg
     resolve_taps(loop.get('tap', 'cls'))
-    cands = sample_candidates(model.space, parse_budgets(loop.get('budgets')),
-                              2, metric=loop.get('metric', 'flops'),
-                              input_size=loop.get('input_size', 224))
+    from mmdata.space import LatencyTable
+    metric = loop.get('metric', 'flops')
+    input_size = loop.get('input_size', 224)
+    table = loop.get('latency_table')
+    cands = sample_candidates(
+        model.space, parse_budgets(loop.get('budgets'), metric, input_size), 2,
+        metric=metric, input_size=input_size,
+        constraints=loop.get('constraints'),
+        latency_table=LatencyTable.load(str(REPO / table)) if table else None)
     assert cands
 
 

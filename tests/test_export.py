@@ -157,7 +157,7 @@ def test_cli_from_search_dir_and_bad_input(supernet, tmp_path):
     from tests.test_search_runs import search as run_search
     run_search(supernet, tmp_path / 'searched')
     search = tmp_path / 'searched' / 'search'
-    best = yaml.safe_load((search / 'best.yaml').read_text())['2M-3M']
+    best = yaml.safe_load((search / 'best.yaml').read_text())['2-3MFLOPs@32px']
     cmd = [
         sys.executable,
         str(REPO / 'tools/export_subnet.py'),
@@ -168,7 +168,7 @@ def test_cli_from_search_dir_and_bad_input(supernet, tmp_path):
         return subprocess.run(cmd + list(args), cwd=REPO, env=env(),
                               capture_output=True, text=True)
 
-    ok = run('--search-dir', str(search), '--bin', '2M-3M', '--task',
+    ok = run('--search-dir', str(search), '--bin', '2-3MFLOPs@32px', '--task',
              'in1k-linear', '--out', str(tmp_path / 'ok'))
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert yaml.safe_load(

@@ -68,7 +68,8 @@ def test_taps():
 
 def test_paper_bins_and_candidates_are_unique_uniform_and_seeded():
     bins = parse_budgets(None)
-    assert [b['name'] for b in bins] == [f'{i}G-{i + 1}G' for i in range(1, 8)]
+    assert [b['name'] for b in bins] == [
+        f'{i}-{i + 1}GFLOPs@224px' for i in range(1, 8)]
     space = ResNetSpace()
     # the smallest paper bin holds only 27 archs of Table 1: all are taken
     assert len(sample_candidates(space, bins[:1], 100)) == 27

@@ -18,6 +18,8 @@ from tests.test_train_runs import env, train
 
 REPO = Path(__file__).resolve().parents[1]
 SEARCH_CFG = str(REPO / 'configs/tiny/search-cls_dynresnet-tiny_fashion-mnist.py')
+LATENCY_CFG = str(REPO /
+                  'configs/tiny/search-latency_dynresnet-tiny_fashion-mnist.py')
 FAST = [
     'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
     'train_cfg.num_candidates=3', 'train_cfg.calib_batches=1',
@@ -35,7 +37,7 @@ def supernet(tmp_path_factory):
     return dict(ckpt=base / 'work' / 'iter_4.pth', data_root=data_root)
 
 
-def search(supernet, work_dir, extra=(), launcher=None):
+def search(supernet, work_dir, extra=(), launcher=None, config=SEARCH_CFG):
     """tools/search.py, or with ``launcher`` tools/dist_search.sh on 2
     processes."""
     e = env()
@@ -43,10 +45,10 @@ def search(supernet, work_dir, extra=(), launcher=None):
         import os
         e['PATH'] = f'{Path(sys.executable).parent}{os.pathsep}{e["PATH"]}'
         e['PORT'] = '29641'
-        cmd = ['bash', str(REPO / 'tools/dist_search.sh'), SEARCH_CFG,
+        cmd = ['bash', str(REPO / 'tools/dist_search.sh'), config,
                str(supernet['ckpt']), '2']
     else:
-        cmd = [sys.executable, str(REPO / 'tools/search.py'), SEARCH_CFG,
+        cmd = [sys.executable, str(REPO / 'tools/search.py'), config,
                str(supernet['ckpt'])]
     cmd += ['--work-dir', str(work_dir), '--cfg-options',
             f"train_dataloader.dataset.data_root={supernet['data_root']}",
@@ -67,7 +69,8 @@ def test_search_writes_outputs_and_is_reproducible(supernet, tmp_path):
     search(supernet, tmp_path / 'a')
     cands, best = results(tmp_path / 'a')
     assert len(cands['candidates']) == 9  # 3 bins x 3
-    assert set(best) == {'1M-1.5M', '1.5M-2M', '2M-3M'}
+    assert list(best) == ['1-1.5MFLOPs@32px', '1.5-2MFLOPs@32px',
+                          '2-3MFLOPs@32px']
     for name, b in best.items():
         inside = [c for c in cands['candidates'] if c['bin'] == name]
         assert len(inside) == 3
@@ -122,8 +125,12 @@ def test_distributed_search_equals_single_process(supernet, tmp_path):
     assert shards == ['rank0.jsonl', 'rank1.jsonl']
 
 
-def test_evolution_strategy(supernet, tmp_path):
-    search(supernet, tmp_path, extra=[
+def test_evolution_strategy_by_latency_with_constraints(supernet, tmp_path):
+    """The latency config (predicted ms bins, at most 0.5 M params) with the
+    evolutionary strategy: children stay inside their bin and the
+    constraint; every output carries the predicted latency."""
+    from mmdata.space import Arch, LatencyTable, arch_cost
+    search(supernet, tmp_path, config=LATENCY_CFG, extra=[
         'train_cfg.strategy=evolution',
         'train_cfg.evolution.population=3',
         'train_cfg.evolution.generations=2',
@@ -132,7 +139,21 @@ def test_evolution_strategy(supernet, tmp_path):
     cands, best = results(tmp_path)
     archs = [c['arch'] for c in cands['candidates']]
     assert len(archs) == len(set(archs)) > 9  # children were added
-    assert len(best) == 3
+    assert list(best) == ['1.2-1.5ms', '1.5-1.8ms', '1.8-2.1ms']
+    assert cands['metric'] == 'latency' and cands['input_size'] == 32
+    lut = LatencyTable.load(str(REPO / 'docs/latency/tiny-32px-cpu1.json'))
+    bins = {b['name']: b for b in cands['bins']}
+    for c in cands['candidates']:
+        arch = Arch.parse(c['arch'])
+        assert c['latency'] == pytest.approx(lut.predict(arch))
+        assert bins[c['bin']]['lo'] <= c['latency'] < bins[c['bin']]['hi']
+        assert c['params'] == arch_cost(arch, 32).params < 0.5e6
+    for name, b in best.items():
+        assert b['latency'] == max(
+            (c for c in cands['candidates'] if c['bin'] == name),
+            key=lambda c: c['score'])['latency']
+    png = (tmp_path / 'search' / 'search.png').read_bytes()
+    assert png[:8] == b'\x89PNG\r\n\x1a\n'
 
 
 def test_scoring_leaves_the_supernet_untouched(supernet):

@@ -51,10 +51,18 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def data_name(root: Path) -> str:
+    """Fashion-MNIST has 60000 training images; the offline fallback (digits)
+    fewer."""
+    with open(root / 'train-images-idx3-ubyte', 'rb') as f:
+        count = int.from_bytes(f.read(8)[4:], 'big')
+    return 'Fashion-MNIST' if count == 60000 else "scikit-learn's digits"
+
+
 def ensure_data(root: Path, allow_apt: bool, steps) -> str:
     """Returns the data set's name."""
     if all((root / f).exists() for f in FILES):
-        return f'idx files already in {root}'
+        return f'{data_name(root)} (already in {root})'
     if not osp.isdir(DEBIAN_DIR) and allow_apt and shutil.which('apt-get') \
             and os.geteuid() == 0:
         print('installing Debian package dataset-fashion-mnist with apt-get')
@@ -115,11 +123,11 @@ def main(args: argparse.Namespace) -> None:
     print((work / 'ranking.txt').read_text().split('\n\nbin ')[0])
     data = next(iter(report['columns']))
     print('\nwinners (best search score per bin):')
-    print(f'{"bin":<10} {"arch":<44} {"MFLOPs":>7} {"score":>8} '
+    print(f'{"bin":<17} {"arch":<44} {"MFLOPs":>7} {"score":>8} '
           f'{"probe top1":>10} {"pct":>5}')
     for bin_name, b in best.items():
         pick = report['columns'][data]['bins'][bin_name]
-        print(f'{bin_name:<10} {b["arch"]:<44} {b["flops"] / 1e6:7.2f} '
+        print(f'{bin_name:<17} {b["arch"]:<44} {b["flops"] / 1e6:7.2f} '
               f'{b["score"]:8.3f} {pick["winner"]:10.4f} '
               f'{pick["percentile"]:4.0f}%')
     steps.close()

@@ -6,7 +6,8 @@ a config that inherits mmdet's / mmseg's / mmpretrain's own config.
 Examples::
 
     python tools/export_subnet.py SUPERNET.pth --search-dir work_dirs/s \\
-        --bin 3G-4G --task coco-maskrcnn-fpn --out work_dirs/export/coco
+        --bin 3-4GFLOPs@224px --task coco-maskrcnn-fpn \\
+        --out work_dirs/export/coco
     python tools/export_subnet.py SUPERNET.pth \\
         --arch "Depth [3,2,17,3] Width [32,48,96,192,512]" \\
         --task in1k-linear --out work_dirs/export/linear

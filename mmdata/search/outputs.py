@@ -2,10 +2,11 @@
 import json
 import os
 import os.path as osp
-from typing import Dict, List
+from typing import Dict, List, Sequence, Union
 
 import yaml
 
+from mmdata.search.candidates import si_prefix, size_label
 from mmdata.utils.files import atomic_write
 
 
@@ -20,12 +21,19 @@ def best_per_bin(records: List[dict], bins: List[Dict]) -> Dict[str, dict]:
 
 
 def write_outputs(out_dir: str, records: List[dict], bins: List[Dict],
-                  metric: str, taps: List[str]) -> None:
-    """Write the three search outputs of ``records`` to ``out_dir``."""
+                  metric: str, taps: List[str],
+                  input_size: Union[int, Sequence[int]]) -> None:
+    """Write the three search outputs of ``records`` to ``out_dir``.
+
+    FLOPs are counted at ``input_size`` (written beside them); ``latency``
+    (when present) is the latency table's prediction in milliseconds.
+    """
     os.makedirs(out_dir, exist_ok=True)
     best = best_per_bin(records, bins)
+    measures = [m for m in ('flops', 'params', 'latency') if m in records[0]]
     content = dict(
         metric=metric,
+        input_size=input_size,
         taps=taps,
         bins=bins,
         note='score: higher = features closer to the teacher',
@@ -41,8 +49,8 @@ def write_outputs(out_dir: str, records: List[dict], bins: List[Dict],
                 name: dict(
                     arch=r['arch'],
                     **r['arch_dict'],
-                    flops=r['flops'],
-                    params=r['params'],
+                    **{m: r[m] for m in measures},
+                    input_size=input_size,
                     score=r['score'],
                     scores=r['scores'])
                 for name, r in best.items()
@@ -51,20 +59,24 @@ def write_outputs(out_dir: str, records: List[dict], bins: List[Dict],
     atomic_write(osp.join(out_dir, 'candidates.json'), dump_json)
     atomic_write(osp.join(out_dir, 'best.yaml'), dump_yaml)
     atomic_write(osp.join(out_dir, 'search.png'),
-            lambda tmp: plot_search(records, best, metric, tmp))
+                 lambda tmp: plot_search(records, best, metric, input_size,
+                                         tmp))
 
 
 def plot_search(records: List[dict], best: Dict[str, dict], metric: str,
-                path: str) -> None:
+                input_size: Union[int, Sequence[int]], path: str) -> None:
     """Cost vs score of every candidate, coloured by bin, best starred."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    top = max(r[metric] for r in records)
-    scale, prefix = next((s, p) for s, p in ((1e9, 'G'), (1e6, 'M'), (1e3, 'K'),
-                                             (1, '')) if top >= s or s == 1)
-    unit = f'{prefix}FLOPs' if metric == 'flops' else f'{prefix} params'
+    prefix, scale = si_prefix(max(r[metric] for r in records))
+    if metric == 'latency':
+        scale, unit = 1, 'predicted latency (ms)'
+    elif metric == 'flops':
+        unit = f'{prefix}FLOPs at {size_label(input_size)}'
+    else:
+        unit = f'{prefix} params'
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
     for name in dict.fromkeys(r['bin'] for r in records):
         inside = [r for r in records if r['bin'] == name]

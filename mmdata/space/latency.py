@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
+import numpy as np
+
 from mmdata.errors import ConfigError
 
 from .arch import Arch
@@ -128,13 +130,36 @@ class LatencyTable:
                     f'the latency table has {key}={self.header.get(key)!r}, '
                     f'this run {key}={value!r}: measure a table for it')
 
+    def _ms(self, shape: BlockShape, arch: Arch) -> float:
+        if shape.key not in self.entries:
+            raise ConfigError(f'{arch} runs block {shape.key}, which the '
+                              'latency table lacks (another space?)')
+        return self.entries[shape.key]
+
     def predict(self, arch: Arch) -> float:
         """Predicted milliseconds of ``arch``: the sum of its blocks plus
         the table's per-network overhead."""
         total = self.header.get('overhead_ms', 0.)
         for shape, count in arch_blocks(arch, self.header['input_size']):
-            if shape.key not in self.entries:
-                raise ConfigError(f'{arch} runs block {shape.key}, which the '
-                                  'latency table lacks (another space?)')
-            total += self.entries[shape.key] * count
+            total += self._ms(shape, arch) * count
         return total
+
+    def predict_space(self, space: ResNetSpace) -> np.ndarray:
+        """Predicted milliseconds of every arch of ``space``, indexed like
+        :meth:`ResNetSpace.arch_at` (equal to :meth:`predict` per arch)."""
+        extra_blocks = np.array(space._depth_combos(), dtype=np.float64) - 1
+        rows = []
+        for combo in space._width_combos():
+            # depth 2 wherever the space allows it, to meet each stage's
+            # further block once; it then counts (depth - 1) times
+            arch = Arch(combo[0], combo[1:],
+                        [min(2, max(d)) for d in space.depth_choices])
+            base = self.header.get('overhead_ms', 0.)
+            per_block = [0.] * 4
+            for shape, _ in arch_blocks(arch, self.header['input_size']):
+                if shape.kind == 'block':
+                    per_block[shape.stage] = self._ms(shape, arch)
+                else:
+                    base += self._ms(shape, arch)
+            rows.append(base + extra_blocks @ np.array(per_block))
+        return np.concatenate(rows)

@@ -75,17 +75,20 @@ def load(search_dir: str, results: str, metric: str,
     columns = [f'DATA ({"+".join(taps)})' if taps else 'DATA']
     if len(taps) > 1:
         columns += [f'DATA {t}' for t in taps]
-    columns += ['FLOPs', 'params']
     cands = search['candidates']
+    measures = {'FLOPs': 'flops', 'params': 'params'}
+    if cands and 'latency' in cands[0]:
+        measures['latency'] = 'latency'
+    columns += list(measures)
     proxies = list(cands[0].get('proxies', {})) if cands else []
     columns += proxies
     rows = []
     for c in cands:
         if c['arch'] not in label:
             continue
-        row = {columns[0]: c['score'], 'FLOPs': c['flops'],
-               'params': c['params'], 'bin': c['bin'], 'arch': c['arch'],
+        row = {columns[0]: c['score'], 'bin': c['bin'], 'arch': c['arch'],
                metric: label[c['arch']]}
+        row.update({col: c[key] for col, key in measures.items()})
         if len(taps) > 1:
             row.update({f'DATA {t}': c['scores'][t] for t in taps})
         row.update({p: c['proxies'][p] for p in proxies})

@@ -16,8 +16,10 @@ from torch.utils.data import DataLoader
 
 from mmdata.errors import ConfigError, DataError, UserError
 from mmdata.registry import LOOPS
-from mmdata.search.candidates import (METRICS, candidate, parse_budgets,
-                                      sample_candidates)
+from mmdata.search.candidates import (Measures, bin_ranges, candidate,
+                                      check_metric, parse_budgets,
+                                      parse_constraints, sample_candidates,
+                                      within)
 from mmdata.search.evolution import next_generation
 from mmdata.search.outputs import write_outputs
 from mmdata.search.proxies import check_proxies
@@ -25,7 +27,7 @@ from mmdata.search.scorer import SubnetScorer
 from mmdata.search.similarity import SIMILARITIES
 from mmdata.search.store import SearchStore
 from mmdata.search.taps import TAP_NAMES, resolve_taps
-from mmdata.space import Arch, arch_cost
+from mmdata.space import Arch, LatencyTable
 from mmdata.utils.files import file_sha256
 
 
@@ -47,10 +49,18 @@ class SearchLoop(BaseLoop):
         runner (Runner): The runner.
         dataloader (DataLoader | dict): Target images (labels unused).
         budgets (list, optional): ``(lo, hi)`` ranges (or dicts with
-            ``name``, ``lo``, ``hi``) of ``metric``. Defaults to the paper's
-            1-8 GFLOPs bins, 1 G wide.
-        metric (str): ``'flops'`` or ``'params'``.
+            ``name``, ``lo``, ``hi``) of ``metric``, in FLOPs, params or
+            milliseconds. Defaults to the paper's 1-8 GFLOPs bins, 1 G wide.
+        metric (str): ``'flops'``, ``'params'`` or ``'latency'`` (predicted
+            by ``latency_table``).
         input_size (int | tuple): Input size the FLOPs are counted at (224).
+        latency_table (str, optional): A table written by
+            ``tools/analysis/measure_latency.py`` for this space and input
+            size; every candidate then carries its predicted ``latency`` (ms).
+        constraints (dict, optional): ``flops``, ``params`` and/or
+            ``latency`` limits, each ``(lo, hi)`` or an upper bound ``hi``
+            (exclusive), that every candidate must meet besides its bin.
+            Candidates are drawn uniformly among the archs meeting all.
         num_candidates (int): Candidates per bin (random strategy), unique
             and uniform inside the bin. Defaults to 100.
         tap (str | list): ``cls`` (z), ``det_c4`` (C5), ``det_fpn``
@@ -82,6 +92,8 @@ class SearchLoop(BaseLoop):
                  budgets: Optional[Sequence] = None,
                  metric: str = 'flops',
                  input_size: Union[int, Sequence[int]] = 224,
+                 latency_table: Optional[str] = None,
+                 constraints: Optional[dict] = None,
                  num_candidates: int = 100,
                  tap: Union[str, Sequence] = 'cls',
                  similarity: str = 'relation',
@@ -98,8 +110,7 @@ class SearchLoop(BaseLoop):
                  out_dir: str = 'search',
                  overwrite: bool = False) -> None:
         super().__init__(runner, dataloader)
-        if metric not in METRICS:
-            raise ConfigError(f'metric={metric!r}: choose one of {METRICS}')
+        check_metric(metric)
         if similarity not in SIMILARITIES:
             raise ConfigError(f'similarity={similarity!r}: choose one of '
                               f'{SIMILARITIES}')
@@ -114,9 +125,11 @@ class SearchLoop(BaseLoop):
                             ('num_candidates', num_candidates)):
             if value < 1:
                 raise ConfigError(f'{name}={value}, allowed >= 1')
-        self.bins = parse_budgets(budgets)
+        self.bins = parse_budgets(budgets, metric, input_size)
         self.metric = metric
         self.input_size = input_size
+        self.latency_table = latency_table
+        self.constraints = parse_constraints(constraints)
         self.num_candidates = num_candidates
         self.taps = resolve_taps(tap)
         self.similarity = similarity
@@ -164,17 +177,21 @@ class SearchLoop(BaseLoop):
                 raise TypeError('SearchLoop needs an mmdata supernet '
                                 f'algorithm, got {type(model).__name__}')
         self.space = model.space
+        self.measures = Measures(
+            self.space, self.input_size,
+            LatencyTable.load(self.latency_table)
+            if self.latency_table else None)
+
+        def draw(bins: List[dict], num: int) -> List[dict]:
+            return sample_candidates(
+                self.space, bins, num, self.seed, self.metric,
+                constraints=self.constraints, measures=self.measures)
+
         if self.strategy == 'random':
-            todo = sample_candidates(self.space, self.bins,
-                                     self.num_candidates, self.seed,
-                                     self.metric, self.input_size)
+            todo = draw(self.bins, self.num_candidates)
         else:
-            todo = [
-                sample_candidates(self.space, [b],
-                                  self.evolution['population'], self.seed,
-                                  self.metric, self.input_size)
-                for b in self.bins
-            ]
+            todo = [draw([b], self.evolution['population'])
+                    for b in self.bins]
         self._open_store()
         try:
             self._build_scorer(model)
@@ -184,7 +201,8 @@ class SearchLoop(BaseLoop):
             self._log_cost()
             if is_main_process():
                 write_outputs(self.out_dir, records, self.bins, self.metric,
-                              [TAP_NAMES[t] for t in self.taps])
+                              [TAP_NAMES[t] for t in self.taps],
+                              self.input_size)
                 print_log(f'search results written to {self.out_dir}',
                           logger='current')
             barrier()
@@ -257,6 +275,9 @@ class SearchLoop(BaseLoop):
             budgets=self.bins,
             metric=self.metric,
             input_size=self.input_size,
+            latency_table_sha256=file_sha256(self.latency_table)
+            if self.latency_table else None,
+            constraints=self.constraints,
             taps=[TAP_NAMES[t] for t in self.taps],
             similarity=self.similarity,
             temperature=self.temperature,
@@ -317,8 +338,7 @@ class SearchLoop(BaseLoop):
             arch=str(c['arch']),
             arch_dict=c['arch'].to_dict(),
             bin=c['bin'],
-            flops=c['flops'],
-            params=c['params'],
+            **{name: c[name] for name in self.measures.names},
             scores=scores,
             score=sum(scores.values()) / len(scores),
             proxies=result['proxies'])
@@ -344,10 +364,10 @@ class SearchLoop(BaseLoop):
             seen = {c['arch'] for c in population}
             scored = self._score_all(population)
 
+            ranges = bin_ranges(b, self.metric, self.constraints)
+
             def in_budget(arch: Arch) -> bool:
-                cost = arch_cost(arch, self.input_size)
-                value = getattr(cost, self.metric)
-                return b['lo'] <= value < b['hi']
+                return within(self.measures.of(arch), ranges)
 
             for _ in range(cfg['generations']):
                 ranked = sorted(scored, key=lambda r: -r['score'])
@@ -359,7 +379,7 @@ class SearchLoop(BaseLoop):
                 if not children:
                     break
                 scored += self._score_all([
-                    candidate(arch, b['name'], self.input_size)
+                    candidate(arch, b['name'], self.measures)
                     for arch in children
                 ])
             records += scored
