@@ -90,6 +90,9 @@ LATENCY_DRILLS = {  # cfg-options -> what the one error line names
     'no table': (['train_cfg.latency_table=None'],
                  ["metric='latency' uses latency",
                   'give latency_table=PATH']),
+    'other device': (['train_cfg.latency_setting.device=H100'],
+                     ["the latency table has device='cpu', this run "
+                      "device='H100'"]),
     'constraints': (['train_cfg.constraints.params=1000'],
                     ['budget 1.2-1.5ms: none of the',
                      "constraints={'params': (0, 1000)}"]),

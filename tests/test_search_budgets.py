@@ -122,3 +122,7 @@ def test_bad_budgets_and_tables_give_one_clear_error():
     with pytest.raises(ConfigError, match='input_size=32, this run '
                        'input_size=64'):
         Measures(TINY, 64, lut)
+    with pytest.raises(ConfigError, match="device='cpu', this run "
+                       "device='cuda'"):
+        Measures(TINY, 32, lut, dict(device='cuda'))
+    Measures(TINY, 32, lut, dict(device='cpu', batch_size=1))

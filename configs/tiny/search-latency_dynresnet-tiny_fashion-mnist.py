@@ -13,5 +13,6 @@ _base_ = './search-cls_dynresnet-tiny_fashion-mnist.py'
 train_cfg = dict(
     metric='latency',
     latency_table='docs/latency/tiny-32px-cpu1.json',
+    latency_setting=dict(device='cpu', batch_size=1),  # refuse other tables
     budgets=[(1.2, 1.5), (1.5, 1.8), (1.8, 2.1)],  # milliseconds
     constraints=dict(params=0.5e6))

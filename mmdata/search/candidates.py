@@ -93,17 +93,21 @@ class Measures:
     Args:
         space (ResNetSpace): The space (enumerated by :meth:`of_space`).
         input_size (int | tuple): Input size of the FLOPs.
-        latency_table (LatencyTable, optional): Checked against the space
-            and the input size.
+        latency_table (LatencyTable, optional): Checked against the space,
+            the input size and ``latency_setting``.
+        latency_setting (dict, optional): What the table must have been
+            measured with, e.g. ``dict(device='cpu', batch_size=1)``.
     """
 
     def __init__(self, space: ResNetSpace, input_size: Size = 224,
-                 latency_table: Optional[LatencyTable] = None) -> None:
+                 latency_table: Optional[LatencyTable] = None,
+                 latency_setting: Optional[dict] = None) -> None:
         self.space = space
         self.input_size = input_size
         self.latency_table = latency_table
         if latency_table is not None:
-            latency_table.check(space, input_size=input_size)
+            latency_table.check(space, input_size=input_size,
+                                **(latency_setting or {}))
         self.names = ('flops', 'params') + (
             ('latency', ) if latency_table is not None else ())
 

@@ -57,6 +57,10 @@ class SearchLoop(BaseLoop):
         latency_table (str, optional): A table written by
             ``tools/analysis/measure_latency.py`` for this space and input
             size; every candidate then carries its predicted ``latency`` (ms).
+        latency_setting (dict, optional): What the table must have been
+            measured with (``device``, e.g. ``'cpu'`` or the GPU's name as
+            the table's header writes it, ``batch_size``, ``threads``): a
+            table measured otherwise is refused.
         constraints (dict, optional): ``flops``, ``params`` and/or
             ``latency`` limits, each ``(lo, hi)`` or an upper bound ``hi``
             (exclusive), that every candidate must meet besides its bin.
@@ -93,6 +97,7 @@ class SearchLoop(BaseLoop):
                  metric: str = 'flops',
                  input_size: Union[int, Sequence[int]] = 224,
                  latency_table: Optional[str] = None,
+                 latency_setting: Optional[dict] = None,
                  constraints: Optional[dict] = None,
                  num_candidates: int = 100,
                  tap: Union[str, Sequence] = 'cls',
@@ -129,6 +134,7 @@ class SearchLoop(BaseLoop):
         self.metric = metric
         self.input_size = input_size
         self.latency_table = latency_table
+        self.latency_setting = latency_setting
         self.constraints = parse_constraints(constraints)
         self.num_candidates = num_candidates
         self.taps = resolve_taps(tap)
@@ -180,7 +186,7 @@ class SearchLoop(BaseLoop):
         self.measures = Measures(
             self.space, self.input_size,
             LatencyTable.load(self.latency_table)
-            if self.latency_table else None)
+            if self.latency_table else None, self.latency_setting)
 
         def draw(bins: List[dict], num: int) -> List[dict]:
             return sample_candidates(
