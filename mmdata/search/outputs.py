@@ -4,10 +4,37 @@ import os
 import os.path as osp
 from typing import Dict, List, Sequence, Union
 
+import numpy as np
 import yaml
 
 from mmdata.search.candidates import si_prefix, size_label
 from mmdata.utils.files import atomic_write
+
+
+def combine_tap_scores(records: List[dict]) -> None:
+    """Set each record's ``score`` from its per-tap ``scores``, in place.
+
+    One tap: its score. Several taps (e.g. C2-C5): taps differ in scale
+    (C2's relations span many more positions), so each tap is standardised
+    over the records of the same bin (mean 0, std 1; a constant tap counts
+    0) and the standardised taps are averaged. The raw per-tap scores stay
+    in ``scores``.
+    """
+    for name in dict.fromkeys(r['bin'] for r in records):
+        inside = [r for r in records if r['bin'] == name]
+        taps = list(inside[0]['scores'])
+        if len(taps) == 1:
+            for r in inside:
+                r['score'] = r['scores'][taps[0]]
+            continue
+        z = {r['arch']: 0. for r in inside}
+        for tap in taps:
+            values = np.array([r['scores'][tap] for r in inside])
+            std = values.std()
+            for r, v in zip(inside, values):
+                z[r['arch']] += (v - values.mean()) / std if std > 0 else 0
+        for r in inside:
+            r['score'] = float(z[r['arch']] / len(taps))
 
 
 def best_per_bin(records: List[dict], bins: List[Dict]) -> Dict[str, dict]:
@@ -36,7 +63,8 @@ def write_outputs(out_dir: str, records: List[dict], bins: List[Dict],
         input_size=input_size,
         taps=taps,
         bins=bins,
-        note='score: higher = features closer to the teacher',
+        note='score: higher = features closer to the teacher; with '
+        'several taps, the mean of the taps standardised within the bin',
         candidates=records)
 
     def dump_json(tmp):

@@ -1,11 +1,24 @@
-"""Scores a candidate arch by how closely its task features on target images
-match the max-arch teacher's (paper §3.3)."""
+"""Scores candidate archs by how closely their task features on target
+images match the max-arch teacher's (paper §3.3).
+
+Memory does not grow with the number of target images: images are streamed
+batch by batch, never cached. Candidates are scored in groups: each member
+is built (a static copy on the supernet's device) and BN-calibrated in one
+pass over the calibration batches; then, per score batch, the teacher's
+features are computed once and compared with every member's. The teacher
+thus runs once per image and group; only the group's static copies and one
+batch of features are alive at a time. Maps with more than
+``max_positions`` positions are average-pooled to at most that many
+before their relations are compared (bounded cost at detection sizes).
+"""
 import copy
+import math
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch import Tensor
 
 from mmdata.export import export_subnet_state_dict
@@ -37,22 +50,38 @@ class FeatureExtractor(nn.Module):
 
 def static_extractor(supernet: DynamicResNet, neck: Optional[nn.Module],
                      arch: Arch) -> FeatureExtractor:
-    """A static copy of ``arch`` (and of the neck), so calibrating it leaves
-    the supernet untouched."""
-    backbone = SubnetResNet(
-        arch,
-        in_channels=supernet.conv1.in_channels,
-        strides=supernet.strides,
-        dilations=supernet.dilations,
-        out_indices=(0, 1, 2, 3))
-    backbone.load_state_dict(export_subnet_state_dict(supernet, arch))
+    """A static copy of ``arch`` (and of the neck) on the supernet's device,
+    so calibrating it leaves the supernet untouched. Built on the meta
+    device and filled with the supernet's weights: no random init, no
+    round trip through host memory."""
     device = supernet.conv1.weight.device
-    return FeatureExtractor(backbone, copy.deepcopy(neck)).to(device).eval()
+    with torch.device('meta'):
+        backbone = SubnetResNet(
+            arch,
+            in_channels=supernet.conv1.in_channels,
+            strides=supernet.strides,
+            dilations=supernet.dilations,
+            out_indices=(0, 1, 2, 3))
+    backbone.to_empty(device=device)
+    backbone.load_state_dict(export_subnet_state_dict(supernet, arch))
+    return FeatureExtractor(backbone, copy.deepcopy(neck)).eval()
+
+
+def bound_positions(x: Tensor, max_positions: Optional[int]) -> Tensor:
+    """Average-pool an N x C x H x W map to at most ``max_positions``
+    positions (aspect ratio kept); embeddings and small maps pass."""
+    if max_positions is None or x.dim() != 4:
+        return x
+    h, w = x.shape[2:]
+    if h * w <= max_positions:
+        return x
+    scale = math.sqrt(max_positions / (h * w))
+    size = (max(1, int(h * scale)), max(1, int(w * scale)))
+    return F.adaptive_avg_pool2d(x, size)
 
 
 class SubnetScorer:
-    """Teacher features computed once; each candidate is BN-calibrated and
-    compared tap by tap.
+    """Scores candidates against the teacher on streamed target batches.
 
     Args:
         student (DynamicResNet): Supernet the candidates come from.
@@ -60,8 +89,11 @@ class SubnetScorer:
         student_neck, teacher_neck (nn.Module, optional): Necks, needed for
             the ``z`` tap.
         taps (list): Resolved taps, see :func:`resolve_taps`.
-        calib_images (list[Tensor]): Normalised batches for BN calibration.
-        score_images (list[Tensor]): Normalised batches to compare on.
+        calib_images (Iterable[Tensor]): Normalised batches for BN
+            calibration, iterated once per group (a list or a re-iterable
+            loader on the supernet's device).
+        score_images (Iterable[Tensor]): Normalised batches to compare on,
+            iterated once per group.
         similarity (str), tau (float), chunk (int): See
             :func:`mmdata.search.similarity.get_similarity`.
         calibrate_teacher (bool): Recalibrate the teacher's BN on the target
@@ -69,6 +101,8 @@ class SubnetScorer:
         proxies (Sequence[str]): Label-free baselines of
             :mod:`mmdata.search.proxies` computed by :meth:`evaluate` on the
             same BN-calibrated backbone (images: the first score batch).
+        max_positions (int, optional): Positions a map keeps for its
+            relations (average-pooled above it); ``None`` keeps all.
     """
 
     def __init__(self,
@@ -77,13 +111,14 @@ class SubnetScorer:
                  student_neck: Optional[nn.Module],
                  teacher_neck: Optional[nn.Module],
                  taps: Sequence,
-                 calib_images: List[Tensor],
-                 score_images: List[Tensor],
+                 calib_images: Iterable[Tensor],
+                 score_images: Iterable[Tensor],
                  similarity: str = 'relation',
                  tau: float = 0.1,
                  chunk: int = 1024,
                  calibrate_teacher: bool = True,
-                 proxies: Sequence[str] = ()) -> None:
+                 proxies: Sequence[str] = (),
+                 max_positions: Optional[int] = None) -> None:
         if 'z' in taps and (student_neck is None or teacher_neck is None):
             raise ValueError("the 'z' tap needs a model with a neck")
         self.student = student
@@ -93,58 +128,91 @@ class SubnetScorer:
         self.calib_images = calib_images
         self.score_images = score_images
         self.similarity = get_similarity(similarity, tau, chunk)
-        teacher_model = static_extractor(
+        self.max_positions = max_positions
+        self.teacher = static_extractor(
             teacher, teacher_neck if 'z' in taps else None,
             teacher.space.max_arch)
         if calibrate_teacher:
-            calibrate_bn(teacher_model, calib_images, len(calib_images))
-        self.teacher_features = self._features(teacher_model)
-        for tap, feats in self.teacher_features.items():
-            if feats[0].dim() == 4 and feats[0].shape[2:].numel() == 1:
+            calibrate_bn(self.teacher, calib_images, _count(calib_images))
+        self.first_batch = next(iter(score_images))
+        with torch.no_grad():
+            out = self.teacher(self.first_batch)
+        for tap in self.taps:
+            feats = bound_positions(out[tap], max_positions)
+            if feats.dim() == 4 and feats.shape[2:].numel() == 1:
                 raise ValueError(
                     f'tap {TAP_NAMES[tap]} is a 1x1 map at this input size: '
                     'spatial relations need more than one position; use '
                     'larger images or another tap')
-
-    @torch.no_grad()
-    def _features(self, model: FeatureExtractor) -> Dict:
-        feats = {tap: [] for tap in self.taps}
-        for images in self.score_images:
-            out = model(images)
-            for tap in self.taps:
-                feats[tap].append(out[tap])
-        return feats
 
     def score(self, arch: Arch) -> Dict[str, float]:
         """``{tap name: mean score over the score images}`` for ``arch``."""
         return self.evaluate(arch)['scores']
 
     def evaluate(self, arch: Arch) -> Dict[str, Dict[str, float]]:
-        """The tap scores of ``arch`` (``scores``), its proxies
-        (``proxies``) and the seconds each took (``seconds``: ``score``
-        includes building and BN calibration)."""
+        """:meth:`evaluate_group` of one arch."""
+        return self.evaluate_group([arch])[0]
+
+    def evaluate_group(self, archs: Sequence[Arch]) -> List[Dict]:
+        """For each arch: its tap scores (``scores``), its proxies
+        (``proxies``) and the seconds each took (``seconds``; ``score`` is
+        the group's building, calibration and comparison time divided by
+        its size). A candidate's results do not depend on its group."""
         start = time.perf_counter()
-        model = static_extractor(self.student, self.student_neck, arch)
-        calibrate_bn(model, self.calib_images, len(self.calib_images))
-        scores = self._similarities(model)
-        seconds = dict(score=time.perf_counter() - start)
-        proxies = {}
-        for name in self.proxies:
-            start = time.perf_counter()
-            proxies[name] = PROXIES[name](model.backbone,
-                                          self.score_images[0])
-            seconds[name] = time.perf_counter() - start
-        return dict(scores=scores, proxies=proxies, seconds=seconds)
+        models = [
+            static_extractor(self.student, self.student_neck, arch)
+            for arch in archs
+        ]
+        calibrate_bn(_Group(models), self.calib_images,
+                     _count(self.calib_images))
+        scores = self._similarities(models)
+        share = (time.perf_counter() - start) / len(archs)
+        results = []
+        for model, tap_scores in zip(models, scores):
+            seconds = dict(score=share)
+            proxies = {}
+            for name in self.proxies:
+                start = time.perf_counter()
+                proxies[name] = PROXIES[name](model.backbone,
+                                              self.first_batch)
+                seconds[name] = time.perf_counter() - start
+            results.append(
+                dict(scores=tap_scores, proxies=proxies, seconds=seconds))
+        return results
 
     @torch.no_grad()
-    def _similarities(self, model: FeatureExtractor) -> Dict[str, float]:
-        scores = {tap: [] for tap in self.taps}
-        for i, images in enumerate(self.score_images):
-            out = model(images)
-            for tap in self.taps:
-                scores[tap].append(
-                    self.similarity(out[tap], self.teacher_features[tap][i]))
-        return {
-            TAP_NAMES[tap]: torch.cat(values).mean().item()
-            for tap, values in scores.items()
-        }
+    def _similarities(self, models: List[FeatureExtractor]
+                      ) -> List[Dict[str, float]]:
+        sums = [{tap: 0. for tap in self.taps} for _ in models]
+        count = 0
+        for images in self.score_images:
+            teacher = {
+                tap: bound_positions(feats, self.max_positions)
+                for tap, feats in self.teacher(images).items()
+                if tap in self.taps
+            }
+            for model, total in zip(models, sums):
+                out = model(images)
+                for tap in self.taps:
+                    student = bound_positions(out[tap], self.max_positions)
+                    total[tap] += self.similarity(student,
+                                                  teacher[tap]).sum().item()
+            count += images.shape[0]
+        return [{TAP_NAMES[tap]: value / count
+                 for tap, value in total.items()} for total in sums]
+
+
+class _Group(nn.Module):
+    """Runs several models on one batch (one calibration pass for all)."""
+
+    def __init__(self, models: List[nn.Module]) -> None:
+        super().__init__()
+        self.models = nn.ModuleList(models)
+
+    def forward(self, x: Tensor) -> None:
+        for model in self.models:
+            model(x)
+
+
+def _count(batches: Iterable) -> int:
+    return len(batches)  # type: ignore[arg-type]

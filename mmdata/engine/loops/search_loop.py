@@ -11,21 +11,20 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 from mmengine.utils import ProgressBar
-from torch import Tensor
-from torch.utils.data import DataLoader
 
-from mmdata.errors import ConfigError, DataError, UserError
+from mmdata.errors import ConfigError, UserError
 from mmdata.registry import LOOPS
 from mmdata.search.candidates import (Measures, bin_ranges, candidate,
                                       check_metric, parse_budgets,
                                       parse_constraints, sample_candidates,
                                       within)
 from mmdata.search.evolution import next_generation
-from mmdata.search.outputs import write_outputs
+from mmdata.search.outputs import combine_tap_scores, write_outputs
 from mmdata.search.proxies import check_proxies
 from mmdata.search.scorer import SubnetScorer
 from mmdata.search.similarity import SIMILARITIES
 from mmdata.search.store import SearchStore
+from mmdata.search.target import TargetBatches, split_target
 from mmdata.search.taps import TAP_NAMES, resolve_taps
 from mmdata.space import Arch, LatencyTable
 from mmdata.utils.files import file_sha256
@@ -39,6 +38,15 @@ class SearchLoop(BaseLoop):
     Use it as ``train_cfg`` of a config that builds the supernet algorithm
     and, as ``train_dataloader``, the unlabeled target (downstream) images
     with a fixed-size test pipeline; load the supernet with ``load_from``.
+
+    Target images are a seeded random subset of the dataset: the
+    calibration and the scoring images are disjoint and drawn from one
+    permutation (``seed``). They are streamed, never cached, and candidates
+    are scored in groups of ``candidates_per_pass``: per group, one pass
+    over the calibration images and one over the scoring images, where the
+    teacher runs once per batch (see :mod:`mmdata.search.scorer`). Memory
+    thus grows with the group and the batch, not with the number of images;
+    time grows linearly with it.
     Results go to ``work_dir/search/``: ``candidates.json``, ``best.yaml``,
     ``search.png``. ``search/progress/`` (:mod:`mmdata.search.store`) locks
     the folder, records the search's identity (checkpoint content, target
@@ -73,7 +81,17 @@ class SearchLoop(BaseLoop):
         temperature (float): Temperature of the relations.
         chunk_size (int): Relation rows computed at once.
         calib_batches (int): Target batches used to recalibrate BN.
-        score_batches (int): Target batches the features are compared on.
+        score_batches (int, optional): Target batches the features are
+            compared on; ``None``: every image not used for calibration
+            (whole batches).
+        max_positions (int, optional): Positions a feature map keeps for
+            its relations: larger maps (C2 at detection sizes) are
+            average-pooled to at most this many (aspect ratio kept).
+            Defaults to 56 x 56, the paper's C2 at 224 px; ``None`` keeps
+            all.
+        candidates_per_pass (int): Candidates scored per pass over the
+            target images (their static copies are alive together).
+            Results do not depend on it.
         calibrate_teacher (bool): Recalibrate the teacher's BN as well.
         source (str): Candidates from the ``'student'`` supernet (default)
             or the ``'teacher'`` EMA weights.
@@ -105,7 +123,9 @@ class SearchLoop(BaseLoop):
                  temperature: float = 0.1,
                  chunk_size: int = 1024,
                  calib_batches: int = 10,
-                 score_batches: int = 4,
+                 score_batches: Optional[int] = 4,
+                 max_positions: Optional[int] = 56 * 56,
+                 candidates_per_pass: int = 8,
                  calibrate_teacher: bool = True,
                  source: str = 'student',
                  proxies: Sequence[str] = (),
@@ -127,8 +147,10 @@ class SearchLoop(BaseLoop):
                               "'teacher'")
         for name, value in (('calib_batches', calib_batches),
                             ('score_batches', score_batches),
+                            ('max_positions', max_positions),
+                            ('candidates_per_pass', candidates_per_pass),
                             ('num_candidates', num_candidates)):
-            if value < 1:
+            if value is not None and value < 1:
                 raise ConfigError(f'{name}={value}, allowed >= 1')
         self.bins = parse_budgets(budgets, metric, input_size)
         self.metric = metric
@@ -143,6 +165,8 @@ class SearchLoop(BaseLoop):
         self.chunk_size = chunk_size
         self.calib_batches = calib_batches
         self.score_batches = score_batches
+        self.max_positions = max_positions
+        self.candidates_per_pass = candidates_per_pass
         self.calibrate_teacher = calibrate_teacher
         self.source = source
         self.proxies = check_proxies(proxies)
@@ -204,6 +228,7 @@ class SearchLoop(BaseLoop):
             self.seconds: List[Dict[str, float]] = []
             records = self._score_all(todo) if self.strategy == 'random' \
                 else self._evolve(todo)
+            combine_tap_scores(records)
             self._log_cost()
             if is_main_process():
                 write_outputs(self.out_dir, records, self.bins, self.metric,
@@ -235,33 +260,25 @@ class SearchLoop(BaseLoop):
             tau=self.temperature,
             chunk=self.chunk_size,
             calibrate_teacher=self.calibrate_teacher,
-            proxies=self.proxies)
+            proxies=self.proxies,
+            max_positions=self.max_positions)
 
     # ---------------------------------------------------------------- images
-    @torch.no_grad()
     def _target_images(self, model) -> tuple:
-        """The first ``calib + score`` target batches (dataset order),
-        normalised."""
-        needed = self.calib_batches + self.score_batches
-        batches: List[Tensor] = []
+        """Calibration and scoring batches: a seeded subset, streamed on
+        the model's device; every rank reads the same images."""
+        calib, score = split_target(
+            len(self.dataloader.dataset), self.dataloader.batch_size,
+            self.calib_batches, self.score_batches, self.seed)
+        print_log(
+            f'target images: {len(calib)} for BN calibration and '
+            f'{len(score)} to score on, drawn from '
+            f'{len(self.dataloader.dataset)} (seed {self.seed})',
+            logger='current')
         device = model.backbone.conv1.weight.device
-        # every rank compares on the same images: no rank-sharding sampler
-        loader = DataLoader(
-            self.dataloader.dataset,
-            batch_size=self.dataloader.batch_size,
-            shuffle=False,
-            num_workers=self.dataloader.num_workers,
-            collate_fn=self.dataloader.collate_fn)
-        for batch in loader:
-            batches.append(
-                to_image_batch(batch, model.data_preprocessor).to(device))
-            if len(batches) == needed:
-                break
-        if len(batches) < needed:
-            raise DataError(
-                f'the search dataloader yields {len(batches)} batches; '
-                f'calib_batches + score_batches = {needed} are needed')
-        return batches[:self.calib_batches], batches[self.calib_batches:]
+        return tuple(
+            TargetBatches(self.dataloader, indices, model.data_preprocessor,
+                          device) for indices in (calib, score))
 
     # ---------------------------------------------------------------- resume
     def _identity(self) -> dict:
@@ -278,6 +295,7 @@ class SearchLoop(BaseLoop):
             batch_size=loader.get('batch_size'),
             calib_batches=self.calib_batches,
             score_batches=self.score_batches,
+            max_positions=self.max_positions,
             budgets=self.bins,
             metric=self.metric,
             input_size=self.input_size,
@@ -313,22 +331,28 @@ class SearchLoop(BaseLoop):
 
     # --------------------------------------------------------------- scoring
     def _score_all(self, candidates: List[dict]) -> List[dict]:
-        """Score candidates not yet done, split across ranks; every rank gets
-        all records back, in the order of ``candidates``."""
+        """Score candidates not yet done, split across ranks and scored
+        ``candidates_per_pass`` at a time; every rank gets all records
+        back, in the order of ``candidates``."""
         rank, world_size = get_dist_info()
         todo = [c for c in candidates if str(c['arch']) not in self.done]
         mine = todo[rank::world_size]
         progress_file = self.store.progress_file(rank)
         bar = ProgressBar(len(mine)) if rank == 0 and mine else None
         new = []
+        step = self.candidates_per_pass
         with open(progress_file, 'a') as f:
-            for c in mine:
-                record = self._score(c)
-                f.write(json.dumps(record) + '\n')
+            for start in range(0, len(mine), step):
+                group = mine[start:start + step]
+                results = self.scorer.evaluate_group(
+                    [c['arch'] for c in group])
+                for c, result in zip(group, results):
+                    record = self._record(c, result)
+                    f.write(json.dumps(record) + '\n')
+                    new.append(record)
+                    if bar:
+                        bar.update()
                 f.flush()
-                new.append(record)
-                if bar:
-                    bar.update()
         if bar:
             print()
         for records in all_gather_object(new):
@@ -336,17 +360,14 @@ class SearchLoop(BaseLoop):
                 self.done[record['arch']] = record
         return [self.done[str(c['arch'])] for c in candidates]
 
-    def _score(self, c: dict) -> dict:
-        result = self.scorer.evaluate(c['arch'])
+    def _record(self, c: dict, result: dict) -> dict:
         self.seconds.append(result['seconds'])
-        scores = result['scores']
         return dict(
             arch=str(c['arch']),
             arch_dict=c['arch'].to_dict(),
             bin=c['bin'],
             **{name: c[name] for name in self.measures.names},
-            scores=scores,
-            score=sum(scores.values()) / len(scores),
+            scores=result['scores'],
             proxies=result['proxies'])
 
     def _log_cost(self) -> None:
@@ -376,6 +397,7 @@ class SearchLoop(BaseLoop):
                 return within(self.measures.of(arch), ranges)
 
             for _ in range(cfg['generations']):
+                combine_tap_scores(scored)
                 ranked = sorted(scored, key=lambda r: -r['score'])
                 parents = [Arch.parse(r['arch'])
                            for r in ranked[:cfg['parents']]]
@@ -390,24 +412,3 @@ class SearchLoop(BaseLoop):
                 ])
             records += scored
         return records
-
-
-def to_image_batch(batch: dict, preprocessor) -> Tensor:
-    """Stack a batch's images and normalise them as the model's data
-    preprocessor would (mean/std, BGR->RGB); labels are ignored."""
-    inputs = batch['inputs']
-    if isinstance(inputs, (list, tuple)):
-        shapes = {tuple(x.shape) for x in inputs}
-        if len(shapes) != 1:
-            raise DataError(
-                f'search images have different sizes {sorted(shapes)}; use a '
-                'test pipeline with a fixed-size Resize/CenterCrop')
-        inputs = torch.stack(list(inputs))
-    if getattr(preprocessor, '_channel_conversion', False) and \
-            inputs.shape[1] == 3:
-        inputs = inputs[:, [2, 1, 0]]
-    inputs = inputs.float()
-    if getattr(preprocessor, '_enable_normalize', False):
-        inputs = (inputs - preprocessor.mean.cpu()) / preprocessor.std.cpu()
-    return inputs
-

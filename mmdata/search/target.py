@@ -1,0 +1,86 @@
+"""Target images of a search: a seeded random subset of the target split,
+split into calibration and scoring images, streamed as normalised batches
+on the model's device (never held all at once)."""
+from typing import Iterator, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Subset
+
+from mmdata.errors import DataError
+
+
+def split_target(num_images: int, batch_size: int, calib_batches: int,
+                 score_batches: Optional[int],
+                 seed: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Indices of the calibration and the scoring images: disjoint, drawn
+    from one permutation seeded by ``seed``. ``score_batches=None`` scores
+    on every remaining image (whole batches only)."""
+    num_calib = calib_batches * batch_size
+    rest = num_images - num_calib
+    num_score = (rest // batch_size * batch_size if score_batches is None
+                 else score_batches * batch_size)
+    if num_calib + num_score > num_images or num_score < 1:
+        wanted = ('all remaining' if score_batches is None else
+                  f'{score_batches} x {batch_size}')
+        raise DataError(
+            f'the target dataset has {num_images} images; calib_batches='
+            f'{calib_batches} x batch_size={batch_size} for BN calibration '
+            f'plus {wanted} to score on do not fit')
+    order = np.random.default_rng(seed).permutation(num_images)
+    return order[:num_calib], order[num_calib:num_calib + num_score]
+
+
+class TargetBatches:
+    """Re-iterable normalised image batches of ``dataset[indices]``.
+
+    Args:
+        loader (DataLoader): The search's dataloader (its dataset, batch
+            size, workers and collate function are used; every rank reads
+            the same images, no sampler).
+        indices (Sequence[int]): The images, in this order.
+        preprocessor: The model's data preprocessor (mean/std, BGR->RGB).
+        device (torch.device): Where the batches go.
+    """
+
+    def __init__(self, loader: DataLoader, indices: Sequence[int],
+                 preprocessor, device: torch.device) -> None:
+        self.loader = DataLoader(
+            Subset(loader.dataset, [int(i) for i in indices]),
+            batch_size=loader.batch_size,
+            shuffle=False,
+            num_workers=loader.num_workers,
+            collate_fn=loader.collate_fn)
+        self.preprocessor = preprocessor
+        self.device = device
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        for batch in self.loader:
+            yield to_image_batch(batch, self.preprocessor, self.device)
+
+
+def to_image_batch(batch: dict, preprocessor,
+                   device: Optional[torch.device] = None) -> Tensor:
+    """Stack a batch's images, move them to ``device`` and normalise them
+    there as the model's data preprocessor would (mean/std, BGR->RGB);
+    labels are ignored."""
+    inputs = batch['inputs']
+    if isinstance(inputs, (list, tuple)):
+        shapes = {tuple(x.shape) for x in inputs}
+        if len(shapes) != 1:
+            raise DataError(
+                f'search images have different sizes {sorted(shapes)}; use a '
+                'test pipeline with a fixed-size Resize/CenterCrop or Pad')
+        inputs = torch.stack(list(inputs))
+    if getattr(preprocessor, '_channel_conversion', False) and \
+            inputs.shape[1] == 3:
+        inputs = inputs[:, [2, 1, 0]]
+    inputs = inputs.to(device).float()
+    if getattr(preprocessor, '_enable_normalize', False):
+        inputs = (inputs - preprocessor.mean.to(inputs.device)) / \
+            preprocessor.std.to(inputs.device)
+    return inputs
