@@ -56,11 +56,16 @@ def fake_imagenet(root: Path, per_class: int = 4,
 @pytest.fixture(scope='module')
 def data_roots(tmp_path_factory):
     base = tmp_path_factory.mktemp('data')
+    for split in ('train2017', 'val2017'):
+        write_coco(base / 'coco', split)
+    for split in ('train', 'val'):
+        write_cityscapes(base / 'cityscapes', split)
+    write_voc(base / 'voc', year='2012')
     return dict(
         ImageNet=fake_imagenet(base / 'imagenet'),
         FashionMNIST=write_fashion_mnist(base / 'fmnist', 64, 16),
-        CocoDataset=write_coco(base / 'coco'),
-        CityscapesDataset=write_cityscapes(base / 'cityscapes'),
+        CocoDataset=base / 'coco',
+        CityscapesDataset=base / 'cityscapes',
         VOCDataset=write_voc(base / 'voc'))
 
 
@@ -73,7 +78,8 @@ def test_configs_are_found():
 def test_config_builds_and_trains_one_step(config, data_roots):
     cfg = Config.fromfile(str(REPO / config))
     dataset = cfg.train_dataloader.dataset
-    dataset.data_root = str(data_roots[dataset.type.split('.')[-1]])
+    for part in dataset.get('datasets', [dataset]):  # a ConcatDataset's too
+        part.data_root = str(data_roots[part.type.split('.')[-1]])
     cfg.train_dataloader.update(
         batch_size=4, num_workers=0, persistent_workers=False)
     if 'queue_len' in cfg.model:

@@ -1,6 +1,10 @@
 # Paper §3.3/§4.1 search for classification (ImageNet linear / semi-sup):
 # 7 bins of 1 GFLOPs from 1 to 8 G at 224 px, 100 candidates each, tap z,
-# on ImageNet val images (labels unused).
+# on ImageNet *train* images (labels unused; the data the downstream model
+# is trained on, never the evaluation split). A seeded random subset:
+# 10 x 32 images calibrate BN, 32 x 32 = 1024 others are scored on. Cost per
+# candidate: 42 batches forward (+ the teacher once per batch and group of
+# candidates_per_pass); set score_batches=None for the whole split.
 #   python tools/search.py configs/search/search-cls_dynresnet_in1k.py SUPERNET.pth
 _base_ = [
     '../_base_/models/supernet-mocov2_dynresnet.py',
@@ -30,7 +34,7 @@ train_dataloader = dict(
     dataset=dict(
         type='ImageNet',
         data_root='data/imagenet',
-        split='val',
+        split='train',
         pipeline=search_pipeline))
 
 train_cfg = dict(
@@ -42,6 +46,7 @@ train_cfg = dict(
     tap='cls',
     similarity='relation',
     calib_batches=10,
-    score_batches=4)
+    score_batches=32,
+    candidates_per_pass=8)
 custom_hooks = []  # no TeacherEMA while searching
 param_scheduler = []

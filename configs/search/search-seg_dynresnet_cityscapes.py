@@ -1,8 +1,10 @@
 # Paper §3.3 search for segmentation (Cityscapes FCN, Table 6): tap C4-C5 of
 # the dilated layout the FCN uses (strides (1, 2, 1, 1), dilations
-# (1, 1, 2, 4)), on Cityscapes val images (labels unused), resized to a
-# fixed 256 x 512. FLOPs bins as the paper: 1-8 G counted at 224 px on the
-# standard layout.
+# (1, 1, 2, 4)), on Cityscapes train images (labels unused), as the FCN
+# trains: full resolution (2048 x 1024), the central 1024 x 512 crop (the
+# training crop's size). C4/C5 (128 x 64 positions) are pooled to at most
+# 56 x 56 for their relations. FLOPs bins as the paper: 1-8 G counted at
+# 224 px on the standard layout.
 #   python tools/search.py configs/search/search-seg_dynresnet_cityscapes.py SUPERNET.pth
 _base_ = './search-cls_dynresnet_in1k.py'
 
@@ -11,7 +13,8 @@ model = dict(
 
 search_pipeline = [
     dict(type='mmseg.LoadImageFromFile'),
-    dict(type='mmseg.Resize', scale=(512, 256), keep_ratio=False),
+    dict(type='mmseg.Resize', scale=(2048, 1024), keep_ratio=True),
+    dict(type='CenterCrop', crop_size=(1024, 512)),  # mmcv's, (w, h)
     dict(type='mmseg.PackSegInputs'),
 ]
 train_dataloader = dict(
@@ -24,7 +27,7 @@ train_dataloader = dict(
         type='mmseg.CityscapesDataset',
         data_root='data/cityscapes/',
         data_prefix=dict(
-            img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
+            img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
         pipeline=search_pipeline))
 
 train_cfg = dict(tap='seg', calib_batches=20, score_batches=8)
