@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmdata-installed
-INSTALL_INPUTS := scripts/install.sh setup.py $(wildcard requirements/*.txt)
+INSTALL_INPUTS := scripts/install.sh setup.py pyproject.toml $(wildcard requirements/*.txt)
 
 .PHONY: install test demo ranking clean-venv
 

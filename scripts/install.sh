@@ -19,31 +19,30 @@ MMCV_VERSION=$(sed -n 's/^mmcv==\([0-9.]*\).*/\1/p' requirements/mmcv.txt)
 export MAX_JOBS=${MAX_JOBS:-$(nproc)}
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# pip runs quietly (-q): each step prints one header and its time; a failing
+# step prints pip's error, the step and what to do.
 STEP=""
-step() { STEP="$1"; echo; echo "==> [install] $1"; }
+STEP_START=$SECONDS
+step_done() { [ -z "$STEP" ] || echo "    done in $((SECONDS - STEP_START)) s"; }
+step() { step_done; STEP="$1"; STEP_START=$SECONDS; echo "==> [install] $1"; }
 hint() { HINT="$1"; }
 HINT="re-run 'make install'; it resumes where it stopped."
 trap 'rc=$?; if [ $rc -ne 0 ]; then echo; echo "[install] FAILED at step: ${STEP}" >&2; echo "[install] what to do: ${HINT}" >&2; fi' EXIT
 
-step "1/7 python virtualenv in ${VENV}"
+step "1/6 python virtualenv in ${VENV}"
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 hint "install Python 3.11 with venv support (Debian: apt-get install python3.11-venv) or set PYTHON=/path/to/python3.11"
 "$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 required, found {sys.version.split()[0]}"'
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 PY="$(cd "$VENV" && pwd)/bin/python"
 PIP=("$PY" -m pip)
-# pinned: newer pips drop `setup.py develop`, which editable installs need with setuptools<70
 "${PIP[@]}" install -q 'pip==24.3.1'
 
-step "2/7 torch and torchvision (requirements/torch.txt)"
+step "2/6 torch and torchvision (requirements/torch.txt)"
 hint "check that PyPI is reachable; torch==2.14.1 and torchvision==0.29.1 must be installable with pip"
-"${PIP[@]}" install -r requirements/torch.txt 'numpy<2'
+"${PIP[@]}" install -q -r requirements/torch.txt 'numpy<2'
 
-step "3/7 build tools for mmcv (requirements/build.txt)"
-hint "check that PyPI is reachable (setuptools<70, wheel, ninja)"
-"${PIP[@]}" install -r requirements/build.txt
-
-step "4/7 mmcv ${MMCV_VERSION} with compiled ops"
+step "3/6 mmcv ${MMCV_VERSION} with compiled ops"
 TORCH_VERSION=$("$PY" -c 'import torch; print(torch.__version__.split("+")[0])')
 PY_TAG=$("$PY" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
 WHEEL_DIR="$CACHE_DIR/wheels/mmcv-${MMCV_VERSION}_torch-${TORCH_VERSION}_${PY_TAG}_$(uname -m)"
@@ -61,12 +60,23 @@ else
     else
         BUILD_DIR="$CACHE_DIR/build/mmcv-${MMCV_VERSION}_torch-${TORCH_VERSION}_${PY_TAG}"
         mkdir -p "$BUILD_DIR"
+        # mmcv's setup.py imports pkg_resources (setuptools<70): its build tools
+        # go to a folder of their own, first on PYTHONPATH for the build only,
+        # so that the venv keeps the setuptools torch requires
+        hint "check that PyPI is reachable (requirements/build.txt: setuptools<70, wheel, ninja)"
+        BUILD_DEPS="$BUILD_DIR/build-deps"
+        if [ ! -f "$BUILD_DEPS/.complete" ]; then
+            rm -rf "$BUILD_DEPS"
+            "${PIP[@]}" install -q --target "$BUILD_DEPS" -r requirements/build.txt
+            touch "$BUILD_DEPS/.complete"
+        fi
+        BUILD_ENV=(env "PYTHONPATH=$BUILD_DEPS" "PATH=$BUILD_DEPS/bin:$PATH")
         if [ ! -f "$BUILD_DIR/src/setup.py" ]; then
             echo "fetching the mmcv ${MMCV_VERSION} sdist from PyPI"
             hint "check that PyPI is reachable; the mmcv sdist is fetched with pip download"
             rm -rf "$BUILD_DIR/sdist" "$BUILD_DIR/src.tmp"
-            "${PIP[@]}" download --no-deps --no-binary :all: --no-build-isolation \
-                -d "$BUILD_DIR/sdist" "mmcv==${MMCV_VERSION}"
+            "${BUILD_ENV[@]}" "${PIP[@]}" download -q --no-deps --no-binary :all: \
+                --no-build-isolation -d "$BUILD_DIR/sdist" "mmcv==${MMCV_VERSION}"
             mkdir -p "$BUILD_DIR/src.tmp"
             tar -xzf "$BUILD_DIR"/sdist/mmcv-"${MMCV_VERSION}".tar.gz -C "$BUILD_DIR/src.tmp" --strip-components=1
             # torch >= 2.6 headers need C++20; mmcv 2.1.0 passes -std=c++14/17.
@@ -76,27 +86,25 @@ else
         echo "building mmcv ${MMCV_VERSION} against torch ${TORCH_VERSION} (about 11 min on 2 cores, MAX_JOBS=${MAX_JOBS})"
         hint "see the compiler error above; needs gcc/g++ and Python headers. Re-running resumes the build."
         rm -rf "$BUILD_DIR/dist"
-        (cd "$BUILD_DIR/src" && MMCV_WITH_OPS=1 "$PY" -m pip wheel --no-deps --no-build-isolation \
-            --no-cache-dir -w "$BUILD_DIR/dist" .)
+        (cd "$BUILD_DIR/src" && MMCV_WITH_OPS=1 "${BUILD_ENV[@]}" "$PY" -m pip wheel --no-deps \
+            --no-build-isolation --no-cache-dir -w "$BUILD_DIR/dist" .)
         mkdir -p "$WHEEL_DIR"
         BUILT=$(ls "$BUILD_DIR"/dist/mmcv-*.whl | head -n 1)
         cp "$BUILT" "$WHEEL_DIR/.tmp.whl" && mv "$WHEEL_DIR/.tmp.whl" "$WHEEL_DIR/$(basename "$BUILT")"
         WHEEL="$WHEEL_DIR/$(basename "$BUILT")"
         echo "cached $WHEEL"
     fi
-    "${PIP[@]}" install --no-deps --force-reinstall "$WHEEL"
-    "${PIP[@]}" install addict yapf 'opencv-python<4.12' pyyaml packaging pillow
+    "${PIP[@]}" install -q --no-deps --force-reinstall "$WHEEL"
 fi
 
-step "5/7 OpenMMLab libraries and runtime deps (requirements/runtime.txt)"
+step "4/6 OpenMMLab libraries, runtime and test deps (requirements/runtime.txt, tests.txt)"
 hint "check that PyPI is reachable; see requirements/runtime.txt for the pins"
-"${PIP[@]}" install -r requirements/runtime.txt -r requirements/build.txt
+"${PIP[@]}" install -q -r requirements/runtime.txt -r requirements/tests.txt
 
-step "6/7 test deps and mmdata in editable mode"
-"${PIP[@]}" install -r requirements/tests.txt
-"${PIP[@]}" install --no-deps --no-build-isolation -e .
+step "5/6 mmdata in editable mode"
+"${PIP[@]}" install -q --no-deps --no-build-isolation -e .
 
-step "7/7 check the installation"
+step "6/6 check the installation"
 hint "the installed stack does not import; run '$PY -c \"import mmcv.ops\"' to see why"
 "$PY" - <<'EOF'
 import torch, mmcv, mmcv.ops, mmengine, mmdet, mmseg, mmpretrain, mmdata
@@ -108,4 +116,6 @@ print(f"torch {torch.__version__}, mmcv {mmcv.__version__} (ops OK), mmengine {m
       f"mmdet {mmdet.__version__}, mmseg {mmseg.__version__}, mmpretrain {mmpretrain.__version__}, "
       f"mmdata {mmdata.__version__}")
 EOF
-echo "[install] done"
+"$PY" -m pip check >/dev/null || { "$PY" -m pip check; exit 1; }
+step_done
+echo "[install] done: $(du -sh "$VENV" | cut -f1) in ${VENV} (torch's CUDA build, also on a CPU machine)"

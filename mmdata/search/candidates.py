@@ -1,7 +1,7 @@
 """Compute budgets (bins), constraints and the candidate archs sampled
 inside them."""
 import random
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.logging import print_log

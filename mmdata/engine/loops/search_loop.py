@@ -4,7 +4,6 @@ import os.path as osp
 import random
 from typing import Dict, List, Optional, Sequence, Union
 
-import torch
 from mmengine.dist import (all_gather_object, barrier, broadcast_object_list,
                            get_dist_info, is_main_process)
 from mmengine.logging import print_log
