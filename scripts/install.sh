@@ -67,7 +67,8 @@ else
         BUILD_DEPS="$BUILD_DIR/build-deps"
         if [ ! -f "$BUILD_DEPS/.complete" ]; then
             rm -rf "$BUILD_DEPS"
-            "${PIP[@]}" install -q --target "$BUILD_DEPS" -r requirements/build.txt
+            # (--no-warn-conflicts: this folder is not the venv, its pins are meant)
+            "${PIP[@]}" install -q --no-warn-conflicts --target "$BUILD_DEPS" -r requirements/build.txt
             touch "$BUILD_DEPS/.complete"
         fi
         BUILD_ENV=(env "PYTHONPATH=$BUILD_DEPS" "PATH=$BUILD_DEPS/bin:$PATH")
