@@ -16,7 +16,7 @@ $(STAMP): $(INSTALL_INPUTS)
 test: $(STAMP)
 	$(PY) -m pytest tests -q --durations=10
 
-# the whole DATA pipeline on the CPU (about 25 min on 2 cores, see docs/cpu_demo.md)
+# the whole DATA pipeline on the CPU (about 23 min on 2 cores, see docs/cpu_demo.md)
 demo: $(STAMP)
 	$(PY) tools/demo.py
 
