@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from scipy import stats
 
 from mmdata.evaluation.ranking import (bin_pick, bootstrap_interval,
