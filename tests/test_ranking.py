@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from scipy import stats
 
 from mmdata.evaluation.ranking import (bin_pick, bootstrap_interval,
@@ -193,3 +194,27 @@ def test_probe_subsets_are_seeded(tmp_path):
     assert len(set(indices(0)[0])) == 20
     first, _ = labeled_loaders(cfg, 20, None)
     assert list(first.dataset.indices) == list(range(20))
+
+
+def test_probe_normaliser_is_the_models_data_preprocessor():
+    """The probes feed images as the supernet saw them in training: the
+    data preprocessor's BGR->RGB conversion and mean/std (one normaliser,
+    shared with the search)."""
+    from mmengine.config import Config
+
+    from mmdata.evaluation import normalizer
+    cfg = Config(dict(
+        default_scope='mmpretrain',
+        model=dict(data_preprocessor=dict(
+            type='SelfSupDataPreprocessor', mean=[10., 20., 30.],
+            std=[2., 4., 8.], to_rgb=True))))
+    images = torch.randint(0, 255, (2, 3, 4, 4), dtype=torch.uint8)
+    expected = (images[:, [2, 1, 0]].float() -
+                torch.tensor([10., 20., 30.]).view(1, 3, 1, 1)) / \
+        torch.tensor([2., 4., 8.]).view(1, 3, 1, 1)
+    assert torch.allclose(normalizer(cfg)(images), expected)
+    cfg.model.data_preprocessor.to_rgb = False
+    assert torch.allclose(normalizer(cfg)(images),
+                          (images.float() - torch.tensor(
+                              [10., 20., 30.]).view(1, 3, 1, 1)) /
+                          torch.tensor([2., 4., 8.]).view(1, 3, 1, 1))

@@ -15,14 +15,17 @@ from torch.utils.data import DataLoader, Subset
 
 from mmdata.errors import ConfigError
 from mmdata.search.calibration import calibrate_bn
+from mmdata.search.target import to_image_batch
 
 
 def normalizer(cfg: Config) -> Callable[[Tensor], Tensor]:
-    """``(x - mean) / std`` with the model's data preprocessor's values."""
-    pre = cfg.model.get('data_preprocessor', {})
-    mean = torch.tensor(pre.get('mean', [0., 0., 0.])).view(1, -1, 1, 1)
-    std = torch.tensor(pre.get('std', [1., 1., 1.])).view(1, -1, 1, 1)
-    return lambda x: (x.float() - mean) / std
+    """Normalise image batches as the model's data preprocessor does
+    (BGR->RGB when it converts, mean/std): the search's
+    :func:`~mmdata.search.target.to_image_batch`, one normaliser for both."""
+    from mmdata.registry import MODELS
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        pre = MODELS.build(cfg.model.data_preprocessor)
+    return lambda x: to_image_batch(dict(inputs=x), pre)
 
 
 def labeled_loaders(cfg: Config,

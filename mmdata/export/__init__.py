@@ -1,6 +1,6 @@
 from .checkpoint import SOURCES, load_supernet_backbone
-from .state_dict import (build_subnet, export_subnet_state_dict,
-                         slice_state_dict)
+from mmdata.models.backbones import (build_subnet, export_subnet_state_dict,
+                                     slice_state_dict)
 from .subnet import arch_from_search, export_subnet
 from .tasks import TASKS, render_config
 

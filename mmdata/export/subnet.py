@@ -10,11 +10,11 @@ import torch
 import yaml
 
 from mmdata.errors import ConfigError, UserError, WorkDirError
+from mmdata.models.backbones import (build_subnet, export_subnet_state_dict,
+                                     slice_state_dict)
 from mmdata.space import Arch, arch_cost
 from .checkpoint import load_supernet_backbone
 from .onnx import export_onnx
-from .state_dict import (build_subnet, export_subnet_state_dict,
-                         slice_state_dict)
 from .tasks import TASKS, render_config
 
 

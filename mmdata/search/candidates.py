@@ -25,6 +25,11 @@ def _short(value: float) -> str:
     return f'{value:g}'
 
 
+def bin_seed(seed: int, b: Dict) -> str:
+    """Seed of a bin's random draws: from its range, not its name."""
+    return f"{seed}-{_short(b['lo'])}-{_short(b['hi'])}"
+
+
 def size_label(input_size: Size) -> str:
     """``32px`` or ``512x1024px``."""
     if isinstance(input_size, int):
@@ -210,7 +215,7 @@ def sample_candidates(space: ResNetSpace,
             print_log(
                 f"budget {b['name']} holds only {len(index)} archs; all are "
                 'candidates', logger='current')
-        rng = random.Random(f"{seed}-{_short(b['lo'])}-{_short(b['hi'])}")
+        rng = random.Random(bin_seed(seed, b))
         picks = rng.sample(range(len(index)), min(num, len(index)))
         for i in sorted(picks):
             arch = space.arch_at(int(index[i]))

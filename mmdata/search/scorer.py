@@ -21,8 +21,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from mmdata.export import export_subnet_state_dict
-from mmdata.models.backbones import DynamicResNet, SubnetResNet
+from mmdata.models.backbones import (DynamicResNet, SubnetResNet,
+                                     export_subnet_state_dict)
 from mmdata.space import Arch
 from .calibration import calibrate_bn
 from .proxies import PROXIES, check_proxies

@@ -13,8 +13,8 @@ from mmengine.utils import ProgressBar
 
 from mmdata.errors import ConfigError, UserError
 from mmdata.registry import LOOPS
-from mmdata.search.candidates import (Measures, bin_ranges, candidate,
-                                      check_metric, parse_budgets,
+from mmdata.search.candidates import (Measures, bin_ranges, bin_seed,
+                                      candidate, check_metric, parse_budgets,
                                       parse_constraints, sample_candidates,
                                       within)
 from mmdata.search.evolution import next_generation
@@ -386,7 +386,7 @@ class SearchLoop(BaseLoop):
         cfg = self.evolution
         records: List[dict] = []
         for b, population in zip(self.bins, populations):
-            rng = random.Random(f"{self.seed}-{b['name']}-evolution")
+            rng = random.Random(bin_seed(self.seed, b) + '-evolution')
             seen = {c['arch'] for c in population}
             scored = self._score_all(population)
 

@@ -1,4 +1,5 @@
-"""Slice a supernet's weights into plain sub-network state dicts."""
+"""Slice a supernet's weights into plain sub-network state dicts: the
+supernet's own business, used by the search, the probes and the export."""
 from collections import OrderedDict
 from typing import Dict, Union
 
@@ -6,8 +7,9 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from mmdata.models.backbones import DynamicResNet, SubnetResNet
 from mmdata.space import Arch
+from .dynamic_resnet import DynamicResNet
+from .subnet_resnet import SubnetResNet
 
 
 def slice_state_dict(source: Dict[str, Tensor],
