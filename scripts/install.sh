@@ -100,9 +100,12 @@ fi
 
 step "4/6 OpenMMLab libraries, runtime and test deps (requirements/runtime.txt, tests.txt)"
 hint "check that PyPI is reachable; see requirements/runtime.txt for the pins"
-"${PIP[@]}" install -q -r requirements/runtime.txt -r requirements/tests.txt
+# torch.txt again: it pins setuptools, which a dependency (openxlab, through
+# openmim) would otherwise downgrade to 60.2
+"${PIP[@]}" install -q -r requirements/torch.txt -r requirements/runtime.txt -r requirements/tests.txt
 
 step "5/6 mmdata in editable mode"
+hint "see pip's error above; the PEP 660 editable install needs setuptools>=77 in the venv"
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e .
 
 step "6/6 check the installation"
