@@ -107,6 +107,11 @@ hint "check that PyPI is reachable; see requirements/runtime.txt for the pins"
 step "5/6 mmdata in editable mode"
 hint "see pip's error above; the PEP 660 editable install needs setuptools>=77 in the venv"
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e .
+# openmim looks for configs/tools at <distribution location>/mmdata/.mim, and a
+# PEP 660 editable install puts the distribution in site-packages without the
+# package: link the package there (the same files; `import mmdata` is unchanged)
+SITE=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+ln -sfn "$(pwd)/mmdata" "$SITE/mmdata"
 
 step "6/6 check the installation"
 hint "the installed stack does not import; run '$PY -c \"import mmcv.ops\"' to see why"
