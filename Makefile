@@ -13,8 +13,11 @@ $(STAMP): $(INSTALL_INPUTS)
 	VENV=$(VENV) bash scripts/install.sh
 	touch $(STAMP)
 
+# 2 worker processes (one torch thread each), a test module per worker so
+# that module fixtures are built once; TEST_WORKERS=0 runs in one process
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest tests -q --durations=10
+	$(PY) -m pytest tests -q --durations=10 -n $(TEST_WORKERS) --dist loadscope
 
 # the whole DATA pipeline on the CPU (about 23 min on 2 cores, see docs/cpu_demo.md)
 demo: $(STAMP)

@@ -58,7 +58,10 @@ if __name__ == '__main__':
         include_package_data=True,
         package_data={'mmdata': ['.mim/configs/**/*', '.mim/tools/**/*']},
         python_requires='>=3.8',
-        install_requires=read_requirements('requirements/runtime.txt'),
+        # torch itself is installed from requirements/torch.txt; >= 2.5 for
+        # torch.serialization.safe_globals (mmdata.utils.checkpoint)
+        install_requires=read_requirements('requirements/runtime.txt') +
+        ['torch>=2.5'],
         license='Apache License 2.0',
         zip_safe=False,
     )

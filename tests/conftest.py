@@ -1,7 +1,14 @@
+import os
 import random
 
 import pytest
 import torch
+
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # `make test` runs 2 workers on 2 cores: one torch thread each (and in
+    # the processes they start), or they oversubscribe the cores and thrash
+    torch.set_num_threads(1)
+    os.environ['OMP_NUM_THREADS'] = '1'
 
 from mmdata.space import ResNetSpace
 

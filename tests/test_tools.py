@@ -49,7 +49,7 @@ def test_tools_print_help():
 
 
 HELP_TOOLS = [
-    'tools/train.py', 'tools/search.py', 'tools/test.py',
+    'tools/train.py', 'tools/search.py',
     'tools/export_subnet.py', 'tools/demo.py',
     'tools/analysis/linear_probe.py', 'tools/analysis/rank_correlation.py',
     'tools/analysis/ranking_benchmark.py', 'tools/analysis/search_levers.py',

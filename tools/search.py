@@ -34,8 +34,9 @@ def parse_args() -> argparse.Namespace:
 
 
 def main(args: argparse.Namespace) -> None:
+    from mmdata.setup_env import register_all_modules
     from mmdata.utils import (CheckpointError, ConfigError, load_config,
-                              register_all_modules, run_runner)
+                              run_runner)
     register_all_modules(init_default_scope=False)
     cfg = load_config(args.config)
     if args.cfg_options is not None:

@@ -81,7 +81,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 
 def main(args: argparse.Namespace) -> None:
-    from mmdata.utils import load_config, register_all_modules, run_runner
+    from mmdata.setup_env import register_all_modules
+    from mmdata.utils import load_config, run_runner
     register_all_modules(init_default_scope=False)
     run_runner(merge_args(load_config(args.config), args))
 

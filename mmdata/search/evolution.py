@@ -1,8 +1,11 @@
-"""Mutation and crossover of archs for the evolutionary search in a bin."""
+"""Evolutionary search in a bin: mutation, crossover and the driver."""
 import random
 from typing import Callable, List, Sequence
 
 from mmdata.space import Arch, ResNetSpace
+from .candidates import (Measures, Ranges, bin_ranges, bin_seed, candidate,
+                         within)
+from .outputs import combine_tap_scores
 
 
 def _genes(arch: Arch) -> List[int]:
@@ -54,3 +57,37 @@ def next_generation(parents: Sequence[Arch], space: ResNetSpace,
             seen.add(child)
             children.append(child)
     return children
+
+
+def evolve(populations: List[List[dict]], bins: List[dict],
+           score: Callable[[List[dict]], List[dict]], measures: Measures,
+           metric: str, constraints: Ranges, seed: int,
+           population: int, generations: int, parents: int,
+           mutation_prob: float) -> List[dict]:
+    """Evolutionary search inside each bin, from its random population.
+
+    Per generation, the ``parents`` best scored archs of the bin breed up to
+    ``population`` new archs (:func:`next_generation`) that stay inside the
+    bin and the constraints; ``score`` turns candidates into records with
+    per-tap ``scores``. Returns every record of every bin.
+    """
+    records: List[dict] = []
+    for b, first in zip(bins, populations):
+        rng = random.Random(bin_seed(seed, b) + '-evolution')
+        seen = {c['arch'] for c in first}
+        scored = score(first)
+        ranges = bin_ranges(b, metric, constraints)
+        for _ in range(generations):
+            combine_tap_scores(scored)
+            ranked = sorted(scored, key=lambda r: -r['score'])
+            best = [Arch.parse(r['arch']) for r in ranked[:parents]]
+            children = next_generation(
+                best, measures.space,
+                lambda arch: within(measures.of(arch), ranges), seen,
+                population, rng, mutation_prob)
+            if not children:
+                break
+            scored += score(
+                [candidate(arch, b['name'], measures) for arch in children])
+        records += scored
+    return records

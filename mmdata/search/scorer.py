@@ -19,6 +19,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from torch import Tensor
 
 from mmdata.models.backbones import (DynamicResNet, SubnetResNet,
@@ -26,6 +27,7 @@ from mmdata.models.backbones import (DynamicResNet, SubnetResNet,
 from mmdata.space import Arch
 from .calibration import calibrate_bn
 from .proxies import PROXIES, check_proxies
+from .settings import SearchSettings
 from .similarity import get_similarity
 from .taps import TAP_NAMES
 
@@ -145,6 +147,28 @@ class SubnetScorer:
                     'spatial relations need more than one position; use '
                     'larger images or another tap')
 
+    @classmethod
+    def of_algorithm(cls, model: nn.Module, settings: SearchSettings,
+                     calib_images: Iterable[Tensor],
+                     score_images: Iterable[Tensor]) -> 'SubnetScorer':
+        """The scorer of an mmdata supernet algorithm: candidates from its
+        student or EMA teacher (``settings.source``), against its teacher."""
+        source = model.teacher if settings.source == 'teacher' else model
+        return cls(
+            source.backbone,
+            model.teacher.backbone,
+            source.neck,
+            model.teacher.neck,
+            settings.taps,
+            calib_images,
+            score_images,
+            similarity=settings.similarity,
+            tau=settings.temperature,
+            chunk=settings.chunk_size,
+            calibrate_teacher=settings.calibrate_teacher,
+            proxies=settings.proxies,
+            max_positions=settings.max_positions)
+
     def score(self, arch: Arch) -> Dict[str, float]:
         """``{tap name: mean score over the score images}`` for ``arch``."""
         return self.evaluate(arch)['scores']
@@ -212,6 +236,17 @@ class _Group(nn.Module):
     def forward(self, x: Tensor) -> None:
         for model in self.models:
             model(x)
+
+
+def log_cost(seconds: List[Dict[str, float]]) -> None:
+    """Log the mean seconds per candidate of the score and each proxy
+    (the ``seconds`` of :meth:`SubnetScorer.evaluate_group`; not stored with
+    the results, so that results stay reproducible)."""
+    if seconds:
+        cost = ', '.join(f'{k} {sum(t[k] for t in seconds) / len(seconds):.3f}'
+                         for k in seconds[0])
+        print_log(f'seconds per candidate ({len(seconds)} candidates): '
+                  f'{cost}', logger='current')
 
 
 def _count(batches: Iterable) -> int:

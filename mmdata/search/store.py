@@ -17,9 +17,10 @@ import shutil
 import socket
 from typing import Dict, Optional
 
+from mmengine.dist import broadcast_object_list, is_main_process
 from mmengine.logging import print_log
 
-from mmdata.errors import WorkDirError
+from mmdata.errors import UserError, WorkDirError
 from mmdata.utils.files import atomic_write, identity_diff
 
 OUTPUTS = ('candidates.json', 'best.yaml', 'search.png')
@@ -122,6 +123,21 @@ class SearchStore:
         except BaseException:
             self.unlock()
             raise
+
+    def open_on_every_rank(self, identity: dict,
+                           overwrite: bool = False) -> Dict[str, dict]:
+        """:meth:`open` on rank 0 (every rank raises its error), then the
+        records scored so far, read by every rank."""
+        error = [None]
+        if is_main_process():
+            try:
+                self.open(identity, overwrite)
+            except UserError as err:
+                error = [err]
+        broadcast_object_list(error)
+        if error[0] is not None:
+            raise error[0]
+        return self.records()
 
     def clear(self) -> None:
         """Remove the results of earlier searches (keeps the lock)."""

@@ -5,6 +5,7 @@ from typing import Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+from mmengine.logging import print_log
 from torch import Tensor
 from torch.utils.data import DataLoader, Subset
 
@@ -61,6 +62,22 @@ class TargetBatches:
     def __iter__(self) -> Iterator[Tensor]:
         for batch in self.loader:
             yield to_image_batch(batch, self.preprocessor, self.device)
+
+
+def target_batches(loader: DataLoader, preprocessor, device: torch.device,
+                   calib_batches: int, score_batches: Optional[int],
+                   seed: int) -> Tuple['TargetBatches', 'TargetBatches']:
+    """The calibration and the scoring batches of ``loader``'s dataset
+    (:func:`split_target`), streamed to ``device``; the counts are logged."""
+    num_images = len(loader.dataset)
+    calib, score = split_target(num_images, loader.batch_size, calib_batches,
+                                score_batches, seed)
+    print_log(
+        f'target images: {len(calib)} for BN calibration and {len(score)} '
+        f'to score on, drawn from {num_images} (seed {seed})',
+        logger='current')
+    return (TargetBatches(loader, calib, preprocessor, device),
+            TargetBatches(loader, score, preprocessor, device))
 
 
 def to_image_batch(batch: dict, preprocessor,

@@ -6,12 +6,11 @@ from .checkpoint import (allow_checkpoint_globals, checkpoint_safe_globals,
 from .dist import prepare_cpu_distributed
 from .files import atomic_write, file_sha256, undo_on_user_error
 from .misc import check_data, follow_train_length, load_config, run_runner
-from .setup_env import register_all_modules
 
 __all__ = [
     'allow_checkpoint_globals', 'checkpoint_safe_globals',
     'load_local_checkpoint', 'register_local_checkpoint_loader',
-    'register_all_modules', 'check_data', 'load_config', 'run_runner',
+    'check_data', 'load_config', 'run_runner',
     'follow_train_length',
     'prepare_cpu_distributed', 'UserError', 'ConfigError', 'CheckpointError',
     'DataError', 'WorkDirError', 'run_cli', 'atomic_write', 'file_sha256',

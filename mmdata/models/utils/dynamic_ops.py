@@ -53,7 +53,27 @@ class DynamicLinear(nn.Linear):
 
 
 class _DynamicNormMixin:
-    """Slices affine params and running stats to the input's channels."""
+    """Batch norm over the first ``C`` channels of its input: affine params
+    and running statistics of those channels are sliced (the statistics
+    read and updated in place), exactly as the full-width norm computes."""
+
+    _abbr_ = 'bn'
+
+    def forward(self, x: Tensor) -> Tensor:
+        c = x.shape[1]
+        _check_in(self, c, self.num_features)
+        if c == self.num_features:
+            return super().forward(x)
+        self._check_input_dim(x)
+        factor, bn_training = self._factor_and_mode()
+        return self._normalize(x, *self._sliced(c), bn_training, factor)
+
+    def _normalize(self, x: Tensor, weight: Optional[Tensor],
+                   bias: Optional[Tensor], mean: Optional[Tensor],
+                   var: Optional[Tensor], bn_training: bool,
+                   factor: float) -> Tensor:
+        return F.batch_norm(x, mean, var, weight, bias, bn_training, factor,
+                            self.eps)
 
     def _sliced(self, c: int) -> Tuple[Optional[Tensor], ...]:
         weight = self.weight[:c] if self.affine else None
@@ -80,37 +100,11 @@ class _DynamicNormMixin:
 
 
 class DynamicBatchNorm2d(_DynamicNormMixin, nn.BatchNorm2d):
-    """``nn.BatchNorm2d`` over the first ``C`` channels of its input; the
-    running statistics of those channels are read and updated in place."""
-
-    _abbr_ = 'bn'
-
-    def forward(self, x: Tensor) -> Tensor:
-        c = x.shape[1]
-        _check_in(self, c, self.num_features)
-        if c == self.num_features:
-            return super().forward(x)
-        self._check_input_dim(x)
-        factor, bn_training = self._factor_and_mode()
-        weight, bias, mean, var = self._sliced(c)
-        return F.batch_norm(x, mean, var, weight, bias, bn_training, factor,
-                            self.eps)
+    """``nn.BatchNorm2d`` over the first ``C`` channels of its input."""
 
 
 class DynamicBatchNorm1d(_DynamicNormMixin, nn.BatchNorm1d):
     """``nn.BatchNorm1d`` over the first ``C`` features of its input."""
-
-    _abbr_ = 'bn'
-
-    def forward(self, x: Tensor) -> Tensor:
-        c = x.shape[1]
-        _check_in(self, c, self.num_features)
-        if c == self.num_features:
-            return super().forward(x)
-        factor, bn_training = self._factor_and_mode()
-        weight, bias, mean, var = self._sliced(c)
-        return F.batch_norm(x, mean, var, weight, bias, bn_training, factor,
-                            self.eps)
 
 
 class DynamicSyncBatchNorm(_DynamicNormMixin, nn.SyncBatchNorm):
@@ -121,16 +115,10 @@ class DynamicSyncBatchNorm(_DynamicNormMixin, nn.SyncBatchNorm):
     behaves as :class:`DynamicBatchNorm2d`.
     """
 
-    _abbr_ = 'bn'
-
-    def forward(self, x: Tensor) -> Tensor:
-        c = x.shape[1]
-        _check_in(self, c, self.num_features)
-        if c == self.num_features:
-            return super().forward(x)
-        self._check_input_dim(x)
-        factor, bn_training = self._factor_and_mode()
-        weight, bias, mean, var = self._sliced(c)
+    def _normalize(self, x: Tensor, weight: Optional[Tensor],
+                   bias: Optional[Tensor], mean: Optional[Tensor],
+                   var: Optional[Tensor], bn_training: bool,
+                   factor: float) -> Tensor:
         need_sync = bn_training and self.training and \
             dist.is_available() and dist.is_initialized()
         if need_sync:
@@ -138,8 +126,8 @@ class DynamicSyncBatchNorm(_DynamicNormMixin, nn.SyncBatchNorm):
             world_size = dist.get_world_size(group)
             need_sync = world_size > 1
         if not need_sync:
-            return F.batch_norm(x, mean, var, weight, bias, bn_training,
-                                factor, self.eps)
+            return super()._normalize(x, weight, bias, mean, var,
+                                      bn_training, factor)
         return _SyncBNFunction.apply(x, weight, bias, mean, var, self.eps,
                                      factor, group, world_size)
 
