@@ -27,6 +27,7 @@ def test_digits_fallback_is_readable_by_mmpretrain(tmp_path):
     assert item['img'].shape == (28, 28) and 0 <= int(item['gt_label']) < 10
 
 
+@pytest.mark.slow
 def test_demo_quick_run(tmp_path):
     data_root = write_fashion_mnist(tmp_path / 'data', 512, 384)
     cmd = [
@@ -114,6 +115,7 @@ def test_demo_quick_run(tmp_path):
     assert 0.0 <= result['top1'] <= 1.0 and result['k'] == 20
 
 
+@pytest.mark.slow
 def test_benchmark_scripts_run_with_small_settings():
     runs = [
         ['benchmark_supernet.py', '--num-archs', '2', '--input-size', '64',

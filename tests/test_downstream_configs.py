@@ -27,7 +27,7 @@ def assert_holds(cfg, overrides, where=''):
     shipped config (the weights excepted: the shipped config has none)."""
     if isinstance(overrides, dict):
         for key, value in overrides.items():
-            if key != 'init_cfg':
+            if key not in ('init_cfg', '_delete_'):
                 assert_holds(cfg[key], value, f'{where}.{key}')
     elif isinstance(overrides, list):
         assert len(cfg) == len(overrides), where

@@ -20,6 +20,8 @@ from tests.helpers import (write_cityscapes, write_coco, write_fashion_mnist,
 from tests.test_configs import fake_imagenet
 from tests.test_train_runs import env, train
 
+pytestmark = pytest.mark.slow  # trains and runs the tools end to end
+
 REPO = Path(__file__).resolve().parents[1]
 ARCH = 'Depth [2,1,3,1] Width [16,16,32,48,128]'
 
@@ -112,10 +114,17 @@ def test_exported_config_builds_loads_and_trains(task, supernet, datasets,
     config = out / TASKS[task]['config']
     assert files[config.name] == str(config)
     text = config.read_text()
-    assert "custom_imports = dict(imports=['mmdata']" in text
     assert '{{ fileDirname }}/backbone.pth' in text
+    # it inherits a copy of the shipped protocol config
+    shipped = REPO / 'configs' / TASKS[task]['base']
+    copy = out / '_base_' / shipped.name
+    assert files[f'_base_/{shipped.name}'] == str(copy)
+    assert copy.read_text() == shipped.read_text()
+    assert f"_base_ = './_base_/{shipped.name}'" in text
 
     cfg = Config.fromfile(str(config))
+    assert cfg.custom_imports.imports == ['mmdata']
+    assert cfg.model.backbone.arch == ARCH
     library = TASKS[task]['library']
     assert cfg.default_scope == library
     registry = {

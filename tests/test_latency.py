@@ -65,6 +65,7 @@ def test_table_from_another_space_or_setting_is_refused(tmp_path):
         LatencyTable.load(str(bad))
 
 
+@pytest.mark.slow
 def test_measure_latency_tool(tmp_path):
     tool = [sys.executable, 'tools/analysis/measure_latency.py', CONFIG,
             '--input-size', '32', '--repeats', '2', '--warmup', '1']

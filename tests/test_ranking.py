@@ -110,6 +110,7 @@ def write_search(folder: Path, rows: list) -> None:
     return cands
 
 
+@pytest.mark.slow
 def test_rank_correlation_tool_side_by_side(tmp_path):
     rows = planted_rows(6)
     cands = write_search(tmp_path / 'search', rows)

@@ -16,6 +16,8 @@ from mmdata.search import SubnetScorer, resolve_taps
 from tests.helpers import write_fashion_mnist
 from tests.test_train_runs import env, train
 
+pytestmark = pytest.mark.slow  # trains and runs the tools end to end
+
 REPO = Path(__file__).resolve().parents[1]
 SEARCH_CFG = str(REPO / 'configs/tiny/search-cls_dynresnet-tiny_fashion-mnist.py')
 LATENCY_CFG = str(REPO /

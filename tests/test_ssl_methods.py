@@ -75,6 +75,7 @@ def test_trains_with_finite_decreasing_loss(algo, data_root):
     assert after < before, (algo, before, after)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('algo', ['byol', 'ressl', 'densecl'])
 def test_checkpoint_goes_through_search_and_export(algo, data_root,
                                                    tmp_path):

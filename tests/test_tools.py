@@ -39,7 +39,7 @@ def test_train_args_are_merged_into_the_config(tmp_path, monkeypatch):
 
 
 def test_tools_print_help():
-    for tool in ('train', 'test'):
+    for tool in ('train', 'search'):
         out = subprocess.run(
             [sys.executable, str(REPO / 'tools' / f'{tool}.py'), '--help'],
             capture_output=True,

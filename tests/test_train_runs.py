@@ -12,6 +12,8 @@ import torch
 from mmdata.utils import load_local_checkpoint
 from tests.helpers import write_fashion_mnist
 
+pytestmark = pytest.mark.slow  # trains and runs the tools end to end
+
 REPO = Path(__file__).resolve().parents[1]
 TINY_CFG = str(REPO / 'configs/tiny/'
                'supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py')

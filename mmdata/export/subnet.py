@@ -15,7 +15,7 @@ from mmdata.models.backbones import (build_subnet, export_subnet_state_dict,
 from mmdata.space import Arch, arch_cost
 from .checkpoint import load_supernet_backbone
 from .onnx import export_onnx
-from .tasks import TASKS, render_config
+from .tasks import TASKS, copy_protocol, render_config
 
 
 def arch_from_search(search_dir: str, bin_name: str) -> Arch:
@@ -41,8 +41,8 @@ def export_subnet(checkpoint: str,
                   source: str = 'student',
                   overwrite: bool = False,
                   onnx: bool = False) -> Dict[str, str]:
-    """Write ``backbone.pth``, ``arch.yaml`` and the task's config to
-    ``out_dir`` (all or nothing: files are written to a temporary folder that
+    """Write ``backbone.pth``, ``arch.yaml``, the task's config and a copy
+    of its shipped protocol config (``_base_/``) to ``out_dir`` (all or nothing: files are written to a temporary folder that
     is renamed at the end).
 
     Args:
@@ -95,6 +95,7 @@ def export_subnet(checkpoint: str,
             source=source)
         with open(osp.join(tmp, 'arch.yaml'), 'w') as f:
             yaml.safe_dump(info, f, sort_keys=False)
+        copy_protocol(task, tmp)
         with open(osp.join(tmp, spec['config']), 'w') as f:
             f.write(
                 render_config(task, arch, cost.flops, cost.params,
@@ -108,7 +109,8 @@ def export_subnet(checkpoint: str,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    files = ['backbone.pth', 'arch.yaml', spec['config']]
+    files = ['backbone.pth', 'arch.yaml', spec['config'],
+             f"_base_/{osp.basename(spec['base'])}"]
     if spec['num_stages'] < 4:
         files.insert(1, 'res_layer.pth')
     if onnx:

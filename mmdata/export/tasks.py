@@ -3,14 +3,20 @@ the paper (§4.3).
 
 The protocols are shipped as config files under
 ``configs/downstream/{mmdet,mmseg,mmpretrain}/``, each inheriting the target
-library's own config. An exported config inherits the shipped one
-(``_base_ = 'mmdata::downstream/...'``) and sets only what depends on the
-subnet: its arch, its channel counts (and a classifier's lr) and its
-weights, referenced as ``{{ fileDirname }}/backbone.pth`` (mmengine replaces
-``{{ fileDirname }}`` by the config's folder, so the exported folder can be
-moved as a whole).
+library's own config. An export copies the task's shipped config (and the
+relative bases it names) into ``OUT/_base_/`` and writes a short config that
+inherits the copy and sets only what depends on the subnet: its arch, its
+channel counts (and a classifier's lr) and its weights, referenced as
+``{{ fileDirname }}/backbone.pth``. mmengine replaces ``{{ fileDirname }}``
+by the config's folder, so the exported folder can be moved as a whole (a
+``mmdata::`` base would not load: mmengine resolves ``pkg::`` only for the
+OpenMMLab packages it lists, and before ``custom_imports`` run).
 """
-from typing import Callable, Dict
+import ast
+import os
+import os.path as osp
+import shutil
+from typing import Callable, Dict, List
 
 from mmengine.config import Config
 
@@ -20,12 +26,15 @@ HEADER = '''# Fine-tune the DATA subnet {arch}
 # ({flops:.2f} GFLOPs, {params:.2f} M params at 224 px) exported by mmdata.
 # Protocol: {protocol}
 #   {command}
-# The protocol's other settings: mmdata's configs/{base}
+# The protocol's settings: _base_/{name},
+# a copy of mmdata's configs/{base}
 '''
 
 
 def _pretrained(name: str = 'backbone.pth') -> dict:
-    return dict(type='Pretrained', checkpoint=f'{{{{ fileDirname }}}}/{name}')
+    # replaces the shipped ``init_cfg=None``
+    return dict(_delete_=True, type='Pretrained',
+                checkpoint=f'{{{{ fileDirname }}}}/{name}')
 
 
 def _backbone(arch: Arch) -> dict:
@@ -136,22 +145,61 @@ TASKS: Dict[str, dict] = {
 }
 
 
+def shipped_configs() -> str:
+    """The folder of mmdata's configs: ``mmdata/.mim/configs`` when
+    installed, else the checkout's ``configs/``."""
+    package = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    installed = osp.join(package, '.mim', 'configs')
+    return installed if osp.isdir(installed) else osp.join(
+        osp.dirname(package), 'configs')
+
+
+def _relative_bases(path: str) -> List[str]:
+    """The ``_base_`` files of a config that are relative paths."""
+    for node in ast.parse(open(path).read()).body:
+        if isinstance(node, ast.Assign) and any(
+                getattr(t, 'id', None) == '_base_' for t in node.targets):
+            bases = ast.literal_eval(node.value)
+            bases = [bases] if isinstance(bases, str) else bases
+            return [b for b in bases if '::' not in b]
+    return []
+
+
+def copy_protocol(task: str, out_dir: str) -> str:
+    """Copy ``task``'s shipped config and its relative bases into
+    ``out_dir/_base_/``; returns the copy's path relative to ``out_dir``."""
+    base = TASKS[task]['base']
+    todo = [osp.join(shipped_configs(), base)]
+    while todo:
+        src = todo.pop()
+        dst = osp.join(out_dir, '_base_', osp.relpath(
+            src, osp.join(shipped_configs(), osp.dirname(base))))
+        os.makedirs(osp.dirname(dst), exist_ok=True)
+        shutil.copyfile(src, dst)
+        todo += [osp.normpath(osp.join(osp.dirname(src), b))
+                 for b in _relative_bases(src)]
+    return f'_base_/{osp.basename(base)}'
+
+
 def render_config(task: str, arch: Arch, flops: float, params: float,
                   config_name: str) -> str:
     """The exported config text of ``task`` for ``arch``: it inherits the
-    shipped config and sets the subnet's values."""
+    copy of the shipped config (:func:`copy_protocol`) and sets the
+    subnet's values."""
     if task not in TASKS:
         raise ValueError(f'unknown task {task!r}: choose one of '
                          f'{sorted(TASKS)}')
     spec = TASKS[task]
     command = (f'mim train {spec["library"]} {config_name} '
                '--launcher pytorch --gpus 8')
+    name = osp.basename(spec['base'])
     header = HEADER.format(
         arch=arch,
         flops=flops / 1e9,
         params=params / 1e6,
         protocol=spec['protocol'],
         command=command,
-        base=spec['base'])
-    return (f"{header}_base_ = 'mmdata::{spec['base']}'\n\n" +
+        base=spec['base'],
+        name=name)
+    return (f"{header}_base_ = './_base_/{name}'\n\n" +
             Config(spec['overrides'](arch)).pretty_text)
