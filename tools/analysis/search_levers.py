@@ -32,6 +32,15 @@ LEVERS = {
     'more-images': ('16 calibration + 8 score batches (4 + 2)',
                     ['train_cfg.calib_batches=16',
                      'train_cfg.score_batches=8']),
+    'many-images': ('16 calibration + 32 score batches (4 + 2), a random '
+                    'subset', ['train_cfg.calib_batches=16',
+                               'train_cfg.score_batches=32']),
+    'all-images': ('every target image not used for calibration is scored '
+                   '(Eq. 3 sums over the target set)',
+                   ['train_cfg.score_batches=None']),
+    'all-images-calib32': ('32 calibration batches (4), every other '
+                           'image scored', ['train_cfg.calib_batches=32',
+                                            'train_cfg.score_batches=None']),
     'tap-C5pool': ('tap: pooled C5 (what the probe reads) instead of z',
                    ['train_cfg.tap=C5pool']),
     'tap-C5pool+z': ('taps: pooled C5 and z, scores averaged',
