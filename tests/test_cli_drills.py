@@ -191,9 +191,171 @@ def test_export_errors_are_one_line(supernet, tmp_path):  # noqa: F811
     assert_one_error(out, 'outside the space')
     assert not (tmp_path / 'x').exists()
     data = write_fashion_mnist(tmp_path / 'data', 8, 8)
-    out = tool('tools/analysis/linear_probe.py', TINY_CFG,
+    out = tool('tools/analysis/label_metric.py', TINY_CFG,
                str(tmp_path / 'missing.pth'), '--archs',
                'Depth [1,1,1,1] Width [8,8,8,8,8]', '--out',
                str(tmp_path / 'p.csv'), '--cfg-options',
                f'probe_train_dataloader.dataset.data_root={data}')
     assert_one_error(out, 'missing.pth does not exist')
+
+
+def _not_a_supernet(kind: str, ckpt: Path, path: Path) -> str:
+    """Write a checkpoint of ``kind`` to ``path``; what the error names."""
+    import torchvision
+    state = torch.load(ckpt, weights_only=False)
+    if kind in ('resnet', 'wrapped', 'no state_dict'):
+        plain = torchvision.models.resnet18().state_dict()
+        torch.save({'resnet': plain, 'wrapped': dict(state_dict=plain),
+                    'no state_dict': dict(meta=dict(epoch=1))}[kind], path)
+        return "not an mmdata supernet checkpoint (no 'backbone.space_grid'"
+    prefix = dict(teacher='teacher.', layer4='backbone.layer4.')[kind]
+    state['state_dict'] = {k: v for k, v in state['state_dict'].items()
+                           if not k.startswith(prefix)}
+    torch.save(state, path)
+    return f'missing keys ({prefix}'
+
+
+@pytest.mark.parametrize(
+    'kind', ['resnet', 'wrapped', 'no state_dict', 'teacher', 'layer4'])
+def test_search_refuses_what_is_not_the_configs_supernet(
+        kind, supernet, tmp_path):  # noqa: F811
+    bad = tmp_path / 'bad.pth'
+    needle = _not_a_supernet(kind, supernet['ckpt'], bad)
+    out = search(bad, tmp_path / 'work', supernet['data_root'])
+    assert_one_error(out, str(bad), needle)
+    assert not (tmp_path / 'work').exists()
+
+
+def test_search_refuses_another_methods_checkpoint(supernet,  # noqa: F811
+                                                   tmp_path):
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from mmdata.registry import MODELS
+    cfg = Config.fromfile(str(
+        REPO / 'configs/tiny/supernet-byol_dynresnet-tiny_1xb128-1e_'
+        'fashion-mnist.py'))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        byol = MODELS.build(cfg.model)
+    torch.save(dict(state_dict=byol.state_dict()), tmp_path / 'byol.pth')
+    out = search(tmp_path / 'byol.pth', tmp_path / 'work',
+                 supernet['data_root'])
+    assert_one_error(out, 'byol.pth does not fit the SupernetMoCo',
+                     'keys of another shape (neck.')
+    assert not (tmp_path / 'work').exists()
+
+
+def test_search_config_without_checkpoint_is_refused(supernet,  # noqa: F811
+                                                     tmp_path):
+    out = tool('tools/train.py', SEARCH_CFG, '--work-dir',
+               str(tmp_path / 'work'), '--cfg-options',
+               f"train_dataloader.dataset.data_root={supernet['data_root']}",
+               *FAST)
+    assert_one_error(out, 'a search needs the supernet checkpoint',
+                     'load_from=None')
+    assert not (tmp_path / 'work').exists()
+
+
+@pytest.mark.parametrize('value', ['0', '-0.1', 'inf'])
+def test_bad_temperature_is_refused(value, supernet, tmp_path):  # noqa: F811
+    out = search(supernet['ckpt'], tmp_path / 'work', supernet['data_root'],
+                 f'train_cfg.temperature={value}')
+    assert_one_error(out, f'temperature={value}, allowed',
+                     'a finite number > 0')
+    assert not (tmp_path / 'work').exists()
+
+
+def test_nan_score_is_an_error_not_a_pick(supernet, tmp_path):  # noqa: F811
+    state = torch.load(supernet['ckpt'], weights_only=False)
+    for key, value in state['state_dict'].items():
+        if key.startswith('backbone.layer4') and value.is_floating_point():
+            value.fill_(float('nan'))
+    torch.save(state, tmp_path / 'nan.pth')
+    out = search(tmp_path / 'nan.pth', tmp_path / 'work',
+                 supernet['data_root'], 'train_cfg.proxies=[]')
+    assert_one_error(out, 'candidate Depth [', 'its z score is nan')
+    assert not (tmp_path / 'work' / 'search' / 'best.yaml').exists()
+
+
+def test_export_checks_the_searched_checkpoint(supernet,  # noqa: F811
+                                               tmp_path):
+    from mmdata.utils import file_sha256
+    work = tmp_path / 'search'
+    (work / 'progress').mkdir(parents=True)
+    (work / 'progress' / 'identity.json').write_text(
+        '{"checkpoint_sha256": "%s"}' % ('0' * 64))
+    (work / 'best.yaml').write_text(
+        "b1:\n  arch: Depth [1,1,1,1] Width [8,8,16,32,64]\n")
+    export = ['tools/export_subnet.py', str(supernet['ckpt']),
+              '--search-dir', str(work), '--bin', 'b1', '--task',
+              'in1k-linear', '--out', str(tmp_path / 'x')]
+    out = tool(*export)
+    assert_one_error(out, 'searched another checkpoint (sha256 000000000000',
+                     file_sha256(str(supernet['ckpt']))[:12], '--force')
+    assert not (tmp_path / 'x').exists()
+    out = tool(*export, '--force')
+    assert out.returncode == 0, out.stderr[-2000:]
+    # a search of this checkpoint whose best.yaml is damaged
+    (work / 'progress' / 'identity.json').write_text(
+        '{"checkpoint_sha256": "%s"}' % file_sha256(str(supernet['ckpt'])))
+    for text, needle in (('b1:\n  arch:\n', "bin 'b1' has no arch"),
+                         ('b1: [unclosed\n', 'is not valid YAML'),
+                         ('b1:\n', "bin 'b1' has no arch")):
+        (work / 'best.yaml').write_text(text)
+        out = tool(*export[:-1], str(tmp_path / 'y'))
+        assert_one_error(out, str(work / 'best.yaml'), needle)
+    (work / 'progress' / 'identity.json').write_text('{"checkpoint_sha')
+    out = tool(*export[:-1], str(tmp_path / 'y'))
+    assert_one_error(out, 'identity.json is damaged')
+    assert not (tmp_path / 'y').exists()
+
+
+def test_last_tracebacks_are_one_line(supernet, tmp_path):  # noqa: F811
+    data, ckpt = supernet['data_root'], str(supernet['ckpt'])
+    # a typo of a loop argument, and a misspelled type
+    out = train(tmp_path / 'w1', data, 2, ['train_cfg.max_iter=2'])
+    assert_one_error(out, "IterBasedTrainLoop has no argument 'max_iter'",
+                     "'max_iters'")
+    assert not (tmp_path / 'w1').exists()
+    out = train(tmp_path / 'w2', data, 2, ['model.type=mmdata.SupernetMoco'])
+    assert_one_error(out, "unknown type 'mmdata.SupernetMoco'", "'mmdata.'")
+    assert not (tmp_path / 'w2').exists()
+    # a damaged search identity
+    work = tmp_path / 'w3'
+    (work / 'search' / 'progress').mkdir(parents=True)
+    (work / 'search' / 'progress' / 'identity.json').write_text('{"chec')
+    out = search(ckpt, work, data)
+    assert_one_error(out, 'identity.json is damaged', '--overwrite')
+    assert sorted(p.name for p in work.rglob('*')) == [
+        'identity.json', 'progress', 'search']
+    # a data root without the dataset's files, and one that is a file
+    (tmp_path / 'other').mkdir()
+    (tmp_path / 'other' / 'readme.txt').write_text('x')
+    out = search(ckpt, tmp_path / 'w4', tmp_path / 'other')
+    assert_one_error(out, 'train-images-idx3-ubyte', str(tmp_path / 'other'))
+    out = search(ckpt, tmp_path / 'w4', tmp_path / 'other' / 'readme.txt')
+    assert_one_error(out, 'readme.txt is a file')
+    assert not (tmp_path / 'w4').exists()
+    # a work dir that is a file, or under a file
+    for work_dir in (tmp_path / 'other' / 'readme.txt',
+                     tmp_path / 'other' / 'readme.txt' / 'sub'):
+        out = search(ckpt, work_dir, data)
+        assert_one_error(out, 'readme.txt is a file, not a folder')
+    # config and checkpoint swapped; a checkpoint that is a directory
+    out = tool('tools/search.py', ckpt, SEARCH_CFG)
+    assert_one_error(out, f'{ckpt} is not a config file', 'CONFIG CHECKPOINT')
+    out = search(tmp_path / 'other', tmp_path / 'w5', data)
+    assert_one_error(out, f'checkpoint {tmp_path / "other"} is a directory')
+    # the latency tool's numbers and output path
+    out = tool('tools/analysis/measure_latency.py', TINY_CFG,
+               '--input-size', '0')
+    assert_one_error(out, '--input-size 0: allowed >= 32')
+    out = tool('tools/analysis/measure_latency.py', TINY_CFG, '--out',
+               str(tmp_path))
+    assert_one_error(out, f'--out {tmp_path} is a directory')
+    # an arch file that does not exist, or is a directory
+    for arch, needle in (('missing/arch.yaml', 'does not exist'),
+                         (str(tmp_path / 'other'), 'is a directory')):
+        out = tool('tools/export_subnet.py', ckpt, '--arch', arch, '--task',
+                   'in1k-linear', '--out', str(tmp_path / 'x'))
+        assert_one_error(out, f'arch file {arch} {needle}')

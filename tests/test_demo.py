@@ -60,15 +60,17 @@ def test_demo_quick_run(tmp_path):
     assert len(headers) == 6
     for line in headers:
         assert line in documented, line
-    with open(demo / 'probe.csv') as f:
+    with open(demo / 'label-linear.csv') as f:
         rows = list(csv.DictReader(f))
     # 9 candidates (seed 0) + each bin's pick with a second probe seed
     assert len(rows) == 12
     assert sorted(r['seed'] for r in rows) == ['0'] * 9 + ['1'] * 3
     assert len(list((demo / 'export').glob('*/backbone.pth'))) == 3
-    report = json.loads((demo / 'rank_correlation.json').read_text())
+    report = json.loads(
+        (demo / 'rank_correlation-linear.json').read_text())
     assert report['n'] == 9 and report['noise_floor']['archs'] == 3
-    assert (demo / 'ranking.txt').read_text().startswith('label-free')
+    assert (demo / 'ranking.txt').read_text().startswith(
+        '=== label metric: linear ===\nlabel-free')
     cands = json.loads((demo / 'search' / 'candidates.json').read_text())
     for c in cands['candidates']:
         assert set(c['proxies']) == {'naswot', 'synflow'}
@@ -80,14 +82,14 @@ def test_demo_quick_run(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     logs = demo / 'logs'
     assert 'exists, skipping' in (logs / 'ranking_benchmark.log').read_text()
-    assert '0 (arch, seed) pairs to do' in (logs / 'probe.log').read_text()
+    assert '0 (arch, seed) pairs to do' in (logs / 'linear.log').read_text()
     # probe rows computed otherwise are refused, not mixed
     cfg = str(REPO / 'configs/tiny/'
               'supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py')
     other = subprocess.run([
-        sys.executable, str(REPO / 'tools/analysis/linear_probe.py'), cfg,
+        sys.executable, str(REPO / 'tools/analysis/label_metric.py'), cfg,
         str(demo / 'train' / 'iter_4.pth'), '--search-dir',
-        str(demo / 'search'), '--out', str(demo / 'probe.csv'),
+        str(demo / 'search'), '--out', str(demo / 'label-linear.csv'),
         '--max-train', '256', '--max-test', '128', '--c', '0.5',
         '--cfg-options',
         f'probe_train_dataloader.dataset.data_root={data_root}',
@@ -95,7 +97,8 @@ def test_demo_quick_run(tmp_path):
     ], cwd=REPO, env=env(), capture_output=True, text=True)
     assert other.returncode == 2
     assert other.stderr.strip() == (
-        f'error: {demo / "probe.csv"} holds probe results computed '
+        f'error: {demo / "label-linear.csv"} holds label-metric results '
+        'computed '
         'differently (c: 0.1 vs 0.5); pass --overwrite or another --out')
 
     # the README's kNN command on the demo's checkpoint

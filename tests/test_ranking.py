@@ -219,3 +219,127 @@ def test_probe_normaliser_is_the_models_data_preprocessor():
                           (images.float() - torch.tensor(
                               [10., 20., 30.]).view(1, 3, 1, 1)) /
                           torch.tensor([2., 4., 8.]).view(1, 3, 1, 1))
+
+
+def test_vectorised_kendall_equals_scipy_with_ties():
+    from mmdata.evaluation.ranking import kendall_rows
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 5, (40, 12)).astype(float)  # many ties
+    y = rng.normal(size=(40, 12))
+    y[:, :3] = y[:, :1]  # ties on the label side too
+    got = kendall_rows(x, y)
+    for i in range(len(x)):
+        assert got[i] == pytest.approx(stats.kendalltau(x[i], y[i])
+                                       .statistic, abs=1e-12)
+    assert np.isnan(kendall_rows(np.ones((1, 5)), y[:1, :5]))[0]
+
+
+def test_stratified_resamples_keep_bins_and_sizes():
+    from mmdata.evaluation.ranking import stratified_resamples
+    bins = ['a'] * 5 + ['b'] * 3 + ['a'] * 2 + ['c'] * 4
+    index = stratified_resamples(bins, 200, seed=1)
+    assert index.shape == (200, len(bins))
+    assert all(bins[j] == bins[i] for row in index
+               for i, j in enumerate(row))
+    # every member of a bin is drawn, and draws differ between resamples
+    assert set(index[:, bins.index('b')]) == {5, 6, 7}
+    assert len({tuple(r) for r in index}) > 190
+    assert np.array_equal(index, stratified_resamples(bins, 200, seed=1))
+
+
+def test_paired_bootstrap_on_planted_scores():
+    from mmdata.evaluation.ranking import RANDOM, paired_bootstrap
+    rows = planted_rows(15)
+    rng = np.random.default_rng(3)
+    for r in rows:
+        r['pure_noise'] = float(rng.normal())
+        r['copy'] = r['noisy']
+    # the label metric itself against noise: better, interval excludes 0
+    result = paired_bootstrap(rows, 'planted', 'pure_noise', 'top1', 500)
+    lo, hi = result['kendall']['ci']
+    assert 0 < lo <= result['kendall']['delta'] <= hi
+    assert result['kendall']['delta'] == pytest.approx(1 - np.mean([
+        stats.kendalltau([r['pure_noise'] for r in rows if r['bin'] == b],
+                         [r['top1'] for r in rows if r['bin'] == b])
+        .statistic for b in ('small', 'large')]))
+    assert result['regret']['ci'][1] < 0  # less regret than noise
+    # two identical scores: differences exactly 0, interval [0, 0]
+    same = paired_bootstrap(rows, 'noisy', 'copy', 'top1', 200)
+    assert same['kendall'] == dict(delta=0., ci=[0., 0.])
+    assert same['regret'] == dict(delta=0., ci=[0., 0.])
+    # against a random pick: Kendall 0 and the expected regret
+    rand = paired_bootstrap(rows, 'planted', RANDOM, 'top1', 200)
+    assert rand['kendall']['delta'] == pytest.approx(1)
+    expected = np.mean([max(v) - np.mean(v) for v in (
+        [r['top1'] for r in rows if r['bin'] == b]
+        for b in ('small', 'large'))])
+    assert rand['regret']['delta'] == pytest.approx(-expected)
+
+
+def test_partial_spearman_removes_what_params_explain():
+    from mmdata.evaluation.ranking import mean_partial_spearman, \
+        partial_spearman
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=200)
+    x = z + 0.1 * rng.normal(size=200)  # a score that only tracks z
+    y = z + 0.1 * rng.normal(size=200)
+    assert correlation(x, y)['spearman'] > 0.9
+    assert abs(partial_spearman(x, y, z)) < 0.2
+    # equals the Pearson correlation of the rank residuals after a least
+    # squares fit on the ranks of z
+    x, y, z = rng.normal(size=(3, 30))
+    x += z
+    rx, ry, rz = (stats.rankdata(v) for v in (x, y, z))
+    design = np.stack([np.ones(30), rz], 1)
+
+    def residual(v):
+        return v - design @ np.linalg.lstsq(design, v, rcond=None)[0]
+
+    assert partial_spearman(x, y, z) == pytest.approx(
+        stats.pearsonr(residual(rx), residual(ry)).statistic)
+    rows = [dict(bin=b, s=v, top1=w, params=p) for b in 'ab'
+            for v, w, p in zip(x, y, z)]
+    assert mean_partial_spearman(rows, 's', 'top1', 'params') == \
+        pytest.approx(partial_spearman(x, y, z))
+
+
+def test_multi_tap_score_has_no_across_bin_correlation():
+    rows = planted_rows(6)
+    for r in rows:  # standardised inside its bin: no meaning across bins
+        r['multi'] = r['planted'] - (1 if r['bin'] == 'small' else 0)
+    report = ranking_report(rows, ['planted', 'multi'], 'top1', num_boot=50,
+                            bin_relative=['multi'])
+    multi = report['columns']['multi']
+    assert multi['all']['spearman'] is None
+    assert multi['all']['kendall'] is None
+    assert multi['mean_bin']['spearman'] == pytest.approx(1)
+    assert report['columns']['planted']['all']['spearman'] == \
+        pytest.approx(1)
+
+
+def test_fixed_width_projection_has_one_width_for_every_arch():
+    from mmdata.evaluation import fixed_projection
+    gen = torch.Generator().manual_seed(0)
+    for width in (256, 384, 512):  # 4 x w4 of archs of one tiny bin
+        train, test = torch.randn(50, width, generator=gen), \
+            torch.randn(20, width, generator=gen)
+        a, b = fixed_projection(train, test, 128, seed=0)
+        assert a.shape == (50, 128) and b.shape == (20, 128)
+        again, _ = fixed_projection(train, test, 128, seed=0)
+        assert torch.equal(a, again)
+        other, _ = fixed_projection(train, test, 128, seed=1)
+        assert not torch.allclose(a, other)
+    with pytest.raises(ConfigError, match='projection width=0'):
+        fixed_projection(train, test, 0)
+
+
+def test_balanced_subset_is_seeded_and_balanced():
+    from mmdata.evaluation.finetune import balanced_subset
+    labels = np.arange(1000) % 10
+    subset = balanced_subset(labels, 6, seed=0)
+    assert len(subset) == 60 and len(set(subset)) == 60
+    assert np.bincount(labels[subset]).tolist() == [6] * 10
+    assert subset == balanced_subset(labels, 6, seed=0)
+    assert subset != balanced_subset(labels, 6, seed=1)
+    with pytest.raises(ConfigError, match='class 0 has 100 labeled'):
+        balanced_subset(labels, 101, seed=0)

@@ -51,7 +51,7 @@ def test_tools_print_help():
 HELP_TOOLS = [
     'tools/train.py', 'tools/search.py',
     'tools/export_subnet.py', 'tools/demo.py',
-    'tools/analysis/linear_probe.py', 'tools/analysis/rank_correlation.py',
+    'tools/analysis/label_metric.py', 'tools/analysis/rank_correlation.py',
     'tools/analysis/ranking_benchmark.py', 'tools/analysis/search_levers.py',
     'tools/analysis/knn_eval.py', 'tools/analysis/benchmark_search.py',
     'tools/analysis/benchmark_supernet.py', 'tools/analysis/benchmark_train.py',

@@ -100,7 +100,7 @@ def main(args: argparse.Namespace) -> None:
         'tools/analysis/ranking_benchmark.py', TRAIN_CFG, SEARCH_CFG,
         '--work-dir', str(work), '--iters', str(args.iters), '--candidates',
         str(args.candidates), '--probe-train', str(args.probe_train),
-        '--noise-seeds', str(args.noise_seeds)
+        '--noise-seeds', str(args.noise_seeds), '--label-metrics', 'linear'
     ]
     bench += ['--probe-test', str(args.probe_test)] if args.probe_test else []
     steps.run('ranking_benchmark', *bench, '--cfg-options', *data_opts,
@@ -118,9 +118,11 @@ def main(args: argparse.Namespace) -> None:
                   str(work / 'export' / bin_name), '--overwrite')
 
     steps.step('4/4 results')
-    report = json.loads((work / 'rank_correlation.json').read_text())
+    report = json.loads(
+        (work / 'rank_correlation-linear.json').read_text())
     print(f'data: {name}')
-    print((work / 'ranking.txt').read_text().split('\n\nbin ')[0])
+    table = (work / 'ranking.txt').read_text().split('\n', 1)[1]  # no title
+    print(table.split('\n\nbin ')[0])
     data = next(iter(report['columns']))
     print('\nwinners (best search score per bin):')
     print(f'{"bin":<17} {"arch":<44} {"MFLOPs":>7} {"score":>8} '
@@ -131,7 +133,7 @@ def main(args: argparse.Namespace) -> None:
               f'{b["score"]:8.3f} {pick["winner"]:10.4f} '
               f'{pick["percentile"]:4.0f}%')
     steps.close()
-    print(f'\noutputs in {work} (figure: rank_correlation.png, logs in '
+    print(f'\noutputs in {work} (figure: rank_correlation-linear.png, logs in '
           'logs/)')
 
 

@@ -16,7 +16,6 @@ import argparse
 import os.path as osp
 
 
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split('\n')[0],
@@ -42,6 +41,9 @@ def parse_args() -> argparse.Namespace:
         choices=['student', 'teacher'])
     parser.add_argument('--overwrite', action='store_true')
     parser.add_argument(
+        '--force', action='store_true',
+        help='export the picks of a search made on another checkpoint')
+    parser.add_argument(
         '--onnx', action='store_true',
         help='also write backbone.onnx (224 px, dynamic batch axis)')
     parser.add_argument(
@@ -53,22 +55,17 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def read_arch(value: str):
-    """An :class:`Arch` from an arch.yaml file or the paper notation."""
-    from mmdata.space import Arch
-    if osp.isfile(value):
-        with open(value) as f:
-            text = f.read()
-        import yaml
-        data = yaml.safe_load(text)
-        if isinstance(data, dict) and 'arch' in data:
-            return Arch.parse(data['arch'])
-        return Arch.from_any(text)
-    return Arch.from_any(value)
-
-
 def main(args: argparse.Namespace) -> None:
-    from mmdata.export import arch_from_search, export_subnet
+    from mmdata.export import (arch_from_search, check_search_checkpoint,
+                               export_subnet, read_arch)
+    from mmdata.utils import CheckpointError
+    if not osp.isfile(args.checkpoint):
+        raise CheckpointError(
+            f'checkpoint {args.checkpoint} '
+            + ('is a directory' if osp.isdir(args.checkpoint) else
+               'does not exist'))
+    if args.search_dir and not args.force:
+        check_search_checkpoint(args.search_dir, args.checkpoint)
     arch = read_arch(args.arch) if args.arch else arch_from_search(
         args.search_dir, args.bin)
     files = export_subnet(args.checkpoint, arch, args.task, args.out,

@@ -47,7 +47,10 @@ def main(args: argparse.Namespace) -> None:
             f'{args.config} is not a search config (train_cfg.type is '
             f"{loop!r}, expected 'mmdata.SearchLoop')")
     if not osp.isfile(args.checkpoint):
-        raise CheckpointError(f'checkpoint {args.checkpoint} does not exist')
+        raise CheckpointError(
+            f'checkpoint {args.checkpoint} '
+            + ('is a directory' if osp.isdir(args.checkpoint) else
+               'does not exist'))
     cfg.train_cfg.overwrite = args.overwrite
     cfg.launcher = args.launcher
     cfg.load_from = args.checkpoint

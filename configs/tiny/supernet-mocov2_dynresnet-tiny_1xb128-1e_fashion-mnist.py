@@ -77,7 +77,7 @@ log_processor = dict(by_epoch=False)
 randomness = dict(seed=0)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 
-# labeled splits for knn_eval.py and linear_probe.py (not used in training)
+# labeled splits for knn_eval.py and label_metric.py (not used in training)
 eval_pipeline = [
     dict(type='NumpyToPIL'),
     dict(type='torchvision/Grayscale', num_output_channels=3),

@@ -112,6 +112,20 @@ def knn_top1(train_f: Tensor, train_y: Tensor, test_f: Tensor,
     return correct / len(test_f)
 
 
+def fixed_projection(train_f: Tensor, test_f: Tensor, width: int,
+                     seed: int = 0) -> Tuple[Tensor, Tensor]:
+    """Both splits' features standardised (train statistics) and projected
+    by one seeded Gaussian matrix to ``width`` features: a readout of the
+    same width for every arch, whatever its feature width."""
+    if width < 1:
+        raise ConfigError(f'projection width={width}, allowed >= 1')
+    mean, std = train_f.mean(0), train_f.std(0) + 1e-6
+    gen = torch.Generator().manual_seed(seed)
+    matrix = torch.randn(train_f.shape[1], width, generator=gen,
+                         dtype=train_f.dtype) / train_f.shape[1]**0.5
+    return ((train_f - mean) / std) @ matrix, ((test_f - mean) / std) @ matrix
+
+
 def linear_probe_top1(train_f: Tensor,
                       train_y: Tensor,
                       test_f: Tensor,

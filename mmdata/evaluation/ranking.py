@@ -8,7 +8,7 @@ label metric, the bin's best, the regret and the winner's percentile. A
 ``random`` row gives what a random pick gets in expectation.
 """
 import math
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from scipy import stats
@@ -110,7 +110,8 @@ def ranking_report(rows: List[Dict],
                    columns: Sequence[str],
                    label: str,
                    num_boot: int = 1000,
-                   seed: int = 0) -> Dict:
+                   seed: int = 0,
+                   bin_relative: Sequence[str] = ()) -> Dict:
     """Compare every score column of ``rows`` with ``label``.
 
     Args:
@@ -120,6 +121,9 @@ def ranking_report(rows: List[Dict],
         label (str): Key of the label metric (higher = better).
         num_boot (int): Bootstrap resamples (0: no intervals).
         seed (int): Seed of the bootstrap.
+        bin_relative (Sequence[str]): Columns only comparable inside a bin
+            (e.g. a multi-tap score standardised per bin): no across-bin
+            correlation is reported for them (``all`` holds ``None``).
 
     Returns:
         dict: ``{column: {'all': {...}, 'bins': {bin: {...}}, 'mean_bin':
@@ -142,10 +146,13 @@ def ranking_report(rows: List[Dict],
         columns={})
     for col in columns:
         x_all = [r[col] for r in rows]
-        entry = dict(
-            all=_with_intervals(x_all, y_all, num_boot, seed)
-            if num_boot else correlation(x_all, y_all),
-            bins={})
+        if col in bin_relative:
+            across = dict(n=len(rows), spearman=None, kendall=None)
+        elif num_boot:
+            across = _with_intervals(x_all, y_all, num_boot, seed)
+        else:
+            across = correlation(x_all, y_all)
+        entry = dict(all=across, bins={})
         for b in bins:
             x = [r[col] for r in rows if r['bin'] == b]
             corr = _with_intervals(x, y_bin[b], num_boot, seed) \
@@ -184,3 +191,168 @@ def noise_floor(repeats: Dict[str, List[float]]) -> Optional[Dict]:
         repeats=int(min(len(g) for g in groups)),
         std=pooled,
         max_spread=float(max(np.ptp(g) for g in groups)))
+
+
+def kendall_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Kendall's tau-b of each row pair of ``x`` and ``y`` (``R x n``), as
+    :func:`scipy.stats.kendalltau` gives for one pair (ties counted); NaN
+    where a row is constant."""
+    dx = np.sign(x[:, :, None] - x[:, None, :])
+    dy = np.sign(y[:, :, None] - y[:, None, :])
+    pairs = x.shape[1] * (x.shape[1] - 1)  # ordered pairs: 2 x n0
+    concordance = (dx * dy).sum((1, 2))
+    untied_x = pairs - (dx == 0).sum((1, 2)) + x.shape[1]
+    untied_y = pairs - (dy == 0).sum((1, 2)) + y.shape[1]
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return concordance / np.sqrt(untied_x * untied_y)
+
+
+def _bin_statistics(x: Optional[np.ndarray],
+                    y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Per row of ``x``/``y`` (resamples of one bin): Kendall and the
+    regret of picking the highest ``x`` (first of ties); ``x=None``: a
+    random pick in expectation (Kendall 0, regret max - mean)."""
+    if x is None:
+        return np.zeros(len(y)), y.max(1) - y.mean(1)
+    winner = np.take_along_axis(y, x.argmax(1)[:, None], 1)[:, 0]
+    return kendall_rows(x, y), y.max(1) - winner
+
+
+def stratified_resamples(bins: Sequence[str], num: int,
+                         seed: int = 0) -> np.ndarray:
+    """``num`` bootstrap resamples (rows of indices into ``bins``) drawn
+    with replacement inside each bin: slot ``i`` of every resample holds a
+    member of ``bins[i]``'s bin, so bin sizes are kept."""
+    bins = list(bins)
+    rng = np.random.default_rng(seed)
+    out = np.empty((num, len(bins)), dtype=np.int64)
+    for name in dict.fromkeys(bins):
+        members = np.array([i for i, v in enumerate(bins) if v == name])
+        out[:, members] = members[rng.integers(0, len(members),
+                                               (num, len(members)))]
+    return out
+
+
+def paired_bootstrap(rows: List[Dict],
+                     a: str,
+                     b: str,
+                     label: str,
+                     num: int = 1000,
+                     seed: int = 0,
+                     level: float = 0.95) -> Dict:
+    """Is score ``a`` a better ranker than score ``b``? A bin-stratified
+    paired bootstrap: candidates are resampled with replacement inside each
+    bin (bin sizes kept), the same resample for both scores, and the
+    differences ``a - b`` of the mean in-bin Kendall and of the mean regret
+    (lower is better) are recomputed on each resample. ``b`` may be
+    :data:`RANDOM`: a random pick in expectation.
+
+    Returns:
+        dict: ``kendall`` and ``regret``, each with ``delta`` (on the data)
+        and ``ci`` (percentile interval at ``level``; resamples where a
+        Kendall is undefined in some bin are left out of its interval).
+    """
+    bins = [r['bin'] for r in rows]
+    resamples = stratified_resamples(bins, num, seed)
+    tau = {a: [], b: []}
+    regret = {a: [], b: []}
+    point = {a: [], b: []}
+    y = np.array([r[label] for r in rows], float)
+    columns = {c: None if c == RANDOM else np.array([r[c] for r in rows],
+                                                    float) for c in (a, b)}
+    for name in dict.fromkeys(bins):
+        slots = np.array([i for i, v in enumerate(bins) if v == name])
+        index = resamples[:, slots]
+        for col, x in columns.items():
+            t, g = _bin_statistics(None if x is None else x[index], y[index])
+            tau[col].append(t)
+            regret[col].append(g)
+            point[col].append(_bin_statistics(
+                None if x is None else x[slots][None], y[slots][None]))
+    tail = 100 * (1 - level) / 2
+    out = {}
+    for key, values, which in (('kendall', tau, 0), ('regret', regret, 1)):
+        delta = np.mean(values[a], 0) - np.mean(values[b], 0)
+        delta = delta[np.isfinite(delta)]
+        on_data = np.mean([p[which][0] for p in point[a]]) - np.mean(
+            [p[which][0] for p in point[b]])
+        out[key] = dict(
+            delta=float(on_data) if np.isfinite(on_data) else None,
+            ci=[float(np.percentile(delta, tail)),
+                float(np.percentile(delta, 100 - tail))]
+            if len(delta) >= num / 2 else None)
+    return out
+
+
+def partial_spearman(x: Sequence[float], y: Sequence[float],
+                     z: Sequence[float]) -> Optional[float]:
+    """Spearman of ``x`` with ``y`` given ``z``: the partial correlation of
+    their ranks (None when undefined)."""
+    r = np.corrcoef(stats.rankdata(np.array([x, y, z], float), axis=1))
+    rxy, rxz, ryz = r[0, 1], r[0, 2], r[1, 2]
+    denom = np.sqrt((1 - rxz**2) * (1 - ryz**2))
+    if not np.isfinite(denom) or denom < 1e-12 or len(x) < 4:
+        return None
+    return float((rxy - rxz * ryz) / denom)
+
+
+def mean_partial_spearman(rows: List[Dict], col: str, label: str,
+                          given: str) -> Optional[float]:
+    """:func:`partial_spearman` of ``col`` with ``label`` given ``given``,
+    inside each bin, averaged over bins."""
+    values = []
+    for name in dict.fromkeys(r['bin'] for r in rows):
+        inside = [r for r in rows if r['bin'] == name]
+        values.append(partial_spearman([r[col] for r in inside],
+                                       [r[label] for r in inside],
+                                       [r[given] for r in inside]))
+    return _mean(values)
+
+
+def metric_agreement(tables: Dict[str, str], seed: str = '0') -> List[Dict]:
+    """How label metrics agree: for every pair of results CSVs
+    (``{name: path}`` with ``arch``, ``bin``, ``seed``, ``top1``), the
+    Spearman of their seed-``seed`` values over the archs both measured,
+    overall and as the mean in-bin value."""
+    import csv
+    values = {}
+    for name, path in tables.items():
+        with open(path) as f:
+            values[name] = {r['arch']: (r['bin'], float(r['top1']))
+                            for r in csv.DictReader(f)
+                            if r.get('seed', seed) == seed}
+    names = list(values)
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            common = [k for k in values[a] if k in values[b]]
+            bins = dict.fromkeys(values[a][k][0] for k in common)
+            in_bins = [
+                correlation([values[a][k][1] for k in common
+                             if values[a][k][0] == name],
+                            [values[b][k][1] for k in common
+                             if values[a][k][0] == name])['spearman']
+                for name in bins
+            ]
+            out.append(dict(
+                a=a, b=b, n=len(common),
+                spearman=correlation([values[a][k][1] for k in common],
+                                     [values[b][k][1] for k in common]
+                                     )['spearman'],
+                spearman_bin=_mean(in_bins)))
+    return out
+
+
+def format_agreement(pairs: List[Dict]) -> str:
+    """:func:`metric_agreement` as text, one line per pair."""
+    if not pairs:
+        return 'label metric agreement: one metric only'
+    lines = ['label metric agreement (Spearman, all candidates / mean in '
+             'bins):']
+    for p in pairs:
+        overall = '-' if p['spearman'] is None else f"{p['spearman']:+.2f}"
+        inside = '-' if p['spearman_bin'] is None else \
+            f"{p['spearman_bin']:+.2f}"
+        lines.append(f"  {p['a']} vs {p['b']}: {overall} / {inside} "
+                     f"({p['n']} archs)")
+    return '\n'.join(lines)

@@ -1,5 +1,6 @@
 """Export a searched subnet: plain backbone weights, its arch and a ready
 fine-tuning config of mmdet / mmseg / mmpretrain."""
+import json
 import os
 import os.path as osp
 import shutil
@@ -9,29 +10,101 @@ from typing import Dict, Union
 import torch
 import yaml
 
-from mmdata.errors import ConfigError, UserError, WorkDirError
+from mmdata.errors import (CheckpointError, ConfigError, UserError,
+                           WorkDirError)
 from mmdata.models.backbones import (build_subnet, export_subnet_state_dict,
                                      slice_state_dict)
 from mmdata.space import Arch, arch_cost
-from .checkpoint import load_supernet_backbone
+from mmdata.utils import file_sha256
+from mmdata.models.supernet_checkpoint import load_supernet_backbone
 from .onnx import export_onnx
 from .tasks import TASKS, copy_protocol, render_config
 
 
+def _search_file(search_dir: str, name: str) -> str:
+    """``name`` in a search work dir or in its ``search/`` folder."""
+    if not osp.isdir(search_dir):
+        raise UserError(f'search dir {search_dir} '
+                        + ('is a file' if osp.exists(search_dir) else
+                           'does not exist')
+                        + ' (pass the search work dir or its search/ folder)')
+    for path in (osp.join(search_dir, name),
+                 osp.join(search_dir, 'search', name)):
+        if osp.isfile(path):
+            return path
+    raise UserError(f'no {name} in {search_dir} (pass the search work dir '
+                    'or its search/ folder)')
+
+
+def check_search_checkpoint(search_dir: str, checkpoint: str) -> None:
+    """Refuse to export a search's picks from another checkpoint than the
+    one searched (the hash recorded in ``progress/identity.json``)."""
+    path = _search_file(search_dir, osp.join('progress', 'identity.json'))
+    try:
+        with open(path) as f:
+            searched = json.load(f)['checkpoint_sha256']
+    except (ValueError, KeyError, TypeError) as err:
+        raise UserError(f'{path} is damaged ({type(err).__name__}); rerun '
+                        'the search, or pass --force to export anyway')
+    current = file_sha256(checkpoint)
+    if searched != current:
+        raise CheckpointError(
+            f'{search_dir} searched another checkpoint (sha256 '
+            f'{str(searched)[:12]}…) than {checkpoint} ({current[:12]}…): '
+            'export with the searched checkpoint, or pass --force')
+
+
 def arch_from_search(search_dir: str, bin_name: str) -> Arch:
     """The best arch of bin ``bin_name`` in a search's ``best.yaml``."""
-    path = osp.join(search_dir, 'best.yaml')
-    if not osp.isfile(path):
-        path = osp.join(search_dir, 'search', 'best.yaml')
-    if not osp.isfile(path):
-        raise UserError(f'no best.yaml in {search_dir} (pass the search '
-                        'work dir or its search/ folder)')
-    with open(path) as f:
-        best = yaml.safe_load(f) or {}
+    path = _search_file(search_dir, 'best.yaml')
+    try:
+        with open(path) as f:
+            best = yaml.safe_load(f)
+    except yaml.YAMLError:
+        raise UserError(f'{path} is not valid YAML: rerun the search to '
+                        'write it again')
+    if not isinstance(best, dict):
+        raise UserError(f'{path} holds no bins (rerun the search)')
     if bin_name not in best:
         raise ConfigError(f'unknown bin {bin_name!r}: {path} has '
                           f'{sorted(best)}')
-    return Arch.parse(best[bin_name]['arch'])
+    entry = best[bin_name]
+    if not isinstance(entry, dict) or not isinstance(entry.get('arch'), str):
+        raise UserError(f'{path}: bin {bin_name!r} has no arch (got '
+                        f'{entry!r}); rerun the search to write it again')
+    return Arch.parse(entry['arch'])
+
+
+def read_arch(value: str) -> Arch:
+    """An :class:`Arch` from an ``arch.yaml`` written by
+    :func:`export_subnet` or from the paper notation."""
+    if _looks_like_path(value):
+        if osp.isdir(value):
+            raise UserError(f'arch file {value} is a directory (pass an '
+                            'arch.yaml or the paper notation)')
+        if not osp.isfile(value):
+            raise UserError(f'arch file {value} does not exist (pass an '
+                            'arch.yaml or the paper notation "Depth [..] '
+                            'Width [..]")')
+        with open(value) as f:
+            text = f.read()
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise UserError(f'{value} is not valid YAML (an arch.yaml '
+                            'written by the export)')
+        if isinstance(data, dict) and isinstance(data.get('arch'), str):
+            return Arch.parse(data['arch'])
+        if not isinstance(data, dict):
+            raise UserError(f'{value} holds no arch (an arch.yaml written by '
+                            'the export)')
+        return Arch.from_any(data)
+    return Arch.from_any(value)
+
+
+def _looks_like_path(value: str) -> bool:
+    return osp.exists(value) or value.endswith(('.yaml', '.yml', '.json')) \
+        or os.sep in value and '[' not in value
 
 
 def export_subnet(checkpoint: str,
@@ -42,8 +115,9 @@ def export_subnet(checkpoint: str,
                   overwrite: bool = False,
                   onnx: bool = False) -> Dict[str, str]:
     """Write ``backbone.pth``, ``arch.yaml``, the task's config and a copy
-    of its shipped protocol config (``_base_/``) to ``out_dir`` (all or nothing: files are written to a temporary folder that
-    is renamed at the end).
+    of its shipped protocol config (``_base_/``) to ``out_dir`` (all or
+    nothing: files are written to a temporary folder that is renamed at
+    the end).
 
     Args:
         checkpoint (str): Supernet checkpoint of an mmdata SSL algorithm.

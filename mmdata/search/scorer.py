@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 from torch import Tensor
 
+from mmdata.errors import UserError
 from mmdata.models.backbones import (DynamicResNet, SubnetResNet,
                                      export_subnet_state_dict)
 from mmdata.space import Arch
@@ -224,6 +225,19 @@ class SubnetScorer:
             count += images.shape[0]
         return [{TAP_NAMES[tap]: value / count
                  for tap, value in total.items()} for total in sums]
+
+
+def check_finite(arch: Arch, scores: Dict[str, float]) -> None:
+    """Refuse a NaN or infinite score: it would be ranked as if it meant
+    something (NaN compares false with everything)."""
+    bad = {tap: value for tap, value in scores.items()
+           if not math.isfinite(value)}
+    if bad:
+        tap, value = next(iter(bad.items()))
+        raise UserError(
+            f'candidate {arch}: its {tap} score is {value} (the features or '
+            'their relations are not finite: check the checkpoint\'s weights '
+            'and train_cfg.temperature)')
 
 
 class _Group(nn.Module):

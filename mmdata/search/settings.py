@@ -114,11 +114,25 @@ class SearchSettings:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f'{name}={value}, allowed >= 1')
+        if not (isinstance(self.temperature, (int, float))
+                and 0 < self.temperature < float('inf')):
+            raise ConfigError(f'temperature={self.temperature!r}, allowed: '
+                              'a finite number > 0')
+        if self.chunk_size < 1:
+            raise ConfigError(f'chunk_size={self.chunk_size}, allowed >= 1')
         unknown = sorted(set(self.evolution or {}) - set(EVOLUTION))
         if unknown:
             raise ConfigError(f'evolution keys {unknown}: allowed are '
                               f'{sorted(EVOLUTION)}')
         self.evolution = {**EVOLUTION, **(self.evolution or {})}
+        for key in ('population', 'generations', 'parents'):
+            if self.evolution[key] < 1:
+                raise ConfigError(f'evolution.{key}={self.evolution[key]}, '
+                                  'allowed >= 1')
+        if not 0 <= self.evolution['mutation_prob'] <= 1:
+            raise ConfigError('evolution.mutation_prob='
+                              f"{self.evolution['mutation_prob']}, allowed: "
+                              '0 to 1')
         self.bins = parse_budgets(self.budgets, self.metric, self.input_size)
         self.constraints = parse_constraints(self.constraints)
         self.taps = resolve_taps(self.tap)

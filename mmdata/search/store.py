@@ -104,8 +104,14 @@ class SearchStore:
             if overwrite:
                 self.clear()
             if osp.exists(self.identity_file):
-                with open(self.identity_file) as f:
-                    saved = json.load(f)
+                try:
+                    with open(self.identity_file) as f:
+                        saved = json.load(f)
+                except ValueError:
+                    raise WorkDirError(
+                        f'{self.identity_file} is damaged (not JSON), so '
+                        'the scores in it cannot be trusted; pass '
+                        '--overwrite to start over, or another --work-dir')
                 diff = identity_diff(saved, identity)
                 if diff:
                     raise WorkDirError(

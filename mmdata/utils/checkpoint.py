@@ -71,7 +71,9 @@ def load_local_checkpoint(filename: str,
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
-        raise CheckpointError(f'checkpoint {filename} does not exist')
+        raise CheckpointError(
+            f'checkpoint {filename} '
+            + ('is a directory' if osp.isdir(filename) else 'does not exist'))
     try:
         with torch.serialization.safe_globals(checkpoint_safe_globals()):
             return torch.load(

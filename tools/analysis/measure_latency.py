@@ -88,6 +88,14 @@ def main(args: argparse.Namespace) -> None:
     from mmdata.space import LatencyTable, ResNetSpace, space_blocks
     from mmdata.utils import load_config
 
+    for name, low in (('input_size', 32), ('batch_size', 1), ('repeats', 1),
+                      ('warmup', 0), ('threads', 1)):
+        if getattr(args, name) < low:
+            raise ConfigError(f"--{name.replace('_', '-')} "
+                              f'{getattr(args, name)}: allowed >= {low}')
+    if args.out and osp.isdir(args.out):
+        raise ConfigError(f'--out {args.out} is a directory (pass the path '
+                          'of the table JSON to write)')
     cfg = load_config(args.config)
     space = ResNetSpace.from_dict(cfg.model.backbone.get('space', {}))
     if args.device not in ('cpu', 'cuda') and not args.device.startswith(

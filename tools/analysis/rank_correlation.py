@@ -1,7 +1,7 @@
 """Does the label-free search rank subnets like their labeled quality does?
 
 Joins a search's ``candidates.json`` with a CSV of a label metric per arch
-(``tools/analysis/linear_probe.py``) and compares, side by side, the search
+(``tools/analysis/label_metric.py``) and compares, side by side, the search
 score and the free baselines stored by the search (FLOPs, params and the
 proxies, e.g. NASWOT and SynFlow) with the label metric: Spearman and Kendall
 overall and inside each bin, with bootstrap 95% intervals; per bin the label
@@ -42,6 +42,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--bootstrap', type=int, default=1000,
                         help='bootstrap resamples (0: no intervals)')
     parser.add_argument('--out', help='output folder (default: CSV folder)')
+    parser.add_argument('--name', help='label metric name: outputs are '
+                        'rank_correlation-NAME.{json,png}')
     parser.add_argument(
         '--debug', action='store_true',
         help='show the traceback of an error (also MMDATA_DEBUG=1)')
@@ -49,9 +51,11 @@ def parse_args() -> argparse.Namespace:
 
 
 def load(search_dir: str, results: str, metric: str,
-         label_seed: str = '0') -> Tuple[List[Dict], List[str], Dict]:
-    """Rows (one per candidate with a label), their score columns and the
-    repeated label values per arch (for the noise floor)."""
+         label_seed: str = '0'
+         ) -> Tuple[List[Dict], List[str], Dict, List[str]]:
+    """Rows (one per candidate with a label), their score columns, the
+    repeated label values per arch (for the noise floor) and the columns
+    that only rank inside a bin."""
     path = osp.join(search_dir, 'candidates.json')
     from mmdata.utils import ConfigError, UserError
     if not osp.isfile(path):
@@ -73,6 +77,9 @@ def load(search_dir: str, results: str, metric: str,
             label[row['arch']] = float(row[metric])
     taps = search.get('taps') or []
     columns = [f'DATA ({"+".join(taps)})' if taps else 'DATA']
+    # several taps are standardised inside each bin before they are
+    # averaged: that score only ranks inside a bin
+    bin_relative = columns[:1] if len(taps) > 1 else []
     if len(taps) > 1:
         columns += [f'DATA {t}' for t in taps]
     cands = search['candidates']
@@ -96,7 +103,7 @@ def load(search_dir: str, results: str, metric: str,
     if not rows:
         raise UserError(f'no arch of {results} (seed {label_seed}) is a '
                         f'candidate of {path}')
-    return rows, columns, repeats
+    return rows, columns, repeats, bin_relative
 
 
 def _fmt(value, ci=None, digits=2) -> str:
@@ -150,6 +157,47 @@ def format_report(report: Dict, noise: Dict, metric: str) -> str:
     return '\n'.join(lines)
 
 
+BASELINES = ('FLOPs', 'params', 'latency')
+
+
+def paired_tests(rows: List[Dict], columns: List[str], metric: str,
+                 num: int, seed: int = 0) -> List[Dict]:
+    """Every label-free score (the search's and any other non-baseline
+    column) against every baseline (FLOPs, params, the proxies, random):
+    :func:`~mmdata.evaluation.ranking.paired_bootstrap`."""
+    from mmdata.evaluation.ranking import RANDOM, paired_bootstrap
+    proxies = [c for c in columns if c in ('naswot', 'synflow')]
+    baselines = [c for c in columns if c in BASELINES] + proxies + [RANDOM]
+    scores = [c for c in columns if c not in baselines]
+    return [dict(score=a, baseline=b,
+                 **paired_bootstrap(rows, a, b, metric, num, seed))
+            for a in scores for b in baselines]
+
+
+def partial_given_params(rows: List[Dict], columns: List[str],
+                         metric: str) -> Dict[str, float]:
+    """Mean in-bin partial Spearman of each column with the label metric
+    given params (what a score adds beyond the parameter count)."""
+    from mmdata.evaluation.ranking import mean_partial_spearman
+    return {c: mean_partial_spearman(rows, c, metric, 'params')
+            for c in columns if c != 'params'}
+
+
+def format_pairs(pairs: List[Dict], partial: Dict[str, float]) -> str:
+    lines = ['\npaired tests (bin-stratified paired bootstrap, 95% '
+             'intervals; regret: lower is better)']
+    for p in pairs:
+        k, g = p['kendall'], p['regret']
+        lines.append(
+            f'{p["score"]} - {p["baseline"]}: dtau_bin '
+            f'{_fmt(k["delta"], k["ci"])}, dregret '
+            f'{_fmt(g["delta"], g["ci"], 4)}')
+    lines.append('\npartial Spearman with the label metric given params, '
+                 'mean in bins: ' + ', '.join(
+                     f'{c} {_fmt(v)}' for c, v in partial.items()))
+    return '\n'.join(lines)
+
+
 def plot(rows: List[Dict], columns: List[str], report: Dict, metric: str,
          path: str) -> None:
     """One panel per score column: score vs label, bins coloured, each
@@ -194,21 +242,29 @@ def plot(rows: List[Dict], columns: List[str], report: Dict, metric: str,
 
 def main(args: argparse.Namespace) -> None:
     from mmdata.evaluation.ranking import noise_floor, ranking_report
-    rows, columns, repeats = load(args.search_dir, args.results, args.metric,
-                                  args.label_seed)
-    report = ranking_report(rows, columns, args.metric, args.bootstrap)
+    rows, columns, repeats, bin_relative = load(
+        args.search_dir, args.results, args.metric, args.label_seed)
+    report = ranking_report(rows, columns, args.metric, args.bootstrap,
+                            bin_relative=bin_relative)
     noise = noise_floor(repeats)
     report['noise_floor'] = noise
+    if args.bootstrap:
+        report['paired'] = paired_tests(rows, columns, args.metric,
+                                        args.bootstrap)
+    report['partial_given_params'] = partial_given_params(
+        rows, columns, args.metric)
     print(f'label-free scores vs {LABELS.get(args.metric, args.metric)} '
           f'({len(rows)} candidates, {len(report["bins"])} bins, '
           f'{args.bootstrap} bootstrap resamples)')
     print(format_report(report, noise, args.metric))
+    print(format_pairs(report.get('paired', []),
+                       report['partial_given_params']))
     out = args.out or osp.dirname(osp.abspath(args.results))
+    stem = 'rank_correlation' + (f'-{args.name}' if args.name else '')
     from mmdata.utils import atomic_write
-    atomic_write(osp.join(out, 'rank_correlation.json'),
+    atomic_write(osp.join(out, f'{stem}.json'),
                  json.dumps(dict(report, rows=rows), indent=1))
-    plot(rows, columns, report, args.metric,
-         osp.join(out, 'rank_correlation.png'))
+    plot(rows, columns, report, args.metric, osp.join(out, f'{stem}.png'))
     print(f'table and figure in {out}')
 
 

@@ -7,18 +7,22 @@ resumable (re-run the same command after a kill):
 1. train the supernet (``tools/train.py``), unless ``--checkpoint`` is given;
 2. search every bin with the search score and the proxies
    (``tools/search.py``, ``train_cfg.proxies``);
-3. linear-probe every candidate, probe seed 0
-   (``tools/analysis/linear_probe.py``: the labels, used only here);
-4. the probe's noise floor: the DATA pick of each bin probed with more seeds;
-5. compare every score with the probe (``tools/analysis/rank_correlation.py``):
-   Spearman / Kendall overall and in bins with bootstrap intervals, regret
-   and percentile of each score's pick per bin.
+3. measure every candidate with each label metric (``--label-metrics``:
+   ``linear``, ``linear-fixed``, ``knn``, ``finetune``; seed 0;
+   ``tools/analysis/label_metric.py``: the labels, used only here);
+4. each metric's noise floor: the DATA pick of each bin measured with more
+   seeds;
+5. compare every score with each label metric
+   (``tools/analysis/rank_correlation.py``): Spearman / Kendall overall and
+   in bins with bootstrap intervals, regret and percentile of each score's
+   pick per bin, paired bootstrap tests of every score against every
+   baseline; and how the label metrics agree with one another.
 
 The training config must define ``probe_train_dataloader`` and
 ``probe_test_dataloader`` (labeled splits); the search config's dataloader
 gives the unlabeled target images. Outputs in ``--work-dir``: ``train/``,
-``search/`` (candidates.json with all scores), ``probe.csv``,
-``rank_correlation.{json,png}`` and ``ranking.txt`` (the table).
+``search/`` (candidates.json with all scores), ``label-METRIC.csv``,
+``rank_correlation-METRIC.{json,png}`` and ``ranking.txt`` (the tables).
 
 Example (``make ranking``: the tiny supernet on Fashion-MNIST)::
 
@@ -53,6 +57,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='candidates per bin')
     parser.add_argument('--proxies', nargs='*', default=['naswot', 'synflow'],
                         help='label-free baselines stored by the search')
+    parser.add_argument('--label-metrics', nargs='+',
+                        default=['linear', 'linear-fixed', 'knn'],
+                        choices=['linear', 'linear-fixed', 'knn', 'finetune'],
+                        help='label metrics (finetune: about 20 s per '
+                        'candidate and seed on 2 cores, opt-in)')
     parser.add_argument('--probe-train', type=int, default=10000,
                         help='labeled train images per probe seed')
     parser.add_argument('--probe-test', type=int,
@@ -117,38 +126,49 @@ def main(argv=None) -> None:
               f'train_cfg.proxies={proxies}', *args.search_options)
     search_dir = work / 'search'
 
-    probe = ['tools/analysis/linear_probe.py', args.train_config, str(ckpt),
-             '--out', str(work / 'probe.csv'), '--max-train',
-             str(args.probe_train)]
-    probe += ['--max-test', str(args.probe_test)] if args.probe_test else []
     options = ['--cfg-options', *args.cfg_options] if args.cfg_options \
         else []
-    steps.step('3/5 linear probe of every candidate (labels used only here)')
-    steps.run('probe', *probe, '--search-dir', str(search_dir), '--seeds',
-              '0', *options)
+    for i, metric in enumerate(args.label_metrics):
+        csv_path = work / f'label-{metric}.csv'
+        measure = ['tools/analysis/label_metric.py', args.train_config,
+                   str(ckpt), '--metric', metric, '--out', str(csv_path),
+                   '--max-train', str(args.probe_train)]
+        measure += ['--max-test', str(args.probe_test)] \
+            if args.probe_test else []
+        steps.step(f'3/5 {metric} of every candidate (labels used only '
+                   f'here; metric {i + 1} of {len(args.label_metrics)})')
+        steps.run(metric, *measure, '--search-dir', str(search_dir),
+                  '--seeds', '0', *options)
+        if args.noise_seeds > 1:
+            steps.step(f'4/5 {metric} noise floor: each bin\'s DATA pick, '
+                       f'{args.noise_seeds} seeds')
+            steps.run(f'{metric}-noise-floor', *measure, '--archs',
+                      *data_picks(search_dir), '--seeds',
+                      *[str(s) for s in range(1, args.noise_seeds)], *options)
 
-    if args.noise_seeds > 1:
-        steps.step(f'4/5 probe noise floor: each bin\'s DATA pick, '
-                   f'{args.noise_seeds} probe seeds')
-        steps.run('probe-noise-floor', *probe, '--archs',
-                  *data_picks(search_dir), '--seeds',
-                  *[str(s) for s in range(1, args.noise_seeds)], *options)
-
-    steps.step('5/5 compare every score with the probe')
-    out = subprocess.run([
-        sys.executable, 'tools/analysis/rank_correlation.py',
-        str(search_dir), str(work / 'probe.csv'), '--out', str(work),
-        '--bootstrap', str(args.bootstrap)
-    ], cwd=REPO, capture_output=True, text=True)
-    print(out.stdout, end='')
-    if out.returncode != 0:
-        print(out.stderr.strip().splitlines()[-1], file=sys.stderr)
-        sys.exit(out.returncode)
+    steps.step('5/5 compare every score with each label metric')
+    text = []
+    for metric in args.label_metrics:
+        out = subprocess.run([
+            sys.executable, 'tools/analysis/rank_correlation.py',
+            str(search_dir), str(work / f'label-{metric}.csv'), '--out',
+            str(work), '--name', metric, '--bootstrap', str(args.bootstrap)
+        ], cwd=REPO, capture_output=True, text=True)
+        if out.returncode != 0:
+            print(out.stderr.strip().splitlines()[-1], file=sys.stderr)
+            sys.exit(out.returncode)
+        text.append(f'=== label metric: {metric} ===\n{out.stdout}')
+        print(text[-1], end='')
+    from mmdata.evaluation.ranking import format_agreement, metric_agreement
+    agreement = format_agreement(metric_agreement(
+        {m: work / f'label-{m}.csv' for m in args.label_metrics}))
+    print(agreement)
+    text.append(agreement + '\n')
     from mmdata.utils import atomic_write
-    atomic_write(str(work / 'ranking.txt'), out.stdout)
+    atomic_write(str(work / 'ranking.txt'), '\n'.join(text))
     steps.close()
     print(f'\nranking benchmark done in {time.time() - start:.0f} s: '
-          f'{work}/ranking.txt, rank_correlation.png')
+          f'{work}/ranking.txt, rank_correlation-*.png')
 
 
 if __name__ == '__main__':

@@ -4,7 +4,7 @@ label metric, side by side with the free baselines.
 
 Each lever is a search (``tools/search.py`` with extra ``--cfg-options``)
 into ``WORK_DIR/<lever>/search`` (resumable) scored against ``PROBE_CSV``
-(made by ``ranking_benchmark.py`` / ``linear_probe.py`` for the same
+(made by ``ranking_benchmark.py`` / ``label_metric.py`` for the same
 candidates: the candidates depend only on the bins, their number and the
 seed, not on the lever). Prints one row per lever (the search score) and
 per baseline, and writes ``levers.json`` and ``levers.md``.

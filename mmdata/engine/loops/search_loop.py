@@ -7,11 +7,13 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 
+from mmdata.errors import ConfigError
+from mmdata.models.supernet_checkpoint import load_supernet
 from mmdata.registry import LOOPS
 from mmdata.search.candidates import Measures, sample_candidates
 from mmdata.search.evolution import evolve
 from mmdata.search.outputs import combine_tap_scores, write_outputs
-from mmdata.search.scorer import SubnetScorer, log_cost
+from mmdata.search.scorer import SubnetScorer, check_finite, log_cost
 from mmdata.search.settings import SearchSettings
 from mmdata.search.sharding import score_sharded
 from mmdata.search.store import SearchStore
@@ -65,14 +67,24 @@ class SearchLoop(BaseLoop):
                  out_dir: str = 'search',
                  overwrite: bool = False,
                  **options) -> None:
-        super().__init__(runner, dataloader)
         self.settings = SearchSettings.from_options(**options)
+        if not runner._load_from or runner._resume:
+            raise ConfigError(
+                'a search needs the supernet checkpoint to search: run '
+                'tools/search.py CONFIG CHECKPOINT (or set load_from=PATH, '
+                f'resume=False; got load_from={runner._load_from!r}, '
+                f'resume={runner._resume})')
+        super().__init__(runner, dataloader)
         self.out_dir = osp.join(runner.work_dir, out_dir)
         self.store = SearchStore(self.out_dir)
         self.overwrite = overwrite
+
     def run(self) -> None:
         s = self.settings
         model = self._algorithm()
+        # the Runner's load is not strict: a missing or mismatched key would
+        # leave a random layer that the search would score
+        load_supernet(model, self.runner._load_from)
         table = LatencyTable.load(s.latency_table) if s.latency_table \
             else None
         measures = Measures(model.space, s.input_size, table,
@@ -100,6 +112,8 @@ class SearchLoop(BaseLoop):
 
             def score_group(group: List[dict]) -> List[dict]:
                 results = scorer.evaluate_group([c['arch'] for c in group])
+                for c, r in zip(group, results):
+                    check_finite(c['arch'], r['scores'])
                 seconds.extend(r['seconds'] for r in results)
                 return [
                     dict(arch=str(c['arch']), arch_dict=c['arch'].to_dict(),

@@ -1,0 +1,122 @@
+"""The label metrics of the ranking benchmark through their tool: every
+metric runs on tiny candidates, resumes, and refuses rows computed
+otherwise; fine-tuning goes through the exported config and MMEngine's
+Runner."""
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.helpers import write_fashion_mnist
+from tests.test_strict_loading import TINY, build
+from tests.test_train_runs import env
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+ARCHS = ['Depth [1,1,1,1] Width [8,8,16,32,64]',
+         'Depth [2,1,2,1] Width [16,12,24,48,128]']
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    base = tmp_path_factory.mktemp('label')
+    torch.save(dict(state_dict=build(seed=0).state_dict()),
+               base / 'supernet.pth')
+    data = write_fashion_mnist(base / 'data', 200, 60)
+    return base, data
+
+
+def label_metric(setup, metric, out, *extra):
+    base, data = setup
+    return subprocess.run([
+        sys.executable, str(REPO / 'tools/analysis/label_metric.py'),
+        str(REPO / TINY), str(base / 'supernet.pth'), '--archs', *ARCHS,
+        '--metric', metric, '--out', str(out), '--max-train', '100',
+        '--calib-batches', '1', *extra, '--cfg-options',
+        f'probe_train_dataloader.dataset.data_root={data}',
+        f'probe_test_dataloader.dataset.data_root={data}',
+        'probe_train_dataloader.num_workers=0',
+        'probe_test_dataloader.num_workers=0'
+    ], cwd=REPO, env=env(), capture_output=True, text=True)
+
+
+def rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize('metric', ['linear', 'linear-fixed', 'knn'])
+def test_frozen_metrics_run_and_resume(metric, setup, tmp_path):
+    out = label_metric(setup, metric, tmp_path / 'm.csv', '--seeds', '0',
+                       '1')
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert 's per (arch, seed)' in out.stdout
+    first = rows(tmp_path / 'm.csv')
+    assert sorted((r['arch'], r['seed']) for r in first) == sorted(
+        (a, s) for a in ARCHS for s in '01')
+    assert all(0 <= float(r['top1']) <= 1 for r in first)
+    again = label_metric(setup, metric, tmp_path / 'm.csv', '--seeds', '0',
+                         '1')
+    assert '0 (arch, seed) pairs to do' in again.stdout
+    assert rows(tmp_path / 'm.csv') == first
+
+
+def test_finetune_metric_runs_and_refuses_other_settings(setup, tmp_path):
+    csv_path = tmp_path / 'ft.csv'
+    out = label_metric(setup, 'finetune', csv_path, '--labels-per-class',
+                       '2', '--epochs', '1')
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = rows(csv_path)
+    assert [r['arch'] for r in result] == ARCHS
+    assert all(0 <= float(r['top1']) <= 1 for r in result)
+    assert not list(tmp_path.glob('ft-finetune/*'))  # scratch removed
+    # the same seed again: the Runner's run is reproducible
+    out = label_metric(setup, 'finetune', tmp_path / 'again.csv',
+                       '--labels-per-class', '2', '--epochs', '1')
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert rows(tmp_path / 'again.csv') == result
+    # other settings into the same CSV: refused, rows untouched
+    out = label_metric(setup, 'finetune', csv_path, '--labels-per-class',
+                       '2', '--epochs', '2')
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        f'error: {csv_path} holds label-metric results computed '
+        'differently (epochs: 1 vs 2); pass --overwrite or another --out')
+    assert rows(csv_path) == result
+    # another metric into it: refused as well
+    out = label_metric(setup, 'knn', csv_path)
+    assert out.returncode == 2
+    assert 'metric: "finetune" vs "knn"' in out.stderr, out.stderr
+
+
+def test_finetune_config_is_the_exported_protocol(setup, tmp_path):
+    """Only data, classes, normalisation and schedule are changed in the
+    exported semi-supervised config."""
+    from mmengine.config import Config
+
+    from mmdata.evaluation.finetune import (TASK, FinetuneSettings,
+                                            finetune_config)
+    from mmdata.export import TASKS, export_subnet
+    base, data = setup
+    export_subnet(str(base / 'supernet.pth'), ARCHS[1], TASK,
+                  str(tmp_path / 'export'))
+    exported = Config.fromfile(str(tmp_path / 'export' /
+                                   TASKS[TASK]['config']))
+    probe = Config.fromfile(str(REPO / TINY))
+    cfg = finetune_config(exported, probe, [0, 5, 9], FinetuneSettings(),
+                          str(tmp_path / 'run'), seed=3)
+    assert cfg.model.backbone == exported.model.backbone
+    assert cfg.model.neck == exported.model.neck
+    assert cfg.optim_wrapper.paramwise_cfg == \
+        exported.optim_wrapper.paramwise_cfg
+    assert cfg.train_dataloader.dataset.indices == [0, 5, 9]
+    assert cfg.train_dataloader.dataset.split == 'train'
+    assert cfg.test_dataloader.dataset.split == 'test'
+    assert [t['type'] for t in cfg.train_dataloader.dataset.pipeline][-3:] \
+        == ['RandomCrop', 'RandomFlip', 'PackInputs']
+    assert cfg.train_cfg == dict(by_epoch=True, max_epochs=30)
+    assert cfg.randomness.seed == 3
