@@ -139,8 +139,19 @@ def test_rank_correlation_tool_side_by_side(tmp_path):
     assert report['n'] == 12
     assert report['noise_floor']['std'] == pytest.approx(0.01)
     for name in ('DATA (z)', 'naswot', 'random', 'noise floor',
-                 'bin small', 'Spearman all [95% CI]'):
-        assert name in out.stdout
+                 'bin small', 'Spearman all [95% CI]',
+                 'DATA (z) - params: dtau_bin', 'DATA (z) - random: dtau_bin',
+                 'given params, mean in bins: DATA (z)',
+                 'can this metric rank inside bins? '):
+        assert name in out.stdout, name
+    # the planted score is the label: its paired lead over every baseline
+    assert [(p['score'], p['baseline']) for p in report['paired']] == [
+        ('DATA (z)', b) for b in ('FLOPs', 'params', 'naswot', 'synflow',
+                                  'random')]
+    for pair in report['paired']:
+        assert pair['kendall']['delta'] > 0 and pair['regret']['ci'][1] <= 0
+        if pair['baseline'] != 'naswot':  # naswot: the label plus noise
+            assert pair['kendall']['ci'][0] > 0, pair
     assert (tmp_path / 'rank_correlation.png').read_bytes()[:4] == \
         b'\x89PNG'
     bad = subprocess.run([
@@ -343,3 +354,18 @@ def test_balanced_subset_is_seeded_and_balanced():
     assert subset != balanced_subset(labels, 6, seed=1)
     with pytest.raises(ConfigError, match='class 0 has 100 labeled'):
         balanced_subset(labels, 101, seed=0)
+
+
+def test_reliability_rule_and_run_agreement():
+    from mmdata.evaluation.ranking import can_rank_in_bins, run_agreement
+    report = dict(bins=dict(a=dict(std=0.010), b=dict(std=0.006)))
+    assert can_rank_in_bins(report, dict(std=0.003)) == dict(
+        noise=0.003, spread=pytest.approx(0.008), ok=True)
+    assert not can_rank_in_bins(report, dict(std=0.004))['ok']
+    assert can_rank_in_bins(report, None) is None
+    first = {f'a{i}': float(i) for i in range(10)}
+    second = {f'a{i}': float(i if i % 2 else -i) for i in range(10)}
+    got = run_agreement(first, dict(second, extra=1.))
+    assert got == dict(archs=10, spearman=pytest.approx(stats.spearmanr(
+        list(first.values()), list(second.values())).statistic))
+    assert run_agreement(first, {'a1': 1., 'a2': 2.}) is None

@@ -356,3 +356,26 @@ def format_agreement(pairs: List[Dict]) -> str:
         lines.append(f"  {p['a']} vs {p['b']}: {overall} / {inside} "
                      f"({p['n']} archs)")
     return '\n'.join(lines)
+
+
+def can_rank_in_bins(report: Dict, noise: Optional[Dict]) -> Optional[Dict]:
+    """The decision rule of docs/ranking.md: a label metric can judge the
+    ranking inside bins when its noise std is below half the candidates'
+    in-bin std (mean over bins). None without a noise floor."""
+    if not noise:
+        return None
+    spread = float(np.mean([b['std'] for b in report['bins'].values()]))
+    return dict(noise=noise['std'], spread=spread,
+                ok=bool(noise['std'] < 0.5 * spread))
+
+
+def run_agreement(first: Dict[str, float],
+                  second: Dict[str, float]) -> Optional[Dict]:
+    """Spearman between two independent runs of a label metric
+    (``{arch: value}`` each) over the archs both measured (>= 3)."""
+    common = [a for a in first if a in second]
+    if len(common) < 3:
+        return None
+    corr = correlation([first[a] for a in common],
+                       [second[a] for a in common])
+    return dict(archs=len(common), spearman=corr['spearman'])

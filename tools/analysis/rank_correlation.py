@@ -27,7 +27,10 @@ from collections import defaultdict
 from typing import Dict, List, Tuple
 
 
-LABELS = dict(top1='linear-probe top-1')
+# what --name's label metric measures (tools/analysis/label_metric.py)
+LABELS = {'linear': 'linear-probe top-1',
+          'linear-fixed': 'fixed-width linear-probe top-1',
+          'knn': 'kNN top-1', 'finetune': 'fine-tuning top-1'}
 
 
 def parse_args() -> argparse.Namespace:
@@ -104,6 +107,34 @@ def load(search_dir: str, results: str, metric: str,
         raise UserError(f'no arch of {results} (seed {label_seed}) is a '
                         f'candidate of {path}')
     return rows, columns, repeats, bin_relative
+
+
+def seed_runs(results: str, metric: str) -> Dict[str, Dict[str, float]]:
+    """``{seed: {arch: value}}`` of a results CSV (seed '0' without a seed
+    column)."""
+    runs: Dict[str, Dict[str, float]] = defaultdict(dict)
+    with open(results) as f:
+        for row in csv.DictReader(f):
+            runs[row.get('seed', '0')][row['arch']] = float(row[metric])
+    return runs
+
+
+def format_reliability(report: Dict, label_seed: str) -> str:
+    """Whether the label metric can judge the ranking inside bins (the
+    decision rule of docs/ranking.md) and how two runs agree."""
+    rule, runs = report['can_rank_in_bins'], report['run_agreement']
+    lines = []
+    if rule:
+        verdict = 'yes' if rule['ok'] else 'NO: keep it out of any ' \
+            '"A beats B" statement'
+        lines.append(f'can this metric rank inside bins? {verdict} (noise '
+                     f'std {rule["noise"]:.4f} vs half the mean in-bin std '
+                     f'{rule["spread"] / 2:.4f})')
+    if runs:
+        lines.append(f'two runs (seeds {label_seed} and '
+                     f'{int(label_seed) + 1}) over {runs["archs"]} archs: '
+                     f'Spearman {_fmt(runs["spearman"])}')
+    return '\n'.join(lines)
 
 
 def _fmt(value, ci=None, digits=2) -> str:
@@ -199,7 +230,7 @@ def format_pairs(pairs: List[Dict], partial: Dict[str, float]) -> str:
 
 
 def plot(rows: List[Dict], columns: List[str], report: Dict, metric: str,
-         path: str) -> None:
+         path: str, label: str) -> None:
     """One panel per score column: score vs label, bins coloured, each
     bin's pick starred."""
     import matplotlib
@@ -226,7 +257,7 @@ def plot(rows: List[Dict], columns: List[str], report: Dict, metric: str,
                      f'in bins {_fmt(entry["mean_bin"]["spearman"])}',
                      fontsize=9)
         ax.set_xlabel(col, fontsize=8)
-        ax.set_ylabel(LABELS.get(metric, metric), fontsize=8)
+        ax.set_ylabel(label, fontsize=8)
         ax.tick_params(labelsize=7)
         if col in ('FLOPs', 'params', 'synflow'):
             ax.set_xscale('log')
@@ -241,22 +272,30 @@ def plot(rows: List[Dict], columns: List[str], report: Dict, metric: str,
 
 
 def main(args: argparse.Namespace) -> None:
-    from mmdata.evaluation.ranking import noise_floor, ranking_report
+    from mmdata.evaluation.ranking import (can_rank_in_bins, noise_floor,
+                                           ranking_report, run_agreement)
     rows, columns, repeats, bin_relative = load(
         args.search_dir, args.results, args.metric, args.label_seed)
     report = ranking_report(rows, columns, args.metric, args.bootstrap,
                             bin_relative=bin_relative)
     noise = noise_floor(repeats)
     report['noise_floor'] = noise
+    report['can_rank_in_bins'] = can_rank_in_bins(report, noise)
+    runs = seed_runs(args.results, args.metric)
+    report['run_agreement'] = run_agreement(
+        runs.get(args.label_seed, {}),
+        runs.get(str(int(args.label_seed) + 1), {}))
     if args.bootstrap:
         report['paired'] = paired_tests(rows, columns, args.metric,
                                         args.bootstrap)
     report['partial_given_params'] = partial_given_params(
         rows, columns, args.metric)
-    print(f'label-free scores vs {LABELS.get(args.metric, args.metric)} '
+    label = LABELS.get(args.name, args.name or args.metric)
+    print(f'label-free scores vs {label} '
           f'({len(rows)} candidates, {len(report["bins"])} bins, '
           f'{args.bootstrap} bootstrap resamples)')
     print(format_report(report, noise, args.metric))
+    print(format_reliability(report, args.label_seed))
     print(format_pairs(report.get('paired', []),
                        report['partial_given_params']))
     out = args.out or osp.dirname(osp.abspath(args.results))
@@ -264,7 +303,8 @@ def main(args: argparse.Namespace) -> None:
     from mmdata.utils import atomic_write
     atomic_write(osp.join(out, f'{stem}.json'),
                  json.dumps(dict(report, rows=rows), indent=1))
-    plot(rows, columns, report, args.metric, osp.join(out, f'{stem}.png'))
+    plot(rows, columns, report, args.metric, osp.join(out, f'{stem}.png'),
+         label)
     print(f'table and figure in {out}')
 
 

@@ -68,6 +68,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='test images (default: the whole test split)')
     parser.add_argument('--noise-seeds', type=int, default=5,
                         help='probe seeds of the noise floor (incl. seed 0)')
+    parser.add_argument('--reliability', action='store_true',
+                        help='also measure every candidate of the first bin '
+                        'with seed 1: how two independent runs agree')
     parser.add_argument('--bootstrap', type=int, default=1000)
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='key=value options for every step (data roots)')
@@ -108,6 +111,13 @@ def data_picks(search_dir: Path) -> list:
     return [c['arch'] for c in best.values()]
 
 
+def first_bin(search_dir: Path) -> list:
+    """The archs of the first bin of a search."""
+    cands = json.loads((search_dir / 'candidates.json').read_text())
+    first = cands['candidates'][0]['bin']
+    return [c['arch'] for c in cands['candidates'] if c['bin'] == first]
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     work = Path(args.work_dir).resolve()
@@ -145,6 +155,12 @@ def main(argv=None) -> None:
             steps.run(f'{metric}-noise-floor', *measure, '--archs',
                       *data_picks(search_dir), '--seeds',
                       *[str(s) for s in range(1, args.noise_seeds)], *options)
+        if args.reliability:
+            archs = first_bin(search_dir)
+            steps.step(f'4/5 {metric} reliability: the {len(archs)} '
+                       'candidates of the first bin with seed 1')
+            steps.run(f'{metric}-reliability', *measure, '--archs', *archs,
+                      '--seeds', '1', *options)
 
     steps.step('5/5 compare every score with each label metric')
     text = []
