@@ -369,3 +369,24 @@ def test_reliability_rule_and_run_agreement():
     assert got == dict(archs=10, spearman=pytest.approx(stats.spearmanr(
         list(first.values()), list(second.values())).statistic))
     assert run_agreement(first, {'a1': 1., 'a2': 2.}) is None
+
+
+def test_markdown_summary_of_label_metrics():
+    from mmdata.evaluation.ranking import (can_rank_in_bins,
+                                           markdown_summary, noise_floor,
+                                           paired_bootstrap)
+    rows = planted_rows(8)
+    for r in rows:
+        r['params'] = r['reverse']
+    report = ranking_report(rows, ['planted', 'params'], 'top1', 100)
+    report['paired'] = [dict(score='planted', baseline='params',
+                             **paired_bootstrap(rows, 'planted', 'params',
+                                                'top1', 100))]
+    report['can_rank_in_bins'] = can_rank_in_bins(
+        report, noise_floor({'x': [0.70, 0.70001]}))
+    text = markdown_summary(dict(knn=report))
+    assert '| knn | planted | +1.00 | +2.00 [+2.00, +2.00] | 100% | +1.00 |' \
+        in text
+    assert '| knn | params | -1.00 |  |' in text
+    assert '| knn | random | +0.00 |  | ' in text
+    assert 'can rank inside bins: yes' in text

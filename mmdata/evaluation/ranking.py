@@ -379,3 +379,43 @@ def run_agreement(first: Dict[str, float],
     corr = correlation([first[a] for a in common],
                        [second[a] for a in common])
     return dict(archs=len(common), spearman=corr['spearman'])
+
+
+def markdown_summary(reports: Dict[str, Dict]) -> str:
+    """One markdown table of several label metrics' reports (``{metric:
+    rank_correlation report}``): per metric and score, the mean in-bin
+    Kendall, its paired difference to params with the 95% interval, the
+    mean pick percentile, the across-bin Spearman; per metric, its noise
+    floor against the in-bin spread and the decision rule's verdict."""
+    lines = ['| label metric | score | Kendall in bins | vs params: dtau '
+             '[95% CI] | pick pct | Spearman all |',
+             '|---|---|---|---|---|---|']
+    notes = []
+    for metric, report in reports.items():
+        paired = {p['score']: p for p in report.get('paired', [])
+                  if p['baseline'] == 'params'}
+        for name, col in report['columns'].items():
+            mean, across = col['mean_bin'], col['all']['spearman']
+            if name in paired:
+                k = paired[name]['kendall']
+                ci = k['ci'] or [float('nan')] * 2
+                versus = f"{k['delta']:+.2f} [{ci[0]:+.2f}, {ci[1]:+.2f}]"
+            else:
+                versus = ''
+            lines.append(
+                f"| {metric} | {name} | {_signed(mean['kendall'])} | "
+                f"{versus} | {mean['percentile']:.0f}% | {_signed(across)} |")
+        rule = report.get('can_rank_in_bins')
+        runs = report.get('run_agreement')
+        if rule:
+            notes.append(
+                f"* {metric}: noise std {rule['noise']:.4f}, mean in-bin "
+                f"std {rule['spread']:.4f}: can rank inside bins: "
+                f"{'yes' if rule['ok'] else '**no**'}"
+                + (f"; two runs over {runs['archs']} archs agree with "
+                   f"Spearman {_signed(runs['spearman'])}" if runs else ''))
+    return '\n'.join(lines + [''] + notes)
+
+
+def _signed(value: Optional[float]) -> str:
+    return '-' if value is None else f'{value:+.2f}'

@@ -22,7 +22,8 @@ The training config must define ``probe_train_dataloader`` and
 ``probe_test_dataloader`` (labeled splits); the search config's dataloader
 gives the unlabeled target images. Outputs in ``--work-dir``: ``train/``,
 ``search/`` (candidates.json with all scores), ``label-METRIC.csv``,
-``rank_correlation-METRIC.{json,png}`` and ``ranking.txt`` (the tables).
+``rank_correlation-METRIC.{json,png}``, ``ranking.txt`` (the tables) and
+``summary.md`` (one markdown table of every metric and score).
 
 Example (``make ranking``: the tiny supernet on Fashion-MNIST)::
 
@@ -180,7 +181,12 @@ def main(argv=None) -> None:
         {m: work / f'label-{m}.csv' for m in args.label_metrics}))
     print(agreement)
     text.append(agreement + '\n')
+    from mmdata.evaluation.ranking import markdown_summary
+    summary = markdown_summary({
+        m: json.loads((work / f'rank_correlation-{m}.json').read_text())
+        for m in args.label_metrics})
     from mmdata.utils import atomic_write
+    atomic_write(str(work / 'summary.md'), summary + '\n')
     atomic_write(str(work / 'ranking.txt'), '\n'.join(text))
     steps.close()
     print(f'\nranking benchmark done in {time.time() - start:.0f} s: '
