@@ -44,6 +44,48 @@ def test_chunked_equals_unchunked(kind):
     torch.testing.assert_close(map_similarity(s, t, kind, chunk=3), full)
 
 
+def _per_image_reference(s, t, kind, tau=0.1):
+    """The earlier scorer: one image at a time, one relation row at a
+    time, float64 (an independent path for the batched one)."""
+    import torch.nn.functional as F
+    scores = []
+    for s_map, t_map in zip(s.double(), t.double()):
+        sr = F.normalize(s_map.flatten(1).t(), dim=1)
+        tr = F.normalize(t_map.flatten(1).t(), dim=1)
+        rows = []
+        for i in range(sr.shape[0]):
+            a, b = sr[i] @ sr.t(), tr[i] @ tr.t()
+            if kind == 'relation':
+                rows.append((F.softmax(b / tau, 0) *
+                             F.log_softmax(a / tau, 0)).sum())
+            elif kind == 'cosine':
+                rows.append(F.cosine_similarity(a, b, dim=0))
+            else:
+                rows.append(-((a - b)**2).mean())
+        scores.append(torch.stack(rows).mean())
+    return torch.stack(scores).float()
+
+
+@pytest.mark.parametrize('kind', ['relation', 'cosine', 'mse'])
+@pytest.mark.parametrize('memory_mb', [1e-4, 0.01, 256])
+def test_batched_relations_equal_the_per_image_path(kind, memory_mb):
+    """All images at once, in memory-capped chunks of rows (1 row, a few,
+    all), score as one image and one row at a time did, to 1e-6."""
+    from mmdata.search.similarity import rows_per_step
+    gen = torch.Generator().manual_seed(2)
+    for shape_s, shape_t in (((4, 8, 6, 6), (4, 16, 6, 6)),
+                             ((3, 32, 3, 3), (3, 64, 3, 3)),
+                             ((2, 4, 12, 10), (2, 8, 12, 10))):
+        s = torch.randn(*shape_s, generator=gen)
+        t = torch.randn(*shape_t, generator=gen)
+        got = map_similarity(s, t, kind, 0.1, 1024, memory_mb)
+        torch.testing.assert_close(got, _per_image_reference(s, t, kind),
+                                   atol=1e-6, rtol=1e-6)
+    assert rows_per_step(32, 56 * 56, 1024, 256) == 167  # C2, batch 32
+    assert rows_per_step(32, 56 * 56, 1024, 1e-6) == 1
+    assert rows_per_step(2, 9, 1024, 256) == 1024
+
+
 def test_embedding_relation_by_hand():
     z_t = torch.tensor([[1., 0.], [1., 0.]])
     z_s = torch.tensor([[1., 0.], [0., 1.]])

@@ -97,8 +97,8 @@ class SubnetScorer:
             loader on the supernet's device).
         score_images (Iterable[Tensor]): Normalised batches to compare on,
             iterated once per group.
-        similarity (str), tau (float), chunk (int): See
-            :func:`mmdata.search.similarity.get_similarity`.
+        similarity (str), tau (float), chunk (int), memory_mb (float):
+            See :func:`mmdata.search.similarity.get_similarity`.
         calibrate_teacher (bool): Recalibrate the teacher's BN on the target
             images too (domain-aware teacher statistics).
         proxies (Sequence[str]): Label-free baselines of
@@ -119,6 +119,7 @@ class SubnetScorer:
                  similarity: str = 'relation',
                  tau: float = 0.1,
                  chunk: int = 1024,
+                 memory_mb: float = 256.,
                  calibrate_teacher: bool = True,
                  proxies: Sequence[str] = (),
                  max_positions: Optional[int] = None) -> None:
@@ -130,7 +131,7 @@ class SubnetScorer:
         self.proxies = check_proxies(proxies)
         self.calib_images = calib_images
         self.score_images = score_images
-        self.similarity = get_similarity(similarity, tau, chunk)
+        self.similarity = get_similarity(similarity, tau, chunk, memory_mb)
         self.max_positions = max_positions
         self.teacher = static_extractor(
             teacher, teacher_neck if 'z' in taps else None,
@@ -166,6 +167,7 @@ class SubnetScorer:
             similarity=settings.similarity,
             tau=settings.temperature,
             chunk=settings.chunk_size,
+            memory_mb=settings.relation_memory_mb,
             calibrate_teacher=settings.calibrate_teacher,
             proxies=settings.proxies,
             max_positions=settings.max_positions)

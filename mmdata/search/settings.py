@@ -39,7 +39,11 @@ class SearchSettings:
             (C2-C5), ``seg`` (C4-C5) or a list of stages / ``'z'``.
         similarity (str): ``relation`` (Eq. 4-5), ``cosine`` or ``mse``.
         temperature (float): Temperature of the relations.
-        chunk_size (int): Relation rows computed at once.
+        chunk_size (int): Relation rows of each image computed at once, at
+            most.
+        relation_memory_mb (float): Memory the relations of one batch may
+            take (MB): all images of a batch are compared together, in
+            chunks of rows small enough for this cap.
         calib_batches (int): Target batches used to recalibrate BN.
         score_batches (int, optional): Target batches the features are
             compared on; ``None``: every image not used for calibration
@@ -75,6 +79,7 @@ class SearchSettings:
     similarity: str = 'relation'
     temperature: float = 0.1
     chunk_size: int = 1024
+    relation_memory_mb: float = 256.
     calib_batches: int = 10
     score_batches: Optional[int] = 4
     max_positions: Optional[int] = 56 * 56
@@ -120,6 +125,9 @@ class SearchSettings:
                               'a finite number > 0')
         if self.chunk_size < 1:
             raise ConfigError(f'chunk_size={self.chunk_size}, allowed >= 1')
+        if not 0 < self.relation_memory_mb < float('inf'):
+            raise ConfigError(f'relation_memory_mb={self.relation_memory_mb}'
+                              ', allowed: a finite number > 0')
         unknown = sorted(set(self.evolution or {}) - set(EVOLUTION))
         if unknown:
             raise ConfigError(f'evolution keys {unknown}: allowed are '
@@ -140,7 +148,8 @@ class SearchSettings:
 
     def identity(self) -> dict:
         """The settings the scores depend on (``candidates_per_pass`` and
-        ``chunk_size`` change speed and memory only)."""
+        ``chunk_size``, ``relation_memory_mb`` change speed and memory
+        only)."""
         keys = ('calib_batches', 'score_batches', 'max_positions', 'metric',
                 'input_size', 'constraints', 'similarity', 'temperature',
                 'calibrate_teacher', 'proxies', 'strategy', 'seed', 'source')

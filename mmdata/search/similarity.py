@@ -9,8 +9,9 @@ embeddings compared across samples); **higher means more similar**.
   student and teacher may differ; only these HW x HW relations are compared,
   by the cross-entropy ``-sum_j p'_ij log p_ij`` of the student's rows
   against the teacher's, averaged over rows. The score is minus that
-  cross-entropy. Rows are processed in chunks, so memory grows with
-  ``chunk x HW``, never ``HW x HW``. For embeddings ``z`` (N x D), the
+  cross-entropy. All images of a batch are processed together, rows in
+  chunks, so memory grows with ``N x chunk x HW`` (capped), never
+  ``HW x HW``. For embeddings ``z`` (N x D), the
   relations are taken across the N samples of the batch.
 * ``cosine``: cosine similarity of the (L2-normalised) relation logits
   ``m_i . m_j`` rows (maps) or of the embeddings themselves (``z``).
@@ -18,7 +19,6 @@ embeddings compared across samples); **higher means more similar**.
 """
 from typing import Callable
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -26,37 +26,57 @@ SIMILARITIES = ('relation', 'cosine', 'mse')
 
 
 def _rows(x: Tensor) -> Tensor:
-    """(C, H, W) map -> (HW, C) L2-normalised positions, float32."""
-    return F.normalize(x.float().flatten(1).t(), dim=1)
+    """(N, C, H, W) maps -> (N, HW, C) L2-normalised positions, float32."""
+    return F.normalize(x.float().flatten(2).transpose(1, 2), dim=2)
 
 
 def _row_score(s_logits: Tensor, t_logits: Tensor, kind: str,
                tau: float) -> Tensor:
-    """Per-row score of student vs teacher relation logits (rows x HW)."""
+    """Per-row score of student vs teacher relation logits (``... x HW``:
+    the last dimension holds a row)."""
     if kind == 'relation':  # in place: the logits are temporaries
-        t_prob = F.softmax(t_logits.div_(tau), dim=1)
-        s_logp = F.log_softmax(s_logits.div_(tau), dim=1)
-        return t_prob.mul_(s_logp).sum(1)  # = -cross-entropy
+        t_prob = F.softmax(t_logits.div_(tau), dim=-1)
+        s_logp = F.log_softmax(s_logits.div_(tau), dim=-1)
+        return t_prob.mul_(s_logp).sum(-1)  # = -cross-entropy
     if kind == 'cosine':
-        return F.cosine_similarity(s_logits, t_logits, dim=1)
+        return F.cosine_similarity(s_logits, t_logits, dim=-1)
     if kind == 'mse':
-        return -((s_logits - t_logits)**2).mean(1)
+        return -((s_logits - t_logits)**2).mean(-1)
     raise ValueError(f'similarity={kind!r}: choose one of {SIMILARITIES}')
+
+
+# float32 HW-wide buffers alive per relation row: student and teacher
+# logits, and the softmax / product temporaries
+_BUFFERS_PER_ROW = 4
+
+
+def rows_per_step(num: int, positions: int, chunk: int,
+                  memory_mb: float) -> int:
+    """Relation rows of every image computed at once: ``chunk`` at most, and
+    no more than ``memory_mb`` of HW x rows buffers for the ``num`` images."""
+    per_row = num * positions * 4 * _BUFFERS_PER_ROW
+    return max(1, min(chunk, int(memory_mb * 2**20 // per_row)))
 
 
 def map_similarity(student: Tensor,
                    teacher: Tensor,
                    kind: str = 'relation',
                    tau: float = 0.1,
-                   chunk: int = 1024) -> Tensor:
+                   chunk: int = 1024,
+                   memory_mb: float = 256.) -> Tensor:
     """Per-image similarity of two batches of maps with equal H, W.
+
+    The relations of all images of the batch are computed together, by
+    batched matrix products over chunks of rows: the rows of a chunk are
+    bounded by ``chunk`` and by ``memory_mb`` (see :func:`rows_per_step`).
 
     Args:
         student (Tensor): N x C' x H x W.
         teacher (Tensor): N x C x H x W.
         kind (str): ``relation``, ``cosine`` or ``mse``.
         tau (float): Softmax temperature of the relations.
-        chunk (int): Rows of the HW x HW relation computed at once.
+        chunk (int): Rows of the HW x HW relation computed at once, at most.
+        memory_mb (float): Memory the relation buffers may take, in MB.
 
     Returns:
         Tensor: N scores (higher = more similar).
@@ -68,16 +88,15 @@ def map_similarity(student: Tensor,
                          f'{tuple(teacher.shape)}')
     if chunk < 1:
         raise ValueError(f'chunk={chunk}, allowed >= 1')
-    scores = []
-    for s_map, t_map in zip(student, teacher):
-        s_rows, t_rows = _rows(s_map), _rows(t_map)
-        total = s_rows.new_zeros(())
-        for start in range(0, s_rows.shape[0], chunk):
-            s_logits = s_rows[start:start + chunk] @ s_rows.t()
-            t_logits = t_rows[start:start + chunk] @ t_rows.t()
-            total = total + _row_score(s_logits, t_logits, kind, tau).sum()
-        scores.append(total / s_rows.shape[0])
-    return torch.stack(scores)
+    s_rows, t_rows = _rows(student), _rows(teacher)
+    num, positions = s_rows.shape[:2]
+    step = rows_per_step(num, positions, chunk, memory_mb)
+    total = s_rows.new_zeros(num)
+    for start in range(0, positions, step):
+        s_logits = s_rows[:, start:start + step] @ s_rows.transpose(1, 2)
+        t_logits = t_rows[:, start:start + step] @ t_rows.transpose(1, 2)
+        total += _row_score(s_logits, t_logits, kind, tau).sum(1)
+    return total / positions
 
 
 def embedding_similarity(student: Tensor,
@@ -104,7 +123,8 @@ def embedding_similarity(student: Tensor,
     raise ValueError(f'similarity={kind!r}: choose one of {SIMILARITIES}')
 
 
-def get_similarity(kind: str, tau: float, chunk: int) -> Callable:
+def get_similarity(kind: str, tau: float, chunk: int,
+                   memory_mb: float = 256.) -> Callable:
     """A function ``(student, teacher) -> per-image scores`` for maps (4-D)
     or embeddings (2-D)."""
     if kind not in SIMILARITIES:
@@ -113,6 +133,6 @@ def get_similarity(kind: str, tau: float, chunk: int) -> Callable:
     def similarity(student: Tensor, teacher: Tensor) -> Tensor:
         if student.dim() == 2:
             return embedding_similarity(student, teacher, kind, tau)
-        return map_similarity(student, teacher, kind, tau, chunk)
+        return map_similarity(student, teacher, kind, tau, chunk, memory_mb)
 
     return similarity
