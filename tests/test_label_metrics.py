@@ -120,3 +120,17 @@ def test_finetune_config_is_the_exported_protocol(setup, tmp_path):
         == ['RandomCrop', 'RandomFlip', 'PackInputs']
     assert cfg.train_cfg == dict(by_epoch=True, max_epochs=30)
     assert cfg.randomness.seed == 3
+
+
+@pytest.mark.parametrize('option, value, needle', [
+    ('--c', '0', '--c 0.0: allowed: a finite number > 0'),
+    ('--lr', 'nan', '--lr nan: allowed'),
+    ('--k', '0', '--k 0: allowed >= 1'),
+    ('--width', '-1', '--width -1: allowed >= 1'),
+])
+def test_bad_numbers_are_one_line(option, value, needle, setup, tmp_path):
+    out = label_metric(setup, 'knn', tmp_path / 'm.csv', option, value)
+    assert out.returncode == 2, out.stderr[-2000:]
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f'error: {needle}')
+    assert not (tmp_path / 'm.csv').exists()

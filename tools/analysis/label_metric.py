@@ -129,6 +129,22 @@ def signature(args, cfg) -> dict:
     return sig
 
 
+def check_numbers(args) -> None:
+    """Every number of the metrics in its valid range."""
+    from mmdata.utils import ConfigError
+    for name in ('calib_batches', 'max_train', 'max_test', 'max_iter',
+                 'width', 'k', 'labels_per_class', 'epochs'):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} {value}: "
+                              'allowed >= 1')
+    for name in ('c', 'lr'):
+        value = getattr(args, name)
+        if not 0 < value < float('inf'):
+            raise ConfigError(f'--{name} {value}: allowed: a finite number '
+                              '> 0')
+
+
 def finetune_settings(args):
     from mmdata.evaluation.finetune import FinetuneSettings
     return FinetuneSettings(labels_per_class=args.labels_per_class,
@@ -170,6 +186,7 @@ def main(args: argparse.Namespace) -> None:
 
     from mmdata.models.supernet_checkpoint import load_supernet_backbone
     from mmdata.space import Arch
+    check_numbers(args)
     cfg = load_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
