@@ -1,5 +1,11 @@
 """Benchmark the search scorer, measured side by side in one run.
 
+0. Lower bound: per tap (``cls``, ``det_fpn``, ``seg``), the search's cost
+   per candidate (``candidates`` per pass) next to the bare forward passes
+   of the same static subnets over the same calibration and score batches
+   (eval mode, no similarity, no building): the ratio says how much the
+   search costs beyond its forward passes (target <= 2.0 for cls and
+   det_fpn).
 1. Per-candidate cost when candidates share a pass over the target images
    (``candidates_per_pass``; the teacher runs once per batch and group) vs
    one candidate per pass (the teacher recomputed for every candidate).
@@ -119,6 +125,39 @@ def time_groups(args) -> None:
           f'{t_group * 1e3:.0f} ms with {len(archs)} per pass vs '
           f'{t_single * 1e3:.0f} ms one per pass, ratio '
           f'{t_group / t_single:.2f} (target <= 0.80; same scores)')
+
+
+def lower_bound(args) -> None:
+    from mmdata.search import SubnetScorer, resolve_taps, static_extractor
+    space, student, teacher, neck = supernets(args.device)
+    calib = Stream(2, args.batch_size, args.input_size, args.device, 0)
+    score = Stream(2, args.batch_size, args.input_size, args.device, 1)
+    archs = space.sample_many(random.Random(0), args.candidates, unique=True)
+    print(f'0. search vs its forward passes, 2 + 2 batches of '
+          f'{args.batch_size} x {args.input_size}px, {len(archs)} '
+          'candidates per pass:')
+    for tap in ('cls', 'det_fpn', 'seg'):
+        scorer = SubnetScorer(student, teacher, neck, neck,
+                              resolve_taps(tap), calib, score)
+        scorer.evaluate(archs[0])  # warm-up
+        start = time.perf_counter()
+        scorer.evaluate_group(archs)
+        search = (time.perf_counter() - start) / len(archs)
+        models = [static_extractor(student, neck if tap == 'cls' else None,
+                                   arch) for arch in archs]
+        with torch.no_grad():
+            for model in models[:1]:  # warm-up
+                [model(x) for x in calib]
+            start = time.perf_counter()
+            for model in models:
+                for batches in (calib, score):
+                    for images in batches:
+                        model(images)
+            bound = (time.perf_counter() - start) / len(archs)
+        print(f'   {tap}: search {search * 1e3:.0f} ms, lower bound '
+              f'{bound * 1e3:.0f} ms per candidate, ratio '
+              f'{search / bound:.1f}', flush=True)
+    print('   (target: ratio <= 2.0 for cls and det_fpn)')
 
 
 def _proc_status_mb(key: str) -> float:
@@ -279,6 +318,7 @@ def main() -> None:
           f'batch {args.batch_size} x {args.input_size}px, tap {args.tap}, '
           f'score batches {args.batches}, memory batch {args.memory_batch}, '
           f'chunk {args.chunk}, {args.threads} torch threads', flush=True)
+    lower_bound(args)
     time_groups(args)
     measure_scale(args)
     time_build(args)
