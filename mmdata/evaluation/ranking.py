@@ -370,11 +370,13 @@ def can_rank_in_bins(report: Dict, noise: Optional[Dict]) -> Optional[Dict]:
 
 
 def run_agreement(first: Dict[str, float],
-                  second: Dict[str, float]) -> Optional[Dict]:
+                  second: Dict[str, float],
+                  min_archs: int = 10) -> Optional[Dict]:
     """Spearman between two independent runs of a label metric
-    (``{arch: value}`` each) over the archs both measured (>= 3)."""
+    (``{arch: value}`` each) over the archs both measured (None below
+    ``min_archs``: too few to say)."""
     common = [a for a in first if a in second]
-    if len(common) < 3:
+    if len(common) < min_archs:
         return None
     corr = correlation([first[a] for a in common],
                        [second[a] for a in common])
