@@ -390,3 +390,15 @@ def test_markdown_summary_of_label_metrics():
     assert '| knn | params | -1.00 |  |' in text
     assert '| knn | random | +0.00 |  | ' in text
     assert 'can rank inside bins: yes' in text
+
+
+def test_markdown_summary_without_defined_kendall():
+    """Bins too small or constant for a Kendall: '-' instead of a crash."""
+    from mmdata.evaluation.ranking import markdown_summary, paired_bootstrap
+    rows = [dict(bin=b, top1=0.5, s=float(i), params=float(-i))
+            for b in 'ab' for i in range(3)]
+    report = ranking_report(rows, ['s', 'params'], 'top1', 0)
+    report['paired'] = [dict(score='s', baseline='params',
+                             **paired_bootstrap(rows, 's', 'params', 'top1',
+                                                20))]
+    assert '| m | s | - | - | ' in markdown_summary(dict(m=report))

@@ -86,8 +86,13 @@ def test_mim_finds_mmdata_configs_and_tools():
     mim_dir = Path(mmdata.__file__).parent / '.mim'
     assert (mim_dir / 'tools' / 'train.py').is_file()
     assert (mim_dir / 'configs').is_dir()
-    from mim.utils import get_installed_path
-    assert Path(get_installed_path('mmdata')).resolve() == Path(
+    # in a subprocess: mim's pip internals change the importing process
+    # (a later `import onnxscript` then fails on pip's typing_extensions)
+    out = subprocess.run(
+        [sys.executable, '-c', 'from mim.utils import get_installed_path; '
+         "print(get_installed_path('mmdata'))"],
+        capture_output=True, text=True, check=True)
+    assert Path(out.stdout.strip()).resolve() == Path(
         mmdata.__file__).parent.resolve()
 
 

@@ -398,12 +398,12 @@ def markdown_summary(reports: Dict[str, Dict]) -> str:
                   if p['baseline'] == 'params'}
         for name, col in report['columns'].items():
             mean, across = col['mean_bin'], col['all']['spearman']
+            versus = ''
             if name in paired:
                 k = paired[name]['kendall']
-                ci = k['ci'] or [float('nan')] * 2
-                versus = f"{k['delta']:+.2f} [{ci[0]:+.2f}, {ci[1]:+.2f}]"
-            else:
-                versus = ''
+                versus = _signed(k['delta']) + (
+                    f" [{k['ci'][0]:+.2f}, {k['ci'][1]:+.2f}]"
+                    if k['ci'] else '')
             lines.append(
                 f"| {metric} | {name} | {_signed(mean['kendall'])} | "
                 f"{versus} | {mean['percentile']:.0f}% | {_signed(across)} |")
