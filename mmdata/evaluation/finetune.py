@@ -121,8 +121,10 @@ def finetune_config(export_cfg: Config, probe_cfg: Config, subset: List[int],
 
 
 def finetune_top1(checkpoint: str, arch, probe_cfg: Config, work_dir: str,
-                  seed: int, settings: FinetuneSettings) -> float:
-    """Export ``arch`` of the supernet ``checkpoint`` with the shipped
+                  seed: int, settings: FinetuneSettings,
+                  source: str = 'student') -> float:
+    """Export ``arch`` of the supernet ``checkpoint`` (its ``source``
+    weights, ``'student'`` or ``'teacher'``) with the shipped
     semi-supervised protocol, fine-tune it with MMEngine's Runner on
     ``settings.labels_per_class`` images per class of the probe config's
     train split (drawn with ``seed``, which also seeds training) and return
@@ -133,7 +135,8 @@ def finetune_top1(checkpoint: str, arch, probe_cfg: Config, work_dir: str,
     from mmdata.export import TASKS, export_subnet
     from mmdata.utils import load_config
     export_dir = osp.join(work_dir, 'export')
-    export_subnet(checkpoint, arch, TASK, export_dir, overwrite=True)
+    export_subnet(checkpoint, arch, TASK, export_dir, source=source,
+                  overwrite=True)
     export_cfg = load_config(osp.join(export_dir, TASKS[TASK]['config']))
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         dataset = Runner.build_dataloader(

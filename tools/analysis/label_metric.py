@@ -260,7 +260,7 @@ def measure_finetune(args, cfg):
         folder = osp.join(scratch, f'seed{seed}')
         try:
             return finetune_top1(args.checkpoint, arch, cfg, folder, seed,
-                                 settings)
+                                 settings, args.source)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
