@@ -13,7 +13,6 @@ Examples::
         --task in1k-linear --out work_dirs/export/linear
 """
 import argparse
-import os.path as osp
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,12 +57,8 @@ def parse_args() -> argparse.Namespace:
 def main(args: argparse.Namespace) -> None:
     from mmdata.export import (arch_from_search, check_search_checkpoint,
                                export_subnet, read_arch)
-    from mmdata.utils import CheckpointError
-    if not osp.isfile(args.checkpoint):
-        raise CheckpointError(
-            f'checkpoint {args.checkpoint} '
-            + ('is a directory' if osp.isdir(args.checkpoint) else
-               'does not exist'))
+    from mmdata.utils import check_checkpoint_file
+    check_checkpoint_file(args.checkpoint)
     if args.search_dir and not args.force:
         check_search_checkpoint(args.search_dir, args.checkpoint)
     arch = read_arch(args.arch) if args.arch else arch_from_search(

@@ -35,8 +35,8 @@ def parse_args() -> argparse.Namespace:
 
 def main(args: argparse.Namespace) -> None:
     from mmdata.setup_env import register_all_modules
-    from mmdata.utils import (CheckpointError, ConfigError, load_config,
-                              run_runner)
+    from mmdata.utils import (ConfigError, check_checkpoint_file,
+                              load_config, run_runner)
     register_all_modules(init_default_scope=False)
     cfg = load_config(args.config)
     if args.cfg_options is not None:
@@ -46,11 +46,7 @@ def main(args: argparse.Namespace) -> None:
         raise ConfigError(
             f'{args.config} is not a search config (train_cfg.type is '
             f"{loop!r}, expected 'mmdata.SearchLoop')")
-    if not osp.isfile(args.checkpoint):
-        raise CheckpointError(
-            f'checkpoint {args.checkpoint} '
-            + ('is a directory' if osp.isdir(args.checkpoint) else
-               'does not exist'))
+    check_checkpoint_file(args.checkpoint)
     cfg.train_cfg.overwrite = args.overwrite
     cfg.launcher = args.launcher
     cfg.load_from = args.checkpoint

@@ -61,6 +61,14 @@ def allow_checkpoint_globals(*objs: Union[type, Callable]) -> None:
     _EXTRA_SAFE_GLOBALS.extend(objs)
 
 
+def check_checkpoint_file(path: str) -> None:
+    """Refuse a checkpoint path that does not exist or is a directory."""
+    if not osp.isfile(path):
+        raise CheckpointError(
+            f'checkpoint {path} '
+            + ('is a directory' if osp.isdir(path) else 'does not exist'))
+
+
 def load_local_checkpoint(filename: str,
                           map_location: Optional[Any] = None) -> Any:
     """Load a local checkpoint with ``weights_only=True`` and mmengine types.
@@ -70,10 +78,7 @@ def load_local_checkpoint(filename: str,
         map_location: Same as :func:`torch.load`.
     """
     filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise CheckpointError(
-            f'checkpoint {filename} '
-            + ('is a directory' if osp.isdir(filename) else 'does not exist'))
+    check_checkpoint_file(filename)
     try:
         with torch.serialization.safe_globals(checkpoint_safe_globals()):
             return torch.load(
