@@ -1,5 +1,5 @@
-"""The demo pipeline (quick settings), ranking correlation and the digits
-fallback."""
+"""The demo pipeline and the ranking benchmark (quick settings), and the
+digits fallback."""
 import csv
 import json
 import subprocess
@@ -35,83 +35,115 @@ def test_demo_quick_run(tmp_path):
         str(REPO / 'tools/demo.py'), '--work-dir',
         str(tmp_path / 'demo'), '--data-root',
         str(data_root), '--iters', '4', '--batch-size', '16',
-        '--candidates', '3', '--probe-train', '256', '--probe-test', '128',
-        '--noise-seeds', '2', '--no-apt'
+        '--candidates', '3', '--score-batches', '2', '--no-apt'
     ]
     out = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True,
                          text=True)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     demo = tmp_path / 'demo'
     # a short story on the console, the tools' whole output in logs/
-    assert len(out.stdout.splitlines()) < 80, out.stdout
+    assert len(out.stdout.splitlines()) < 40, out.stdout
     assert not out.stderr.strip(), out.stderr[-3000:]
-    for n in range(1, 5):
-        assert f'=== {n}/4 ' in out.stdout
-    assert out.stdout.count('  done in ') == 4 + 5  # demo + benchmark steps
+    for n in range(1, 6):
+        assert f'=== {n}/5 ' in out.stdout
+    assert out.stdout.count('  done in ') == 5
     assert 'seconds per candidate (9 candidates): score ' in \
         (demo / 'logs' / 'search.log').read_text()
-    for text in ('winners (best search score per bin)', 'noise floor',
-                 'DATA (z)', 'naswot', 'synflow', 'random', 'FLOPs'):
-        assert text in out.stdout, text
-    # the documented console (docs/cpu_demo.md) has the same table headers
+    assert len(list((demo / 'export').glob('*/backbone.pth'))) == 3
+    # every winner with its params rank among its bin's 3 candidates
+    table = out.stdout.split('winners (best search score per bin')[1]
+    assert table.count(' of 3') == 3, table
+    # the documented console (docs/cpu_demo.md) has the same headers
     documented = (REPO / 'docs' / 'cpu_demo.md').read_text()
     headers = [line for line in out.stdout.splitlines()
-               if line.startswith(('score ', 'bin ', '=== '))]
-    assert len(headers) == 6
+               if line.startswith(('bin ', '=== ', 'winners '))]
+    assert len(headers) == 7
     for line in headers:
         assert line in documented, line
-    with open(demo / 'label-linear.csv') as f:
+
+    # re-running resumes: nothing is trained or searched again
+    again = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True,
+                           text=True)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert 'exists, skipping' in again.stdout
+    assert 'resuming the search: 9 candidates already scored' in \
+        (demo / 'logs' / 'search.log').read_text()
+
+
+@pytest.mark.slow
+def test_ranking_benchmark_quick_run(tmp_path):
+    data_root = write_fashion_mnist(tmp_path / 'data', 512, 384)
+    train_cfg = str(REPO / 'configs/tiny/supernet-mocov2_dynresnet-tiny_'
+                    '1xb128-1e_fashion-mnist.py')
+    search_cfg = str(REPO / 'configs/tiny/'
+                     'search-cls_dynresnet-tiny_fashion-mnist.py')
+    roots = [f'{loader}.dataset.data_root={data_root}' for loader in (
+        'train_dataloader', 'probe_train_dataloader', 'probe_test_dataloader')]
+    work = tmp_path / 'ranking'
+    cmd = [
+        sys.executable,
+        str(REPO / 'tools/analysis/ranking_benchmark.py'), train_cfg,
+        search_cfg, '--work-dir', str(work), '--iters', '4', '--candidates',
+        '3', '--probe-train', '256', '--probe-test', '128', '--noise-seeds',
+        '2', '--label-metrics', 'linear', '--rankers', 'cka-C5pool',
+        'rankme-C5pool', '--combine', 'params', 'cka-C5pool',
+        '--cfg-options', *roots, '--search-options',
+        'train_cfg.score_batches=2', '--train-options',
+        'train_dataloader.batch_size=16'
+    ]
+    out = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    for text in ('noise floor', 'DATA (z)', 'naswot', 'synflow', 'random',
+                 'FLOPs', 'cka-C5pool - params: dtau_bin',
+                 'params+cka-C5pool ranks - params: dtau_bin'):
+        assert text in out.stdout, text
+    with open(work / 'label-linear.csv') as f:
         rows = list(csv.DictReader(f))
     # 9 candidates (seed 0) + each bin's pick with a second probe seed
     assert len(rows) == 12
     assert sorted(r['seed'] for r in rows) == ['0'] * 9 + ['1'] * 3
-    assert len(list((demo / 'export').glob('*/backbone.pth'))) == 3
-    report = json.loads(
-        (demo / 'rank_correlation-linear.json').read_text())
+    report = json.loads((work / 'rank_correlation-linear.json').read_text())
     assert report['n'] == 9 and report['noise_floor']['archs'] == 3
-    assert (demo / 'ranking.txt').read_text().startswith(
+    assert 'params+cka-C5pool ranks' in report['columns']
+    assert (work / 'ranking.txt').read_text().startswith(
         '=== label metric: linear ===\nlabel-free')
-    cands = json.loads((demo / 'search' / 'candidates.json').read_text())
+    cands = json.loads((work / 'search' / 'candidates.json').read_text())
     for c in cands['candidates']:
         assert set(c['proxies']) == {'naswot', 'synflow'}
         assert c['proxies']['synflow'] > 0
+        assert set(c['rankers']) == {'cka-C5pool', 'rankme-C5pool'}
+        assert 0 < c['rankers']['cka-C5pool'] <= 1 + 1e-9
 
     # re-running resumes: nothing is trained, searched or probed again
     again = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True,
                            text=True)
     assert again.returncode == 0, again.stderr[-3000:]
-    logs = demo / 'logs'
-    assert 'exists, skipping' in (logs / 'ranking_benchmark.log').read_text()
+    logs = work / 'logs'
+    assert 'exists, skipping' in (logs / 'ranking_benchmark.log').read_text() \
+        or 'exists, skipping' in again.stdout
     assert '0 (arch, seed) pairs to do' in (logs / 'linear.log').read_text()
     # probe rows computed otherwise are refused, not mixed
-    cfg = str(REPO / 'configs/tiny/'
-              'supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py')
     other = subprocess.run([
-        sys.executable, str(REPO / 'tools/analysis/label_metric.py'), cfg,
-        str(demo / 'train' / 'iter_4.pth'), '--search-dir',
-        str(demo / 'search'), '--out', str(demo / 'label-linear.csv'),
+        sys.executable, str(REPO / 'tools/analysis/label_metric.py'),
+        train_cfg, str(work / 'train' / 'iter_4.pth'), '--search-dir',
+        str(work / 'search'), '--out', str(work / 'label-linear.csv'),
         '--max-train', '256', '--max-test', '128', '--c', '0.5',
-        '--cfg-options',
-        f'probe_train_dataloader.dataset.data_root={data_root}',
-        f'probe_test_dataloader.dataset.data_root={data_root}'
+        '--cfg-options', *roots[1:]
     ], cwd=REPO, env=env(), capture_output=True, text=True)
     assert other.returncode == 2
     assert other.stderr.strip() == (
-        f'error: {demo / "label-linear.csv"} holds label-metric results '
+        f'error: {work / "label-linear.csv"} holds label-metric results '
         'computed '
         'differently (c: 0.1 vs 0.5); pass --overwrite or another --out')
 
-    # the README's kNN command on the demo's checkpoint
-    cfg = str(REPO / 'configs/tiny/'
-              'supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py')
+    # the README's kNN command on the benchmark's checkpoint
     knn = subprocess.run([
         sys.executable,
-        str(REPO / 'tools/analysis/knn_eval.py'), cfg,
-        str(demo / 'train' / 'iter_4.pth'), '--max-train', '256',
+        str(REPO / 'tools/analysis/knn_eval.py'), train_cfg,
+        str(work / 'train' / 'iter_4.pth'), '--max-train', '256',
         '--max-test', '64', '--out',
-        str(tmp_path / 'knn.json'), '--cfg-options',
-        f'probe_train_dataloader.dataset.data_root={data_root}',
-        f'probe_test_dataloader.dataset.data_root={data_root}'
+        str(tmp_path / 'knn.json'), '--cfg-options', *roots[1:]
     ], cwd=REPO, env=env(), capture_output=True, text=True)
     assert knn.returncode == 0, knn.stderr[-2000:]
     result = json.loads((tmp_path / 'knn.json').read_text())

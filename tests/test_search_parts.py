@@ -112,3 +112,11 @@ def test_evolution_stays_in_budget_improves_and_is_seeded():
     assert [r['arch'] for r in again] == archs
     _, other = _run_evolution(1, measures, bins, constraints)
     assert [r['arch'] for r in other] != archs
+
+
+def test_params_rank_inside_each_bin():
+    from mmdata.search.outputs import add_params_rank
+    records = [dict(bin='a', params=5), dict(bin='a', params=9),
+               dict(bin='a', params=5), dict(bin='b', params=1)]
+    add_params_rank(records)
+    assert [r['params_rank'] for r in records] == [2, 1, 2, 1]

@@ -1,6 +1,7 @@
 """Search at downstream scale: seeded target subsets, streamed images
 (memory flat in their number), groups that do not change scores, bounded
 positions, normalised multi-tap scores, candidates built on the device."""
+import math
 import weakref
 
 import numpy as np
@@ -173,3 +174,23 @@ def test_multi_tap_scores_are_standardised_within_the_bin():
     single = [dict(arch='x', bin='b', scores=dict(z=-2.5))]
     combine_tap_scores(single)
     assert single[0]['score'] == -2.5
+
+
+def test_scorer_stores_every_ranker_independent_of_the_group(model):
+    names = ['cka-C5pool', 'cka-C2', 'rankme-z', 'top1-z', 'infonce-z',
+             'relation-centred-C5pool']
+    s = scorer(model, Batches(2, 0), Batches(2, 1), taps=('C4', ),
+               rankers=names)
+    archs = [model.space.sample(seed) for seed in range(3)]
+    together = s.evaluate_group(archs)
+    for arch, result in zip(archs, together):
+        assert list(result['rankers']) == names
+        alone = s.evaluate(arch)['rankers']
+        for name in names:
+            assert math.isfinite(result['rankers'][name])
+            assert alone[name] == pytest.approx(result['rankers'][name],
+                                                rel=1e-9, abs=1e-12)
+    # the teacher's own max arch has CKA 1 with itself
+    own = s.evaluate(model.space.max_arch)['rankers']
+    assert own['cka-C5pool'] == pytest.approx(1, abs=1e-6)
+    assert own['top1-z'] == 1

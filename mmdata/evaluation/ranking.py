@@ -309,6 +309,20 @@ def mean_partial_spearman(rows: List[Dict], col: str, label: str,
     return _mean(values)
 
 
+def add_rank_mean(rows: List[Dict], columns: Sequence[str]) -> str:
+    """Add, in place, the column ``'A+B ranks'``: the mean of the
+    within-bin ranks of ``columns`` (1 = lowest; ties share their mean
+    rank). Only comparable inside a bin. Returns the column's name."""
+    name = '+'.join(columns) + ' ranks'
+    for bin_name in dict.fromkeys(r['bin'] for r in rows):
+        inside = [r for r in rows if r['bin'] == bin_name]
+        ranks = np.mean([stats.rankdata([r[c] for r in inside])
+                         for c in columns], axis=0)
+        for r, value in zip(inside, ranks):
+            r[name] = float(value)
+    return name
+
+
 def metric_agreement(tables: Dict[str, str], seed: str = '0') -> List[Dict]:
     """How label metrics agree: for every pair of results CSVs
     (``{name: path}`` with ``arch``, ``bin``, ``seed``, ``top1``), the

@@ -6,6 +6,7 @@ from typing import Dict, List, Sequence, Union
 
 import numpy as np
 import yaml
+from mmengine.logging import print_log
 
 from mmdata.search.candidates import si_prefix, size_label
 from mmdata.utils.files import atomic_write
@@ -37,6 +38,18 @@ def combine_tap_scores(records: List[dict]) -> None:
             r['score'] = float(z[r['arch']] / len(taps))
 
 
+def add_params_rank(records: List[dict]) -> None:
+    """Set each record's ``params_rank``, in place: its rank by parameter
+    count among the records of its bin (1 = the most params; ties share the
+    better rank). The free baseline a label-free score has to beat picks
+    rank 1."""
+    for name in dict.fromkeys(r['bin'] for r in records):
+        inside = [r for r in records if r['bin'] == name]
+        for r in inside:
+            r['params_rank'] = 1 + sum(o['params'] > r['params']
+                                       for o in inside)
+
+
 def best_per_bin(records: List[dict], bins: List[Dict]) -> Dict[str, dict]:
     """Highest-scoring record of each bin (ties: the earlier record)."""
     best: Dict[str, dict] = {}
@@ -56,6 +69,7 @@ def write_outputs(out_dir: str, records: List[dict], bins: List[Dict],
     (when present) is the latency table's prediction in milliseconds.
     """
     os.makedirs(out_dir, exist_ok=True)
+    add_params_rank(records)
     best = best_per_bin(records, bins)
     measures = [m for m in ('flops', 'params', 'latency') if m in records[0]]
     content = dict(
@@ -80,12 +94,20 @@ def write_outputs(out_dir: str, records: List[dict], bins: List[Dict],
                     **{m: r[m] for m in measures},
                     input_size=input_size,
                     score=r['score'],
-                    scores=r['scores'])
+                    scores=r['scores'],
+                    params_rank=f"{r['params_rank']} of "
+                    f"{sum(o['bin'] == r['bin'] for o in records)}")
                 for name, r in best.items()
             }, f, sort_keys=False)
 
     atomic_write(osp.join(out_dir, 'candidates.json'), dump_json)
     atomic_write(osp.join(out_dir, 'best.yaml'), dump_yaml)
+    for name, r in best.items():
+        print_log(f'{name}: best {r["arch"]} score {r["score"]:.4f}, params '
+                  f'rank {r["params_rank"]} of '
+                  f'{sum(o["bin"] == name for o in records)} (1 = the '
+                  "bin's largest, the free baseline's pick)",
+                  logger='current')
     atomic_write(osp.join(out_dir, 'search.png'),
                  lambda tmp: plot_search(records, best, metric, input_size,
                                          tmp))

@@ -14,7 +14,7 @@ before their relations are compared (bounded cost at detection sizes).
 import copy
 import math
 import time
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -28,6 +28,7 @@ from mmdata.models.backbones import (DynamicResNet, SubnetResNet,
 from mmdata.space import Arch
 from .calibration import calibrate_bn
 from .proxies import PROXIES, check_proxies
+from .rankers import build_ranker, check_rankers, ranker_tap
 from .settings import SearchSettings
 from .similarity import get_similarity
 from .taps import TAP_NAMES
@@ -106,6 +107,9 @@ class SubnetScorer:
             same BN-calibrated backbone (images: the first score batch).
         max_positions (int, optional): Positions a map keeps for its
             relations (average-pooled above it); ``None`` keeps all.
+        rankers (Sequence[str]): Label-free rankers of
+            :mod:`mmdata.search.rankers` computed by :meth:`evaluate` over
+            the same score images (their features are computed once).
     """
 
     def __init__(self,
@@ -122,11 +126,15 @@ class SubnetScorer:
                  memory_mb: float = 256.,
                  calibrate_teacher: bool = True,
                  proxies: Sequence[str] = (),
-                 max_positions: Optional[int] = None) -> None:
-        if 'z' in taps and (student_neck is None or teacher_neck is None):
+                 max_positions: Optional[int] = None,
+                 rankers: Sequence[str] = ()) -> None:
+        self.rankers = check_rankers(rankers)
+        self.tau = tau
+        needed = list(taps) + [ranker_tap(r) for r in self.rankers]
+        if 'z' in needed and (student_neck is None or teacher_neck is None):
             raise ValueError("the 'z' tap needs a model with a neck")
         self.student = student
-        self.student_neck = student_neck if 'z' in taps else None
+        self.student_neck = student_neck if 'z' in needed else None
         self.taps = list(taps)
         self.proxies = check_proxies(proxies)
         self.calib_images = calib_images
@@ -134,7 +142,7 @@ class SubnetScorer:
         self.similarity = get_similarity(similarity, tau, chunk, memory_mb)
         self.max_positions = max_positions
         self.teacher = static_extractor(
-            teacher, teacher_neck if 'z' in taps else None,
+            teacher, teacher_neck if 'z' in needed else None,
             teacher.space.max_arch)
         if calibrate_teacher:
             calibrate_bn(self.teacher, calib_images, _count(calib_images))
@@ -170,7 +178,8 @@ class SubnetScorer:
             memory_mb=settings.relation_memory_mb,
             calibrate_teacher=settings.calibrate_teacher,
             proxies=settings.proxies,
-            max_positions=settings.max_positions)
+            max_positions=settings.max_positions,
+            rankers=settings.rankers)
 
     def score(self, arch: Arch) -> Dict[str, float]:
         """``{tap name: mean score over the score images}`` for ``arch``."""
@@ -182,9 +191,11 @@ class SubnetScorer:
 
     def evaluate_group(self, archs: Sequence[Arch]) -> List[Dict]:
         """For each arch: its tap scores (``scores``), its proxies
-        (``proxies``) and the seconds each took (``seconds``; ``score`` is
-        the group's building, calibration and comparison time divided by
-        its size). A candidate's results do not depend on its group."""
+        (``proxies``), its rankers (``rankers``) and the seconds each took
+        (``seconds``; ``score`` is the group's building, calibration and
+        comparison time divided by its size, ``rankers`` the candidate's
+        own ranker work). A candidate's results do not depend on its
+        group."""
         start = time.perf_counter()
         models = [
             static_extractor(self.student, self.student_neck, arch)
@@ -192,11 +203,15 @@ class SubnetScorer:
         ]
         calibrate_bn(_Group(models), self.calib_images,
                      _count(self.calib_images))
-        scores = self._similarities(models)
-        share = (time.perf_counter() - start) / len(archs)
+        scores, rankers, ranker_seconds = self._similarities(models)
+        share = (time.perf_counter() - start - sum(ranker_seconds)) / len(
+            archs)
         results = []
-        for model, tap_scores in zip(models, scores):
+        for model, tap_scores, ranks, ranker_time in zip(
+                models, scores, rankers, ranker_seconds):
             seconds = dict(score=share)
+            if self.rankers:
+                seconds['rankers'] = ranker_time
             proxies = {}
             for name in self.proxies:
                 start = time.perf_counter()
@@ -204,29 +219,49 @@ class SubnetScorer:
                                               self.first_batch)
                 seconds[name] = time.perf_counter() - start
             results.append(
-                dict(scores=tap_scores, proxies=proxies, seconds=seconds))
+                dict(scores=tap_scores, proxies=proxies, rankers=ranks,
+                     seconds=seconds))
         return results
 
     @torch.no_grad()
-    def _similarities(self, models: List[FeatureExtractor]
-                      ) -> List[Dict[str, float]]:
+    def _similarities(self, models: List[FeatureExtractor]) -> Tuple[
+            List[Dict[str, float]], List[Dict[str, float]], List[float]]:
+        """Every model's mean tap scores, its rankers' values and the
+        seconds its rankers took (beyond the shared forward passes)."""
         sums = [{tap: 0. for tap in self.taps} for _ in models]
+        ranker_seconds = [0. for _ in models]
+        rankers = [{name: build_ranker(name, self.tau)
+                    for name in self.rankers} for _ in models]
+        needed = set(self.taps) | {ranker_tap(r) for r in self.rankers}
         count = 0
         for images in self.score_images:
             teacher = {
                 tap: bound_positions(feats, self.max_positions)
                 for tap, feats in self.teacher(images).items()
-                if tap in self.taps
+                if tap in needed
             }
-            for model, total in zip(models, sums):
+            for i, (model, total, ranks) in enumerate(
+                    zip(models, sums, rankers)):
                 out = model(images)
+                student = {tap: bound_positions(out[tap], self.max_positions)
+                           for tap in needed}
                 for tap in self.taps:
-                    student = bound_positions(out[tap], self.max_positions)
-                    total[tap] += self.similarity(student,
+                    total[tap] += self.similarity(student[tap],
                                                   teacher[tap]).sum().item()
+                start = time.perf_counter()
+                for name, ranker in ranks.items():
+                    tap = ranker_tap(name)
+                    ranker.update(student[tap], teacher[tap])
+                ranker_seconds[i] += time.perf_counter() - start
             count += images.shape[0]
-        return [{TAP_NAMES[tap]: value / count
-                 for tap, value in total.items()} for total in sums]
+        values = []
+        for i, ranks in enumerate(rankers):
+            start = time.perf_counter()
+            values.append({name: r.value() for name, r in ranks.items()})
+            ranker_seconds[i] += time.perf_counter() - start
+        return ([{TAP_NAMES[tap]: value / count
+                  for tap, value in total.items()} for total in sums],
+                values, ranker_seconds)
 
 
 def check_finite(arch: Arch, scores: Dict[str, float]) -> None:

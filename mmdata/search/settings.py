@@ -5,6 +5,7 @@ from typing import List, Optional, Sequence, Union
 from mmdata.errors import ConfigError
 from .candidates import check_metric, parse_budgets, parse_constraints
 from .proxies import check_proxies
+from .rankers import check_rankers
 from .similarity import SIMILARITIES
 from .taps import TAP_NAMES, resolve_taps
 
@@ -63,6 +64,10 @@ class SearchSettings:
             of every candidate (``'naswot'``, ``'synflow'``, see
             :mod:`mmdata.search.proxies`), for ranking studies. FLOPs and
             params are always stored. Defaults to none.
+        rankers (list[str]): Label-free rankers beyond the paper's score
+            (``KIND-TAP``, e.g. ``'cka-C5pool'``, ``'rankme-C5pool'``, see
+            :mod:`mmdata.search.rankers`), stored per candidate like the
+            proxies. Defaults to none.
         strategy (str): ``'random'`` or ``'evolution'``.
         evolution (dict): ``population`` (per bin), ``generations``,
             ``parents``, ``mutation_prob`` (defaults: :data:`EVOLUTION`).
@@ -87,6 +92,7 @@ class SearchSettings:
     calibrate_teacher: bool = True
     source: str = 'student'
     proxies: Sequence[str] = ()
+    rankers: Sequence[str] = ()
     strategy: str = 'random'
     evolution: Optional[dict] = None
     seed: int = 0
@@ -145,6 +151,7 @@ class SearchSettings:
         self.constraints = parse_constraints(self.constraints)
         self.taps = resolve_taps(self.tap)
         self.proxies = check_proxies(self.proxies)
+        self.rankers = check_rankers(self.rankers)
 
     def identity(self) -> dict:
         """The settings the scores depend on (``candidates_per_pass`` and
@@ -159,4 +166,6 @@ class SearchSettings:
             taps=[TAP_NAMES[t] for t in self.taps],
             evolution=self.evolution if self.strategy == 'evolution' else
             None)
+        if self.rankers:  # absent when none: older searches stay valid
+            identity['rankers'] = self.rankers
         return identity

@@ -48,6 +48,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--name', help='label metric name: outputs are '
                         'rank_correlation-NAME.{json,png}')
     parser.add_argument(
+        '--combine', nargs='+', action='append', default=[],
+        metavar='COLUMN', help='add a score: the mean of the within-bin '
+        'ranks of these columns (e.g. --combine params cka-C5pool); '
+        'repeat for several')
+    parser.add_argument(
         '--debug', action='store_true',
         help='show the traceback of an error (also MMDATA_DEBUG=1)')
     return parser.parse_args()
@@ -91,7 +96,8 @@ def load(search_dir: str, results: str, metric: str,
         measures['latency'] = 'latency'
     columns += list(measures)
     proxies = list(cands[0].get('proxies', {})) if cands else []
-    columns += proxies
+    rankers = list(cands[0].get('rankers', {})) if cands else []
+    columns += proxies + rankers
     rows = []
     for c in cands:
         if c['arch'] not in label:
@@ -102,6 +108,7 @@ def load(search_dir: str, results: str, metric: str,
         if len(taps) > 1:
             row.update({f'DATA {t}': c['scores'][t] for t in taps})
         row.update({p: c['proxies'][p] for p in proxies})
+        row.update({r: c['rankers'][r] for r in rankers})
         rows.append(row)
     if not rows:
         raise UserError(f'no arch of {results} (seed {label_seed}) is a '
@@ -272,10 +279,19 @@ def plot(rows: List[Dict], columns: List[str], report: Dict, metric: str,
 
 
 def main(args: argparse.Namespace) -> None:
-    from mmdata.evaluation.ranking import (can_rank_in_bins, noise_floor,
-                                           ranking_report, run_agreement)
+    from mmdata.evaluation.ranking import (add_rank_mean, can_rank_in_bins,
+                                           noise_floor, ranking_report,
+                                           run_agreement)
+    from mmdata.utils import ConfigError
     rows, columns, repeats, bin_relative = load(
         args.search_dir, args.results, args.metric, args.label_seed)
+    for parts in args.combine:
+        bad = [c for c in parts if c not in columns]
+        if bad:
+            raise ConfigError(f'--combine {bad}: not a score column; '
+                              f'columns: {columns}')
+        columns.append(add_rank_mean(rows, parts))
+        bin_relative.append(columns[-1])
     report = ranking_report(rows, columns, args.metric, args.bootstrap,
                             bin_relative=bin_relative)
     noise = noise_floor(repeats)

@@ -58,6 +58,15 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='candidates per bin')
     parser.add_argument('--proxies', nargs='*', default=['naswot', 'synflow'],
                         help='label-free baselines stored by the search')
+    parser.add_argument('--rankers', nargs='*', default=[],
+                        help='label-free rankers beyond the paper stored by '
+                        'the search (mmdata/search/rankers.py), e.g. '
+                        'cka-C5pool rankme-C5pool')
+    parser.add_argument('--combine', nargs='+', action='append', default=[],
+                        metavar='COLUMN', help='also rank by the mean of the '
+                        'within-bin ranks of these columns (e.g. --combine '
+                        'params cka-C5pool; pre-register it, see '
+                        'docs/ranking.md); repeat for several')
     parser.add_argument('--label-metrics', nargs='+',
                         default=['linear', 'linear-fixed', 'knn'],
                         choices=['linear', 'linear-fixed', 'knn', 'finetune'],
@@ -130,11 +139,16 @@ def main(argv=None) -> None:
 
     steps.step(f'2/5 label-free search: {args.candidates} candidates per '
                f'bin, proxies {args.proxies}')
-    proxies = '[' + ','.join(f"'{p}'" for p in args.proxies) + ']'
+
+    def as_list(names):
+        return '[' + ','.join(f"'{n}'" for n in names) + ']'
+
     steps.run('search', 'tools/search.py', args.search_config, str(ckpt),
               '--work-dir', str(work), '--cfg-options', *args.cfg_options,
               f'train_cfg.num_candidates={args.candidates}',
-              f'train_cfg.proxies={proxies}', *args.search_options)
+              f'train_cfg.proxies={as_list(args.proxies)}',
+              f'train_cfg.rankers={as_list(args.rankers)}',
+              *args.search_options)
     search_dir = work / 'search'
 
     options = ['--cfg-options', *args.cfg_options] if args.cfg_options \
@@ -169,7 +183,8 @@ def main(argv=None) -> None:
         out = subprocess.run([
             sys.executable, 'tools/analysis/rank_correlation.py',
             str(search_dir), str(work / f'label-{metric}.csv'), '--out',
-            str(work), '--name', metric, '--bootstrap', str(args.bootstrap)
+            str(work), '--name', metric, '--bootstrap', str(args.bootstrap),
+            *[arg for parts in args.combine for arg in ('--combine', *parts)]
         ], cwd=REPO, capture_output=True, text=True)
         if out.returncode != 0:
             print(out.stderr.strip().splitlines()[-1], file=sys.stderr)

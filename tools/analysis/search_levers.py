@@ -24,6 +24,9 @@ from pathlib import Path
 
 
 REPO = Path(__file__).resolve().parents[2]
+# the free baselines: cost model and zero-cost proxies (other columns are
+# the rankers a search config chose)
+FREE = ('FLOPs', 'params', 'latency', 'naswot', 'synflow')
 # name: (what it changes, --cfg-options of the search)
 LEVERS = {
     'default': ('the config as shipped', []),
@@ -102,7 +105,8 @@ def main() -> None:
         rows.append(dict(name=f'{lever}: {data}', what=what,
                          **summary(columns[data])))
         if baselines is None:
-            baselines = [dict(name=name, what='baseline',
+            baselines = [dict(name=name, what='baseline' if name in FREE
+                              else 'ranker (train_cfg.rankers)',
                               **summary(columns[name]))
                          for name in list(columns)[1:]]
     table = format_table(rows + (baselines or []))

@@ -119,7 +119,8 @@ class SearchLoop(BaseLoop):
                     dict(arch=str(c['arch']), arch_dict=c['arch'].to_dict(),
                          bin=c['bin'],
                          **{name: c[name] for name in measures.names},
-                         scores=r['scores'], proxies=r['proxies'])
+                         scores=r['scores'], proxies=r['proxies'],
+                         rankers=r['rankers'])
                     for c, r in zip(group, results)
                 ]
 
