@@ -237,9 +237,15 @@ def test_search_refuses_another_methods_checkpoint(supernet,  # noqa: F811
         'fashion-mnist.py'))
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         byol = MODELS.build(cfg.model)
+    # a BYOL state that records no model: refused, naming the way out
     torch.save(dict(state_dict=byol.state_dict()), tmp_path / 'byol.pth')
     out = search(tmp_path / 'byol.pth', tmp_path / 'work',
                  supernet['data_root'])
+    assert_one_error(out, 'byol.pth records no model config',
+                     '--train-config')
+    # ... and with MoCo's training config passed for it: it does not fit
+    out = search(tmp_path / 'byol.pth', tmp_path / 'work',
+                 supernet['data_root'], flags=['--train-config', TINY_CFG])
     assert_one_error(out, 'byol.pth does not fit the SupernetMoCo',
                      'keys of another shape (neck.')
     assert not (tmp_path / 'work').exists()

@@ -19,7 +19,10 @@ from tests.test_train_runs import env, train
 pytestmark = pytest.mark.slow  # trains and runs the tools end to end
 
 REPO = Path(__file__).resolve().parents[1]
-SEARCH_CFG = str(REPO / 'configs/tiny/search-cls_dynresnet-tiny_fashion-mnist.py')
+SEARCH_CFG = str(REPO / 'configs/tiny/'
+                 'search-cls_dynresnet-tiny_fashion-mnist.py')
+TRAIN_CFG = str(REPO / 'configs/tiny/'
+                'supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py')
 LATENCY_CFG = str(REPO /
                   'configs/tiny/search-latency_dynresnet-tiny_fashion-mnist.py')
 FAST = [
@@ -39,7 +42,8 @@ def supernet(tmp_path_factory):
     return dict(ckpt=base / 'work' / 'iter_4.pth', data_root=data_root)
 
 
-def search(supernet, work_dir, extra=(), launcher=None, config=SEARCH_CFG):
+def search(supernet, work_dir, extra=(), launcher=None, config=SEARCH_CFG,
+           flags=()):
     """tools/search.py, or with ``launcher`` tools/dist_search.sh on 2
     processes."""
     e = env()
@@ -52,7 +56,7 @@ def search(supernet, work_dir, extra=(), launcher=None, config=SEARCH_CFG):
     else:
         cmd = [sys.executable, str(REPO / 'tools/search.py'), config,
                str(supernet['ckpt'])]
-    cmd += ['--work-dir', str(work_dir), '--cfg-options',
+    cmd += ['--work-dir', str(work_dir), *flags, '--cfg-options',
             f"train_dataloader.dataset.data_root={supernet['data_root']}",
             *FAST, *extra]
     out = subprocess.run(cmd, cwd=REPO, env=e, capture_output=True,
@@ -93,6 +97,21 @@ def test_search_writes_outputs_and_is_reproducible(supernet, tmp_path):
     ], cwd=REPO, env=env(), capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     assert results(tmp_path / 'c')[1] == results(tmp_path / 'a')[1]
+
+
+def test_search_builds_the_checkpoints_own_supernet(supernet, tmp_path):
+    """The model the checkpoint recorded, the training config's
+    (``--train-config``) and an older search config holding the training
+    config's model give the same candidates and scores."""
+    search(supernet, tmp_path / 'recorded')
+    search(supernet, tmp_path / 'given', flags=['--train-config', TRAIN_CFG])
+    model = Config.fromfile(TRAIN_CFG).model.to_dict()
+    (tmp_path / 'old.py').write_text(f'_base_ = {SEARCH_CFG!r}\n'
+                                     f'model = {model!r}\n')
+    search(supernet, tmp_path / 'old', config=str(tmp_path / 'old.py'))
+    recorded = results(tmp_path / 'recorded')
+    assert results(tmp_path / 'given') == recorded
+    assert results(tmp_path / 'old') == recorded
 
 
 def test_killed_search_resumes_to_identical_files(supernet, tmp_path):
@@ -159,7 +178,7 @@ def test_evolution_strategy_by_latency_with_constraints(supernet, tmp_path):
 
 
 def test_scoring_leaves_the_supernet_untouched(supernet):
-    cfg = Config.fromfile(SEARCH_CFG)
+    cfg = Config.fromfile(TRAIN_CFG)
     cfg.model.queue_len = 64
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(cfg.model)
@@ -242,7 +261,7 @@ def test_det_fpn_search_config_data_with_kept_aspect(supernet, tmp_path):
     cfg.train_dataloader.dataset.data_root = str(root)
     cfg.train_cfg.update(tap=det.train_cfg.tap, num_candidates=2,
                          calib_batches=1, score_batches=2)
-    cfg.model.queue_len = 64
+    cfg.model = dict(queue_len=64)  # updates the checkpoint's model
     cfg.dump(str(tmp_path / 'det_search.py'))
     out = subprocess.run([
         sys.executable, str(REPO / 'tools/search.py'),

@@ -18,12 +18,12 @@ from mmdata.search.outputs import combine_tap_scores
 from mmdata.search.scorer import bound_positions
 from mmdata.search.similarity import map_similarity
 from mmdata.search.target import split_target
-from tests.test_search_runs import SEARCH_CFG
+from tests.test_search_runs import TRAIN_CFG
 
 
 @pytest.fixture(scope='module')
 def model():
-    cfg = Config.fromfile(SEARCH_CFG)
+    cfg = Config.fromfile(TRAIN_CFG)
     cfg.model.queue_len = 64
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmpretrain'):

@@ -21,6 +21,8 @@ from tests.test_train_runs import env
 
 REPO = Path(__file__).resolve().parents[1]
 ALGOS = ['mocov2', 'byol', 'ressl', 'densecl']
+SEARCH_CFG = str(REPO / 'configs/tiny/'
+                 'search-cls_dynresnet-tiny_fashion-mnist.py')
 
 
 def tiny_cfg(algo: str) -> str:
@@ -76,7 +78,7 @@ def test_trains_with_finite_decreasing_loss(algo, data_root):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('algo', ['byol', 'ressl', 'densecl'])
+@pytest.mark.parametrize('algo', ALGOS)
 def test_checkpoint_goes_through_search_and_export(algo, data_root,
                                                    tmp_path):
     opts = [
@@ -93,28 +95,52 @@ def test_checkpoint_goes_through_search_and_export(algo, data_root,
     assert out.returncode == 0, out.stderr[-3000:]
     ckpt = tmp_path / 'train' / 'iter_2.pth'
 
-    # the tiny search settings on top of this method's tiny config
-    search = Config.fromfile(
-        str(REPO / 'configs/tiny/search-cls_dynresnet-tiny_fashion-mnist.py'))
-    text = f'_base_ = {tiny_cfg(algo)!r}\n'
-    for key in ('train_dataloader', 'train_cfg'):
-        text += f'{key} = dict(_delete_=True, **{search[key].to_dict()!r})\n'
-    search_cfg = tmp_path / 'search.py'
-    search_cfg.write_text(text + 'custom_hooks = []\nparam_scheduler = []\n')
+    # the one tiny search config searches every method's checkpoint: the
+    # supernet and its teacher are the checkpoint's own
     out = subprocess.run([
-        sys.executable, 'tools/search.py', str(search_cfg), str(ckpt),
+        sys.executable, 'tools/search.py', SEARCH_CFG, str(ckpt),
         '--work-dir', str(tmp_path / 'search'), '--cfg-options',
         f'train_dataloader.dataset.data_root={data_root}',
         'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
         'train_cfg.num_candidates=2', 'train_cfg.calib_batches=1',
-        'train_cfg.score_batches=1', *(['model.queue_len=64']
-                                       if algo != 'byol' else [])
+        'train_cfg.score_batches=1'
     ], cwd=REPO, env=env(), capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     assert (tmp_path / 'search' / 'search' / 'best.yaml').exists()
+    check_search_teacher(algo, ckpt, data_root)
 
     state, space = load_supernet_backbone(str(ckpt))
     arch = space.min_arch
     subnet = SubnetResNet(arch)
     result = subnet.load_state_dict(export_subnet_state_dict(state, arch))
     assert not result.missing_keys and not result.unexpected_keys
+
+
+def check_search_teacher(algo, ckpt, data_root):
+    """The search's teacher is the method's own: the model the checkpoint
+    recorded, whose teacher (key / target branch, max arch) gives the same
+    z as the training config's model loaded with the checkpoint."""
+    from mmdata.models.supernet_checkpoint import (load_supernet,
+                                                   search_model_config)
+    from mmdata.search import SubnetScorer
+    from mmdata.search.settings import SearchSettings
+    search = Config.fromfile(SEARCH_CFG)
+    search_model_config(search, str(ckpt))
+    models = []
+    for model_cfg in (search.model, Config.fromfile(tiny_cfg(algo)).model):
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            model = MODELS.build(copy.deepcopy(model_cfg))
+        load_supernet(model, str(ckpt))
+        models.append(model.eval())
+    assert type(models[0]) is type(models[1])
+    images = torch.randn(4, 3, 32, 32, generator=torch.Generator()
+                         .manual_seed(0))
+    # no teacher recalibration: the checkpoint's statistics, as in training
+    scorer = SubnetScorer.of_algorithm(
+        models[0], SearchSettings(calibrate_teacher=False), [images],
+        [images])
+    with torch.no_grad():
+        searched = scorer.teacher(images)['z']
+        trained = models[1].teacher_forward(images)[0]
+    assert searched.shape == trained.shape
+    assert torch.allclose(searched, trained, atol=1e-5)

@@ -1,7 +1,10 @@
 """Search the best subnet per budget of a supernet checkpoint.
 
-Equivalent to ``python tools/train.py SEARCH_CONFIG --cfg-options
-load_from=SUPERNET_CKPT``; results go to ``WORK_DIR/search/``.
+The supernet (any method's) is built from the model its training config
+recorded in the checkpoint, or from ``--train-config``; the search config
+describes the search. Equivalent to ``python tools/train.py SEARCH_CONFIG
+--cfg-options load_from=SUPERNET_CKPT``; results go to
+``WORK_DIR/search/``.
 """
 import argparse
 import os
@@ -15,6 +18,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='search config (SearchLoop)')
     parser.add_argument('checkpoint', help='supernet checkpoint')
     parser.add_argument('--work-dir', help='the dir to save results')
+    parser.add_argument(
+        '--train-config', help="the supernet's training config, for a "
+        'checkpoint that records none (default: the model the checkpoint '
+        'recorded)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument(
         '--launcher',
@@ -47,6 +54,8 @@ def main(args: argparse.Namespace) -> None:
             f'{args.config} is not a search config (train_cfg.type is '
             f"{loop!r}, expected 'mmdata.SearchLoop')")
     check_checkpoint_file(args.checkpoint)
+    from mmdata.models.supernet_checkpoint import search_model_config
+    search_model_config(cfg, args.checkpoint, args.train_config)
     cfg.train_cfg.overwrite = args.overwrite
     cfg.launcher = args.launcher
     cfg.load_from = args.checkpoint

@@ -84,7 +84,12 @@ def main(args: argparse.Namespace) -> None:
     from mmdata.setup_env import register_all_modules
     from mmdata.utils import load_config, run_runner
     register_all_modules(init_default_scope=False)
-    run_runner(merge_args(load_config(args.config), args))
+    cfg = merge_args(load_config(args.config), args)
+    if 'SearchLoop' in str(cfg.get('train_cfg', {}).get('type', '')):
+        # a search config: the supernet is the checkpoint's own
+        from mmdata.models.supernet_checkpoint import search_model_config
+        search_model_config(cfg, cfg.get('load_from'))
+    run_runner(cfg)
 
 
 if __name__ == '__main__':

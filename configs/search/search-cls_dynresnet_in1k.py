@@ -6,19 +6,7 @@
 # candidate: 42 batches forward (+ the teacher once per batch and group of
 # candidates_per_pass); set score_batches=None for the whole split.
 #   python tools/search.py configs/search/search-cls_dynresnet_in1k.py SUPERNET.pth
-_base_ = [
-    '../_base_/models/supernet-mocov2_dynresnet.py',
-    '../_base_/schedules/sgd_coslr_200e_lr0.12.py',
-    '../_base_/default_runtime.py',
-]
-
-model = dict(
-    backbone=dict(norm_cfg=dict(type='BN')),
-    data_preprocessor=dict(
-        type='SelfSupDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True))
+_base_ = '../_base_/search_runtime.py'  # the supernet: the checkpoint's
 
 search_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -38,7 +26,6 @@ train_dataloader = dict(
         pipeline=search_pipeline))
 
 train_cfg = dict(
-    _delete_=True,
     type='mmdata.SearchLoop',
     budgets=None,  # paper bins: [1G, 2G), ..., [7G, 8G) at 224 px
     input_size=224,
@@ -48,5 +35,3 @@ train_cfg = dict(
     calib_batches=10,
     score_batches=32,
     candidates_per_pass=8)
-custom_hooks = []  # no TeacherEMA while searching
-param_scheduler = []

@@ -1,25 +1,34 @@
-# Label-free search of the tiny supernet on Fashion-MNIST test images
-# (labels unused): 3 FLOPs bins at 32 px x 10 candidates, embedding (z) tap.
+# Label-free search of a tiny supernet (MoCo v2, BYOL, ReSSL or DenseCL,
+# configs/tiny/supernet-*) on Fashion-MNIST test images (labels unused):
+# 3 FLOPs bins at 32 px x 10 candidates, embedding (z) tap. The supernet
+# and its teacher come from the checkpoint.
 #   python tools/search.py configs/tiny/search-cls_dynresnet-tiny_fashion-mnist.py \
 #     work_dirs/tiny/iter_468.pth
-_base_ = './supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py'
+_base_ = '../_base_/search_runtime.py'
 
+data_root = 'data/fashion-mnist'
+search_pipeline = [
+    # gray 28x28 arrays -> 3-channel 32 px images, as in training
+    dict(type='NumpyToPIL'),
+    dict(type='torchvision/Grayscale', num_output_channels=3),
+    dict(type='PILToNumpy'),
+    dict(type='Resize', scale=32, backend='pillow'),
+    dict(type='PackInputs')
+]
 train_dataloader = dict(
-    _delete_=True,
     batch_size=64,
     num_workers=2,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
         type='FashionMNIST',
-        data_root={{_base_.data_root}},
+        data_root=data_root,
         split='test',  # the test images (labels unused)
         test_mode=True,
         download=False,
-        pipeline={{_base_.eval_pipeline}}))
+        pipeline=search_pipeline))
 
 train_cfg = dict(
-    _delete_=True,
     type='mmdata.SearchLoop',
     budgets=[(1.0e6, 1.5e6), (1.5e6, 2.0e6), (2.0e6, 3.0e6)],
     metric='flops',
@@ -34,5 +43,3 @@ train_cfg = dict(
     # to +0.33, 2.7 s per candidate on 1 thread (docs/ranking.md)
     score_batches=None,
     seed=0)
-custom_hooks = []  # no TeacherEMA while searching
-param_scheduler = []

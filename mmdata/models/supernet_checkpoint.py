@@ -4,7 +4,7 @@ here, and any missing, size-mismatched or unexpected entry is one
 :class:`~mmdata.errors.CheckpointError` instead of a silently random layer.
 """
 from collections import OrderedDict
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -22,7 +22,12 @@ def read_supernet_state(path: str) -> Dict[str, Tensor]:
     """The state dict of an mmdata supernet checkpoint (``module.`` prefixes
     of a wrapped model removed); anything without the supernet's
     ``backbone.space_grid`` is refused."""
-    ckpt = load_local_checkpoint(path, map_location='cpu')
+    return _supernet_state(load_local_checkpoint(path, map_location='cpu'),
+                           path)
+
+
+def _supernet_state(ckpt, path: str) -> Dict[str, Tensor]:
+    """:func:`read_supernet_state` of a loaded checkpoint."""
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if isinstance(state, dict):
         state = OrderedDict(
@@ -127,3 +132,73 @@ def load_supernet_backbone(
     check_state(expected, backbone, path, f'the {source} backbone of its '
                 'space')
     return backbone, space
+
+
+def recorded_model_config(path: str) -> dict:
+    """The ``model`` of the training config an MMEngine checkpoint recorded
+    (``meta.cfg``, written by the Runner): the supernet algorithm of any
+    method (MoCo v2, BYOL, ReSSL, DenseCL), its space and its teacher."""
+    from mmengine.config import Config
+    ckpt = load_local_checkpoint(path, map_location='cpu')
+    _supernet_state(ckpt, path)  # a supernet's at all?
+    meta = ckpt.get('meta')
+    text = meta.get('cfg') if isinstance(meta, dict) else None
+    model = None
+    if isinstance(text, str) and text.strip():
+        try:
+            model = Config.fromstring(text, '.py').get('model')
+        except Exception:  # a recorded text that does not parse
+            model = None
+    if not isinstance(model, dict) or 'type' not in model:
+        raise CheckpointError(
+            f'{path} records no model config (an older or foreign '
+            'checkpoint): pass the training config of this supernet with '
+            '--train-config TRAIN_CONFIG')
+    return model.to_dict() if hasattr(model, 'to_dict') else dict(model)
+
+
+def _merge(base: dict, overrides: dict) -> dict:
+    """``base`` updated recursively by ``overrides`` (``_delete_=True``
+    replaces a dict, as in MMEngine configs)."""
+    out = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and \
+                not value.get('_delete_', False):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = {k: v for k, v in value.items() if k != '_delete_'} \
+                if isinstance(value, dict) else value
+    return out
+
+
+def search_model_config(cfg, checkpoint: Optional[str],
+                        train_config: Optional[str] = None) -> None:
+    """Give a search config the supernet it searches, in place.
+
+    A search config describes the search only (target images, tap,
+    budgets); the model is the checkpoint's: the ``model`` its training
+    config recorded, or the ``model`` of ``train_config`` when given (for
+    checkpoints that record none). A ``model`` in the search config without
+    a ``type`` (e.g. ``--cfg-options model.queue_len=64``) updates it; a
+    search config with a whole ``model`` (an older config that inherits the
+    training config) is kept as it is.
+    """
+    own = cfg.get('model')
+    if own is not None and 'type' in own and train_config is None:
+        return
+    if not checkpoint and train_config is None:
+        raise ConfigError(
+            'a search needs the supernet checkpoint to search: run '
+            'tools/search.py CONFIG CHECKPOINT (or set load_from=PATH, '
+            f'resume=False; got load_from={checkpoint!r})')
+    if train_config is not None:
+        from mmdata.utils import load_config
+        model = load_config(train_config).get('model')
+        if model is None:
+            raise ConfigError(f'{train_config} has no model (pass the '
+                              "supernet's training config)")
+        model = model.to_dict()
+    else:
+        model = recorded_model_config(checkpoint)
+    overrides = {} if own is None or 'type' in own else own.to_dict()
+    cfg.model = _merge(model, overrides)
