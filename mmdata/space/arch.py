@@ -1,5 +1,4 @@
 """`Arch`: one sub-network of the ResNet supernet (paper Table 1 notation)."""
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, Sequence, Union
@@ -62,20 +61,6 @@ class Arch:
                 'an Arch dict needs exactly the keys stem, widths, depths; '
                 f'missing {sorted(missing)}, unexpected {sorted(extra)}')
         return cls(data['stem'], data['widths'], data['depths'])
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
-
-    @classmethod
-    def from_json(cls, text: str) -> 'Arch':
-        return cls.from_dict(json.loads(text))
-
-    def to_yaml(self) -> str:
-        return yaml.safe_dump(self.to_dict(), default_flow_style=None)
-
-    @classmethod
-    def from_yaml(cls, text: str) -> 'Arch':
-        return cls.from_dict(yaml.safe_load(text))
 
     def __str__(self) -> str:
         depth = ','.join(map(str, self.depths))

@@ -1,6 +1,5 @@
 """`DynamicResNet`: the weight-sharing supernet (paper §3.2, Table 1)."""
-from contextlib import contextmanager
-from typing import Iterator, List, Optional, Union
+from typing import List, Optional, Union
 
 import torch
 
@@ -94,16 +93,6 @@ class DynamicResNet(BottleneckResNetBase):
                 if block.downsample is not None:
                     set_active_out(block.downsample[0], 4 * width)
         self._arch = arch
-
-    @contextmanager
-    def using_arch(self, arch: Union[Arch, str, dict]) -> Iterator[Arch]:
-        """Run a block of code with ``arch`` active, then restore."""
-        previous = self._arch
-        self.set_arch(arch)
-        try:
-            yield self._arch
-        finally:
-            self.set_arch(previous)
 
     def _load_from_state_dict(self, state_dict, prefix, *args,
                               **kwargs) -> None:
