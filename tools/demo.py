@@ -23,7 +23,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_CFG = ('configs/tiny/'
@@ -111,7 +110,8 @@ def main(args: argparse.Namespace) -> None:
               f'train_cfg.num_candidates={args.candidates}',
               f'train_cfg.score_batches={args.score_batches}')
     search_dir = work / 'search'
-    best = yaml.safe_load((search_dir / 'best.yaml').read_text())
+    from mmdata.search.outputs import read_best
+    best = read_best(str(search_dir))
 
     steps.step('4/5 export the best subnet of each bin')
     for bin_name in best:

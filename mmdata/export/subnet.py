@@ -1,6 +1,5 @@
 """Export a searched subnet: plain backbone weights, its arch and a ready
 fine-tuning config of mmdet / mmseg / mmpretrain."""
-import json
 import os
 import os.path as osp
 import shutil
@@ -17,33 +16,19 @@ from mmdata.models.backbones import (build_subnet, export_subnet_state_dict,
 from mmdata.space import Arch, arch_cost
 from mmdata.utils import file_sha256
 from mmdata.models.supernet_checkpoint import load_supernet_backbone
+from mmdata.search.outputs import read_best, search_file
+from mmdata.search.store import read_identity
 from .onnx import export_onnx
 from .tasks import TASKS, copy_protocol, render_config
-
-
-def _search_file(search_dir: str, name: str) -> str:
-    """``name`` in a search work dir or in its ``search/`` folder."""
-    if not osp.isdir(search_dir):
-        raise UserError(f'search dir {search_dir} '
-                        + ('is a file' if osp.exists(search_dir) else
-                           'does not exist')
-                        + ' (pass the search work dir or its search/ folder)')
-    for path in (osp.join(search_dir, name),
-                 osp.join(search_dir, 'search', name)):
-        if osp.isfile(path):
-            return path
-    raise UserError(f'no {name} in {search_dir} (pass the search work dir '
-                    'or its search/ folder)')
 
 
 def check_search_checkpoint(search_dir: str, checkpoint: str) -> None:
     """Refuse to export a search's picks from another checkpoint than the
     one searched (the hash recorded in ``progress/identity.json``)."""
-    path = _search_file(search_dir, osp.join('progress', 'identity.json'))
+    path = search_file(search_dir, osp.join('progress', 'identity.json'))
     try:
-        with open(path) as f:
-            searched = json.load(f)['checkpoint_sha256']
-    except (ValueError, KeyError, TypeError) as err:
+        searched = read_identity(path)['checkpoint_sha256']
+    except (WorkDirError, KeyError) as err:
         raise UserError(f'{path} is damaged ({type(err).__name__}); rerun '
                         'the search, or pass --force to export anyway')
     current = file_sha256(checkpoint)
@@ -56,23 +41,7 @@ def check_search_checkpoint(search_dir: str, checkpoint: str) -> None:
 
 def arch_from_search(search_dir: str, bin_name: str) -> Arch:
     """The best arch of bin ``bin_name`` in a search's ``best.yaml``."""
-    path = _search_file(search_dir, 'best.yaml')
-    try:
-        with open(path) as f:
-            best = yaml.safe_load(f)
-    except yaml.YAMLError:
-        raise UserError(f'{path} is not valid YAML: rerun the search to '
-                        'write it again')
-    if not isinstance(best, dict):
-        raise UserError(f'{path} holds no bins (rerun the search)')
-    if bin_name not in best:
-        raise ConfigError(f'unknown bin {bin_name!r}: {path} has '
-                          f'{sorted(best)}')
-    entry = best[bin_name]
-    if not isinstance(entry, dict) or not isinstance(entry.get('arch'), str):
-        raise UserError(f'{path}: bin {bin_name!r} has no arch (got '
-                        f'{entry!r}); rerun the search to write it again')
-    return Arch.parse(entry['arch'])
+    return Arch.parse(read_best(search_dir, bin_name)['arch'])
 
 
 def read_arch(value: str) -> Arch:

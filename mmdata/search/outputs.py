@@ -1,4 +1,5 @@
-"""Search outputs: candidates.json, best.yaml and search.png (atomic)."""
+"""Search outputs: candidates.json, best.yaml and search.png (written
+atomically), and their readers."""
 import json
 import os
 import os.path as osp
@@ -8,6 +9,7 @@ import numpy as np
 import yaml
 from mmengine.logging import print_log
 
+from mmdata.errors import ConfigError, UserError
 from mmdata.search.candidates import si_prefix, size_label
 from mmdata.utils.files import atomic_write
 
@@ -148,3 +150,56 @@ def plot_search(records: List[dict], best: Dict[str, dict], metric: str,
     fig.tight_layout()
     fig.savefig(path, format='png')
     plt.close(fig)
+
+
+def search_file(search_dir: str, name: str) -> str:
+    """``name`` in a search work dir or in its ``search/`` folder."""
+    if not osp.isdir(search_dir):
+        raise UserError(f'search dir {search_dir} '
+                        + ('is a file' if osp.exists(search_dir) else
+                           'does not exist')
+                        + ' (pass the search work dir or its search/ folder)')
+    for path in (osp.join(search_dir, name),
+                 osp.join(search_dir, 'search', name)):
+        if osp.isfile(path):
+            return path
+    raise UserError(f'no {name} in {search_dir} (pass the search work dir '
+                    'or its search/ folder)')
+
+
+def read_candidates(search_dir: str) -> dict:
+    """The ``candidates.json`` of :func:`write_outputs`: ``candidates`` (every
+    scored candidate), ``bins``, ``taps``, ``metric``, ``input_size``."""
+    path = search_file(search_dir, 'candidates.json')
+    try:
+        with open(path) as f:
+            content = json.load(f)
+        content['candidates']
+    except (ValueError, KeyError, TypeError):
+        raise UserError(f'{path} is damaged: rerun the search to write it '
+                        'again')
+    return content
+
+
+def read_best(search_dir: str, bin_name: str = None) -> dict:
+    """The ``best.yaml`` of :func:`write_outputs` (``{bin: entry}``), or the
+    entry of ``bin_name``."""
+    path = search_file(search_dir, 'best.yaml')
+    try:
+        with open(path) as f:
+            best = yaml.safe_load(f)
+    except yaml.YAMLError:
+        raise UserError(f'{path} is not valid YAML: rerun the search to '
+                        'write it again')
+    if not isinstance(best, dict):
+        raise UserError(f'{path} holds no bins (rerun the search)')
+    if bin_name is None:
+        return best
+    if bin_name not in best:
+        raise ConfigError(f'unknown bin {bin_name!r}: {path} has '
+                          f'{sorted(best)}')
+    entry = best[bin_name]
+    if not isinstance(entry, dict) or not isinstance(entry.get('arch'), str):
+        raise UserError(f'{path}: bin {bin_name!r} has no arch (got '
+                        f'{entry!r}); rerun the search to write it again')
+    return entry

@@ -26,6 +26,22 @@ from mmdata.utils.files import atomic_write, identity_diff
 OUTPUTS = ('candidates.json', 'best.yaml', 'search.png')
 
 
+def read_identity(path: str) -> dict:
+    """A search's ``identity.json`` (written by :meth:`SearchStore.open`);
+    a damaged one is a :class:`WorkDirError`."""
+    try:
+        with open(path) as f:
+            identity = json.load(f)
+        if not isinstance(identity, dict):
+            raise ValueError
+    except ValueError:
+        raise WorkDirError(
+            f'{path} is damaged (not a JSON identity), so the scores beside '
+            'it cannot be trusted; pass --overwrite to start over, or '
+            'another --work-dir')
+    return identity
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -104,14 +120,7 @@ class SearchStore:
             if overwrite:
                 self.clear()
             if osp.exists(self.identity_file):
-                try:
-                    with open(self.identity_file) as f:
-                        saved = json.load(f)
-                except ValueError:
-                    raise WorkDirError(
-                        f'{self.identity_file} is damaged (not JSON), so '
-                        'the scores in it cannot be trusted; pass '
-                        '--overwrite to start over, or another --work-dir')
+                saved = read_identity(self.identity_file)
                 diff = identity_diff(saved, identity)
                 if diff:
                     raise WorkDirError(

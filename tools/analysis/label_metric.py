@@ -94,17 +94,12 @@ def parse_args() -> argparse.Namespace:
 
 
 def candidates(args) -> list:
-    from mmdata.utils import UserError
     if args.archs:
         from mmdata.space import Arch
         return [dict(arch=str(Arch.parse(a)), bin='') for a in args.archs]
-    path = osp.join(args.search_dir, 'candidates.json')
-    if not osp.isfile(path):
-        raise UserError(f'no candidates.json in {args.search_dir} (pass the '
-                        'search/ folder of a search work dir)')
-    with open(path) as f:
-        return [dict(arch=c['arch'], bin=c['bin'])
-                for c in json.load(f)['candidates']]
+    from mmdata.search.outputs import read_candidates
+    return [dict(arch=c['arch'], bin=c['bin'])
+            for c in read_candidates(args.search_dir)['candidates']]
 
 
 def signature(args, cfg) -> dict:

@@ -64,15 +64,11 @@ def load(search_dir: str, results: str, metric: str,
     """Rows (one per candidate with a label), their score columns, the
     repeated label values per arch (for the noise floor) and the columns
     that only rank inside a bin."""
-    path = osp.join(search_dir, 'candidates.json')
+    from mmdata.search.outputs import read_candidates
     from mmdata.utils import ConfigError, UserError
-    if not osp.isfile(path):
-        raise UserError(f'no candidates.json in {search_dir} (pass the '
-                        'search/ folder of a search work dir)')
+    search = read_candidates(search_dir)
     if not osp.isfile(results):
         raise UserError(f'results file {results} does not exist')
-    with open(path) as f:
-        search = json.load(f)
     with open(results) as f:
         table = list(csv.DictReader(f))
     if table and metric not in table[0]:
@@ -112,7 +108,7 @@ def load(search_dir: str, results: str, metric: str,
         rows.append(row)
     if not rows:
         raise UserError(f'no arch of {results} (seed {label_seed}) is a '
-                        f'candidate of {path}')
+                        f'candidate of the search in {search_dir}')
     return rows, columns, repeats, bin_relative
 
 

@@ -113,7 +113,8 @@ def train(args, work: Path, steps) -> Path:
 
 def data_picks(search_dir: Path) -> list:
     """The DATA score's pick of every bin."""
-    cands = json.loads((search_dir / 'candidates.json').read_text())
+    from mmdata.search.outputs import read_candidates
+    cands = read_candidates(str(search_dir))
     best = {}
     for c in cands['candidates']:
         if c['bin'] not in best or c['score'] > best[c['bin']]['score']:
@@ -123,7 +124,8 @@ def data_picks(search_dir: Path) -> list:
 
 def first_bin(search_dir: Path) -> list:
     """The archs of the first bin of a search."""
-    cands = json.loads((search_dir / 'candidates.json').read_text())
+    from mmdata.search.outputs import read_candidates
+    cands = read_candidates(str(search_dir))
     first = cands['candidates'][0]['bin']
     return [c['arch'] for c in cands['candidates'] if c['bin'] == first]
 
