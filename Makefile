@@ -19,7 +19,8 @@ TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(PY) -m pytest tests -q --durations=10 -n $(TEST_WORKERS) --dist loadscope
 
-# the whole DATA pipeline on the CPU (about 23 min on 2 cores, see docs/cpu_demo.md)
+# the DATA pipeline on the CPU in short: train, search, export (about 4-5 min
+# on 2 idle cores, see docs/cpu_demo.md); the study is `make ranking`
 demo: $(STAMP)
 	$(PY) tools/demo.py
 

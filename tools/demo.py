@@ -89,7 +89,7 @@ def main(args: argparse.Namespace) -> None:
     steps.step('1/5 data')
     name = ensure_data(root, not args.no_apt, steps)
 
-    steps.step(f'2/5 train the tiny supernet ({args.iters} iterations)')
+    steps.step('2/5 train the tiny supernet')
     ckpt = work / 'train' / f'iter_{args.iters}.pth'
     if ckpt.exists():
         print(f'{ckpt} exists, skipping')
@@ -102,8 +102,7 @@ def main(args: argparse.Namespace) -> None:
                   f'train_dataloader.batch_size={args.batch_size}',
                   f'train_cfg.max_iters={args.iters}')
 
-    steps.step(f'3/5 label-free search: 3 bins x {args.candidates} '
-               'candidates')
+    steps.step('3/5 label-free search of 3 FLOPs bins')
     steps.run('search', 'tools/search.py', SEARCH_CFG, str(ckpt),
               '--work-dir', str(work), '--cfg-options',
               f'train_dataloader.dataset.data_root={root}',
