@@ -1,4 +1,5 @@
-"""Setup for mmdata, packaging configs/ and tools/ into mmdata/.mim as OpenMMLab repos do."""
+"""Setup for mmdata, packaging configs/ and tools/ into mmdata/.mim as
+OpenMMLab repos do."""
 import os
 import os.path as osp
 import shutil
@@ -23,10 +24,12 @@ def read_requirements(path: str) -> list:
 
 
 def add_mim_extension() -> None:
-    """Link (editable install) or copy (wheel/sdist) configs and tools to mmdata/.mim."""
+    """Link (editable install) or copy (wheel/sdist) configs and tools to
+    mmdata/.mim."""
     if 'develop' in sys.argv or 'editable_wheel' in sys.argv:
         mode = 'symlink'
-    elif any(cmd in sys.argv for cmd in ('sdist', 'bdist_wheel', 'install', 'build')):
+    elif any(cmd in sys.argv
+             for cmd in ('sdist', 'bdist_wheel', 'install', 'build')):
         mode = 'copy'
     else:
         return
@@ -50,8 +53,8 @@ if __name__ == '__main__':
     setup(
         name='mmdata',
         version=read_version(),
-        description='DATA: domain-aware and task-aware self-supervised supernet '
-        'training and label-free subnet search for OpenMMLab 2.0',
+        description='DATA: domain-aware and task-aware self-supervised '
+        'supernet training and label-free subnet search for OpenMMLab 2.0',
         long_description=open('README.md').read(),
         long_description_content_type='text/markdown',
         packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),

@@ -139,7 +139,8 @@ def write_cityscapes(root: Path, split: str = 'val', num_images: int = 4,
         image = rng.integers(0, 80, (64, 128, 3), dtype=np.uint8)
         labels = np.zeros((64, 128), np.uint8)  # road, with a car and a person
         for k, (label, top, left) in enumerate(((13, 8, 16), (11, 24, 72))):
-            r, c = top + int(rng.integers(0, 8)), left + int(rng.integers(0, 16))
+            r = top + int(rng.integers(0, 8))
+            c = left + int(rng.integers(0, 16))
             labels[r:r + 24, c:c + 32] = label
             image[r:r + 24, c:c + 32] = OBJECT_COLOURS[k]
         Image.fromarray(image).save(img_dir / f'{stem}_leftImg8bit.png')

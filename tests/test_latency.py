@@ -16,7 +16,8 @@ TINY = ResNetSpace(
     stem=(8, 16, 8),
     widths=[(8, 16, 4), (16, 32, 8), (32, 64, 16), (64, 128, 32)],
     depths=[(1, 2, 1), (1, 2, 1), (1, 4, 1), (1, 2, 1)])
-CONFIG = 'configs/tiny/supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py'
+CONFIG = ('configs/tiny/'
+          'supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py')
 
 
 def header(**kwargs) -> dict:

@@ -23,8 +23,8 @@ SEARCH_CFG = str(REPO / 'configs/tiny/'
                  'search-cls_dynresnet-tiny_fashion-mnist.py')
 TRAIN_CFG = str(REPO / 'configs/tiny/'
                 'supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py')
-LATENCY_CFG = str(REPO /
-                  'configs/tiny/search-latency_dynresnet-tiny_fashion-mnist.py')
+LATENCY_CFG = str(REPO / 'configs/tiny/'
+                  'search-latency_dynresnet-tiny_fashion-mnist.py')
 FAST = [
     'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
     'train_cfg.num_candidates=3', 'train_cfg.calib_batches=1',

@@ -11,8 +11,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(name,
-                                                  REPO / 'tools' / f'{name}.py')
+    spec = importlib.util.spec_from_file_location(
+        name, REPO / 'tools' / f'{name}.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -54,7 +54,8 @@ HELP_TOOLS = [
     'tools/analysis/label_metric.py', 'tools/analysis/rank_correlation.py',
     'tools/analysis/ranking_benchmark.py', 'tools/analysis/search_levers.py',
     'tools/analysis/knn_eval.py', 'tools/analysis/benchmark_search.py',
-    'tools/analysis/benchmark_supernet.py', 'tools/analysis/benchmark_train.py',
+    'tools/analysis/benchmark_supernet.py',
+    'tools/analysis/benchmark_train.py',
     'tools/analysis/classifier_protocol_check.py',
     'tools/analysis/measure_latency.py',
     'tools/misc/prepare_fashion_mnist.py'

@@ -33,7 +33,8 @@ def options(data_root, max_iters, extra=()):
         'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False', 'model.queue_len=64',
         f'train_cfg.max_iters={max_iters}',
-        'default_hooks.checkpoint.interval=4', 'default_hooks.logger.interval=1',
+        'default_hooks.checkpoint.interval=4',
+        'default_hooks.logger.interval=1',
         *extra
     ]
 

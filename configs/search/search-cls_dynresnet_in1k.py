@@ -5,7 +5,8 @@
 # 10 x 32 images calibrate BN, 32 x 32 = 1024 others are scored on. Cost per
 # candidate: 42 batches forward (+ the teacher once per batch and group of
 # candidates_per_pass); set score_batches=None for the whole split.
-#   python tools/search.py configs/search/search-cls_dynresnet_in1k.py SUPERNET.pth
+#   python tools/search.py \
+#     configs/search/search-cls_dynresnet_in1k.py SUPERNET.pth
 _base_ = '../_base_/search_runtime.py'  # the supernet: the checkpoint's
 
 search_pipeline = [

@@ -2,7 +2,8 @@
 # VOC07+12 trainval images the detector is trained on (annotations unused),
 # aspect ratio kept (fit 864 x 512, padded) as in the COCO search; FLOPs bins
 # 1-8 G at 224 px.
-#   python tools/search.py configs/search/search-det-c4_dynresnet_voc.py SUPERNET.pth
+#   python tools/search.py \
+#     configs/search/search-det-c4_dynresnet_voc.py SUPERNET.pth
 _base_ = './search-det-fpn_dynresnet_coco.py'
 
 voc_root = 'data/VOCdevkit/'

@@ -3,10 +3,12 @@
 # from 1 to 8 G (FLOPs counted at 224 px as in the paper), 100 candidates.
 # Images keep their aspect ratio as a detector sees them: resized to fit
 # inside 864 x 512 (short side 512 for landscape COCO images), then padded
-# to it so that they batch up. C2 (216 x 128 positions) is average-pooled to at most
+# to it so that they batch up. C2 (216 x 128 positions) is average-pooled to
+# at most
 # 56 x 56 positions for its relations (train_cfg.max_positions). A seeded
 # random subset: 8 x 8 images calibrate BN, 16 x 8 = 128 are scored on.
-#   python tools/search.py configs/search/search-det-fpn_dynresnet_coco.py SUPERNET.pth
+#   python tools/search.py \
+#     configs/search/search-det-fpn_dynresnet_coco.py SUPERNET.pth
 _base_ = './search-cls_dynresnet_in1k.py'
 
 search_pipeline = [

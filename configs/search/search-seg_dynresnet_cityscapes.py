@@ -5,7 +5,8 @@
 # training crop's size). C4/C5 (128 x 64 positions) are pooled to at most
 # 56 x 56 for their relations. FLOPs bins as the paper: 1-8 G counted at
 # 224 px on the standard layout.
-#   python tools/search.py configs/search/search-seg_dynresnet_cityscapes.py SUPERNET.pth
+#   python tools/search.py \
+#     configs/search/search-seg_dynresnet_cityscapes.py SUPERNET.pth
 _base_ = './search-cls_dynresnet_in1k.py'
 
 model = dict(

@@ -2,7 +2,8 @@
 # configs/tiny/supernet-*) on Fashion-MNIST test images (labels unused):
 # 3 FLOPs bins at 32 px x 10 candidates, embedding (z) tap. The supernet
 # and its teacher come from the checkpoint.
-#   python tools/search.py configs/tiny/search-cls_dynresnet-tiny_fashion-mnist.py \
+#   python tools/search.py \
+#     configs/tiny/search-cls_dynresnet-tiny_fashion-mnist.py \
 #     work_dirs/tiny/iter_468.pth
 _base_ = '../_base_/search_runtime.py'
 

@@ -41,7 +41,8 @@ class Arch:
                     f'got {values!r}')
             object.__setattr__(
                 self, name,
-                tuple(_as_int(f'{name}[{i}]', v) for i, v in enumerate(values)))
+                tuple(_as_int(f'{name}[{i}]', v)
+                      for i, v in enumerate(values)))
 
     @property
     def out_channels(self) -> tuple:

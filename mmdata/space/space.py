@@ -211,8 +211,9 @@ class ResNetSpace:
               head: Optional[dict] = None) -> Tuple[np.ndarray, np.ndarray]:
         """FLOPs and params of every arch, as flat int64 arrays indexed like
         :meth:`arch_at`. Exact (same numbers as :func:`arch_cost`)."""
-        key = (input_size if isinstance(input_size, int) else tuple(input_size),
-               None if head is None else tuple(sorted(head.items())))
+        size = input_size if isinstance(input_size, int) else tuple(
+            input_size)
+        key = (size, None if head is None else tuple(sorted(head.items())))
         return _enumerate_costs(self, *key)
 
     def indices_in_range(self,

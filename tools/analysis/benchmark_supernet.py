@@ -65,7 +65,8 @@ def main() -> None:
     x = torch.randn(args.batch_size, 3, args.input_size, args.input_size)
     print(f'input {tuple(x.shape)}, torch threads {torch.get_num_threads()}')
     header = (f'{"arch":<46} {"GFLOPs":>7} {"dyn ms":>8} {"static ms":>9} '
-              f'{"ratio":>6} {"model us":>9} {"counter ms":>10} {"speedup":>8}')
+              f'{"ratio":>6} {"model us":>9} {"counter ms":>10} '
+              f'{"speedup":>8}')
     print(header)
     ratios, speedups = [], []
     for arch in archs:
@@ -90,7 +91,8 @@ def main() -> None:
         print(f'{str(arch):<46} {flops:7.2f} {t_dyn * 1e3:8.1f} '
               f'{t_sta * 1e3:9.1f} {ratios[-1]:6.3f} {t_model * 1e6:9.1f} '
               f'{t_counter * 1e3:10.1f} {speedups[-1]:8.0f}x')
-    print(f'dynamic/static forward time: median {statistics.median(ratios):.3f}'
+    print('dynamic/static forward time: median '
+          f'{statistics.median(ratios):.3f}'
           f' (target <= 1.05); cost model speedup over counter: median '
           f'{statistics.median(speedups):.0f}x (target >= 1000x)')
 

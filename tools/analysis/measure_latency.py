@@ -4,13 +4,14 @@ Times every distinct block shape the space can produce (stem, each stage's
 first block for every (in, width) pair, each further block) with warm-up and
 repeats (median), and writes the table with the device, torch version,
 threads, batch and input size in its header; ``overhead_ms`` (what a whole
-network adds to its blocks) is measured on the space's min and max arch. ``--validate N`` then times N
-random whole subnets end to end and prints predicted vs measured.
+network adds to its blocks) is measured on the space's min and max arch.
+``--validate N`` then times N random whole subnets end to end and prints
+predicted vs measured.
 
 Example::
 
     python tools/analysis/measure_latency.py \\
-        configs/tiny/supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py \\
+      configs/tiny/supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py \\
         --input-size 32 --out work_dirs/latency/tiny-cpu.json --validate 20
 """
 import argparse

@@ -28,7 +28,7 @@ gives the unlabeled target images. Outputs in ``--work-dir``: ``train/``,
 Example (``make ranking``: the tiny supernet on Fashion-MNIST)::
 
     python tools/analysis/ranking_benchmark.py \\
-        configs/tiny/supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py \\
+      configs/tiny/supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py \\
         configs/tiny/search-cls_dynresnet-tiny_fashion-mnist.py \\
         --work-dir work_dirs/ranking
 """
@@ -106,8 +106,9 @@ def train(args, work: Path, steps) -> Path:
     resume = ['--resume'] if (work / 'train' /
                               'last_checkpoint').exists() else []
     steps.run('train', 'tools/train.py', args.train_config, '--work-dir',
-              str(work / 'train'), *resume, '--cfg-options', *args.cfg_options,
-        f'train_cfg.max_iters={iters}', *args.train_options)
+              str(work / 'train'), *resume, '--cfg-options',
+              *args.cfg_options, f'train_cfg.max_iters={iters}',
+              *args.train_options)
     return ckpt
 
 

@@ -64,7 +64,8 @@ class DynamicResNet(BottleneckResNetBase):
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
                  **kwargs) -> None:
         self.space = build_space(space)
-        dynamic_norm = dict(norm_cfg, type=dynamic_norm_class(norm_cfg['type']))
+        dynamic_norm = dict(
+            norm_cfg, type=dynamic_norm_class(norm_cfg['type']))
         super().__init__(
             self.space.max_arch,
             conv_layer=DynamicConv2d,

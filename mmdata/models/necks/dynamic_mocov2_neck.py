@@ -45,7 +45,10 @@ class DynamicMoCoV2Neck(BaseModule):
             layers.append(
                 build_norm_layer(norm_cfg or dict(type='BN1d'),
                                  hid_channels)[1])
-        layers += [nn.ReLU(inplace=True), nn.Linear(hid_channels, out_channels)]
+        layers += [
+            nn.ReLU(inplace=True),
+            nn.Linear(hid_channels, out_channels)
+        ]
         self.mlp = nn.Sequential(*layers)
 
     def forward(self, x: Tuple[Tensor, ...]) -> Tuple[Tensor]:
