@@ -5,6 +5,10 @@
 #     configs/tiny/supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py \
 #     --input-size 32 --out work_dirs/lut.json --validate 20
 # and pass it with --cfg-options train_cfg.latency_table=work_dirs/lut.json
+# together with budgets re-picked from that table's range: the fixed ms
+# budgets below fit this repository's CPU, and on a faster or slower device
+# a bin can hold no arch ("budget 1.2-1.5ms holds no arch"), e.g.
+#   train_cfg.budgets="[(0.5,0.7),(0.7,0.9),(0.9,1.1)]"
 #   python tools/search.py \
 #     configs/tiny/search-latency_dynresnet-tiny_fashion-mnist.py \
 #     work_dirs/tiny/iter_468.pth
