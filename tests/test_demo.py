@@ -163,7 +163,7 @@ def test_benchmark_scripts_run_with_small_settings():
                 'streamed MB flat']
     for args, text in zip(runs, expected):
         out = subprocess.run(
-            [sys.executable, str(REPO / 'tools/analysis' / args[0]),
+            [sys.executable, str(REPO / 'benchmarks' / args[0]),
              *args[1:]], cwd=REPO, env=env(), capture_output=True,
             text=True)
         assert out.returncode == 0, (args[0], out.stderr[-2000:])

@@ -53,10 +53,9 @@ HELP_TOOLS = [
     'tools/export_subnet.py', 'tools/demo.py',
     'tools/analysis/label_metric.py', 'tools/analysis/rank_correlation.py',
     'tools/analysis/ranking_benchmark.py', 'tools/analysis/search_levers.py',
-    'tools/analysis/knn_eval.py', 'tools/analysis/benchmark_search.py',
-    'tools/analysis/benchmark_supernet.py',
-    'tools/analysis/benchmark_train.py',
-    'tools/analysis/classifier_protocol_check.py',
+    'tools/analysis/knn_eval.py', 'benchmarks/benchmark_search.py',
+    'benchmarks/benchmark_supernet.py', 'benchmarks/benchmark_train.py',
+    'experiments/classifier_protocol_check.py',
     'tools/analysis/measure_latency.py',
     'tools/misc/prepare_fashion_mnist.py'
 ]

@@ -9,9 +9,9 @@ mmengine's ``auto_scale_lr``.
 
 Example::
 
-    python tools/analysis/classifier_protocol_check.py \\
+    python experiments/classifier_protocol_check.py \\
         work_dirs/tiny/iter_468.pth --task in1k-linear
-    python tools/analysis/classifier_protocol_check.py \\
+    python experiments/classifier_protocol_check.py \\
         work_dirs/tiny/iter_468.pth --task in1k-linear --head plain --lr 30
 """
 import argparse

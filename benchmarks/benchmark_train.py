@@ -14,7 +14,7 @@ summed, relative to a step with the max arch alone (target: per-student
 
 Example::
 
-    python tools/analysis/benchmark_train.py CONFIG --batch-size 32
+    python benchmarks/benchmark_train.py CONFIG --batch-size 32
 """
 import argparse
 import copy

@@ -25,8 +25,8 @@
 
 Example::
 
-    python tools/analysis/benchmark_search.py
-    python tools/analysis/benchmark_search.py --device cuda --input-size 224 \\
+    python benchmarks/benchmark_search.py
+    python benchmarks/benchmark_search.py --device cuda --input-size 224 \\
         --batch-size 32 --threads 8
 """
 import argparse

@@ -7,7 +7,7 @@ Prints, per arch: forward time through DynamicResNet vs the same SubnetResNet
 
 Example::
 
-    python tools/analysis/benchmark_supernet.py --num-archs 4 --input-size 224
+    python benchmarks/benchmark_supernet.py --num-archs 4 --input-size 224
 """
 import argparse
 import random
