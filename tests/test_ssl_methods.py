@@ -144,3 +144,12 @@ def check_search_teacher(algo, ckpt, data_root):
         trained = models[1].teacher_forward(images)[0]
     assert searched.shape == trained.shape
     assert torch.allclose(searched, trained, atol=1e-5)
+
+
+def test_worked_example_in_the_docs_is_the_shipped_code():
+    """docs/new_ssl_method.md shows supernet_ressl.py and the ReSSL model
+    config verbatim, so they cannot drift apart."""
+    doc = (REPO / 'docs' / 'new_ssl_method.md').read_text()
+    for path in ('mmdata/models/algorithms/supernet_ressl.py',
+                 'configs/_base_/models/supernet-ressl_dynresnet.py'):
+        assert (REPO / path).read_text() in doc, path

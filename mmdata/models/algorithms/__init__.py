@@ -1,4 +1,5 @@
-from .base import OMEGA_PRESETS, SupernetSelfSupervisor
+from .base import SupernetSelfSupervisor
+from .omega import OMEGA_PRESETS
 from .supernet_byol import SupernetBYOL
 from .supernet_ddp import SupernetDDP
 from .supernet_densecl import SupernetDenseCL

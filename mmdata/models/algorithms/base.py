@@ -11,7 +11,6 @@
   backward of all students).
 """
 import copy
-import random
 from abc import abstractmethod
 from contextlib import nullcontext
 from typing import (Callable, ContextManager, Dict, List, Optional, Sequence,
@@ -20,7 +19,7 @@ from typing import (Callable, ContextManager, Dict, List, Optional, Sequence,
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.dist import all_gather, broadcast_object_list, get_dist_info
+from mmengine.dist import get_dist_info
 from mmpretrain.models.selfsup.base import BaseSelfSupervisor
 from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.structures import DataSample
@@ -28,6 +27,7 @@ from torch import Tensor
 
 from mmdata.errors import ConfigError
 from mmdata.space import Arch
+from .omega import parse_omega, sample_omega
 
 # MoCo v2's loss head (InfoNCE, temperature 0.2), the default of the
 # contrastive methods
@@ -35,13 +35,6 @@ CONTRASTIVE_HEAD = dict(
     type='mmpretrain.ContrastiveHead',
     loss=dict(type='mmpretrain.CrossEntropyLoss'),
     temperature=0.2)
-
-OMEGA_PRESETS = {
-    # paper §3.2: the max arch and two random ones
-    'paper': dict(fixed=('max', ), num_random=2),
-    # official code: max, min and one random arch
-    'sandwich': dict(fixed=('max', 'min'), num_random=1),
-}
 
 
 class SupernetSelfSupervisor(BaseSelfSupervisor):
@@ -94,7 +87,7 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
                             f'mmdata.DynamicResNet, got '
                             f'{type(self.backbone).__name__}')
         self.space = self.backbone.space
-        self.omega_fixed, self.num_random = self._parse_omega(omega)
+        self.omega_fixed, self.num_random = parse_omega(omega, self.space)
         if backward not in ('per_student', 'summed'):
             raise ConfigError(f"backward={backward!r}: choose 'per_student' "
                               "or 'summed'")
@@ -114,47 +107,11 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
         self.register_buffer('step', torch.zeros((), dtype=torch.long))
         self.teacher = self._build_teacher()
 
-    # ----------------------------------------------------------------- omega
-    def _parse_omega(self, omega: Union[str, dict]) -> Tuple[list, int]:
-        if isinstance(omega, str):
-            if omega not in OMEGA_PRESETS:
-                raise ConfigError(f'omega={omega!r}: choose one of '
-                                  f'{sorted(OMEGA_PRESETS)} or a dict')
-            omega = OMEGA_PRESETS[omega]
-        unknown = set(omega) - {'fixed', 'num_random'}
-        if unknown:
-            raise ConfigError(f'omega has unknown keys {sorted(unknown)}; '
-                              "allowed: 'fixed', 'num_random'")
-        fixed = []
-        for name in omega.get('fixed', ()):
-            if name == 'max':
-                fixed.append(('max', self.space.max_arch))
-            elif name == 'min':
-                fixed.append(('min', self.space.min_arch))
-            else:
-                arch = Arch.from_any(name)
-                try:
-                    self.space.validate(arch)
-                except ValueError as err:
-                    raise ConfigError(f'omega names an arch outside the '
-                                      f'supernet space: {err}') from None
-                fixed.append((f'fixed{len(fixed) + 1}', arch))
-        num_random = int(omega.get('num_random', 0))
-        if num_random < 0 or not fixed and num_random == 0:
-            raise ConfigError(f'omega {omega} holds no student arch')
-        return fixed, num_random
-
     def sample_omega(self) -> List[Tuple[str, Arch]]:
-        """The (name, arch) students of this iteration, equal on all ranks:
-        drawn from ``Random(seed, step)`` on rank 0 and broadcast."""
-        rng = random.Random(f'{self.seed}-{int(self.step)}')
-        drawn = [(f'rand{i + 1}', self.space.sample(rng))
-                 for i in range(self.num_random)]
-        if get_dist_info()[1] > 1:
-            box = [drawn]
-            broadcast_object_list(box, src=0)
-            drawn = box[0]
-        return self.omega_fixed + drawn
+        """The (name, arch) students of this iteration (equal on all
+        ranks, see :func:`~.omega.sample_omega`)."""
+        return sample_omega(self.space, self.omega_fixed, self.num_random,
+                            self.seed, int(self.step))
 
     # --------------------------------------------------------------- teacher
     def _build_teacher(self) -> nn.Module:
@@ -334,18 +291,6 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
 
     def after_students(self, targets) -> None:
         """Hook after all students, e.g. to enqueue teacher keys once."""
-
-    @torch.no_grad()
-    def enqueue(self, queue: Tensor, ptr: Tensor, keys: Tensor) -> None:
-        """Write the keys of all ranks into a (D x K) FIFO queue at ``ptr``."""
-        keys = torch.cat(all_gather(keys), dim=0)
-        batch, length = keys.shape[0], queue.shape[1]
-        if length % batch:
-            raise ConfigError(f'queue length {length} must be a multiple of '
-                              f'the global batch size {batch}')
-        start = int(ptr)
-        queue[:, start:start + batch] = keys.t().to(queue.dtype)
-        ptr[0] = (start + batch) % length
 
     def extract_feat(self, inputs: Tensor, arch: Optional[Arch] = None
                      ) -> Sequence[Tensor]:

@@ -7,6 +7,7 @@ from torch import Tensor
 
 from mmdata.registry import MODELS
 from mmdata.space import Arch
+from .queue import enqueue, register_queue
 from .base import CONTRASTIVE_HEAD, SupernetSelfSupervisor
 
 
@@ -45,11 +46,8 @@ class SupernetDenseCL(SupernetSelfSupervisor):
             head=head or CONTRASTIVE_HEAD,
             **kwargs)
         self.loss_lambda = loss_lambda
-        for name in ('queue', 'queue2'):
-            self.register_buffer(
-                name, F.normalize(torch.randn(feat_dim, queue_len), dim=0))
-            self.register_buffer(f'{name}_ptr',
-                                 torch.zeros(1, dtype=torch.long))
+        register_queue(self, 'queue', feat_dim, queue_len)  # global keys
+        register_queue(self, 'queue2', feat_dim, queue_len)  # dense cells
 
     def teacher_targets(self, inputs: List[Tensor]) -> List[Tensor]:
         return self.normalized_teacher_keys(inputs[1])
@@ -79,5 +77,5 @@ class SupernetDenseCL(SupernetSelfSupervisor):
 
     def after_students(self, targets: List[Tensor]) -> None:
         k, _, k2 = targets
-        self.enqueue(self.queue, self.queue_ptr, k)
-        self.enqueue(self.queue2, self.queue2_ptr, k2)
+        enqueue(self.queue, self.queue_ptr, k)
+        enqueue(self.queue2, self.queue2_ptr, k2)

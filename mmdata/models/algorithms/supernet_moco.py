@@ -7,6 +7,7 @@ from torch import Tensor
 
 from mmdata.registry import MODELS
 from mmdata.space import Arch
+from .queue import enqueue, register_queue
 from .base import CONTRASTIVE_HEAD, SupernetSelfSupervisor
 
 
@@ -40,9 +41,7 @@ class SupernetMoCo(SupernetSelfSupervisor):
             head=head or CONTRASTIVE_HEAD,
             **kwargs)
         self.queue_len = queue_len
-        self.register_buffer(
-            'queue', F.normalize(torch.randn(feat_dim, queue_len), dim=0))
-        self.register_buffer('queue_ptr', torch.zeros(1, dtype=torch.long))
+        register_queue(self, 'queue', feat_dim, queue_len)
 
     def teacher_targets(self, inputs: List[Tensor]) -> Tensor:
         return self.normalized_teacher_keys(inputs[1])[0]
@@ -57,4 +56,4 @@ class SupernetMoCo(SupernetSelfSupervisor):
             return self.head.loss(pos, neg)
 
     def after_students(self, key: Tensor) -> None:
-        self.enqueue(self.queue, self.queue_ptr, key)
+        enqueue(self.queue, self.queue_ptr, key)

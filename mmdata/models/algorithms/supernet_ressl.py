@@ -1,12 +1,12 @@
 """`SupernetReSSL`: ReSSL with a supernet student (paper Table 7)."""
 from typing import List
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmdata.registry import MODELS
 from mmdata.space import Arch
+from .queue import enqueue, register_queue
 from .base import SupernetSelfSupervisor
 
 
@@ -40,9 +40,7 @@ class SupernetReSSL(SupernetSelfSupervisor):
         super().__init__(backbone=backbone, neck=neck, **kwargs)
         self.student_temp = student_temp
         self.teacher_temp = teacher_temp
-        self.register_buffer(
-            'queue', F.normalize(torch.randn(feat_dim, queue_len), dim=0))
-        self.register_buffer('queue_ptr', torch.zeros(1, dtype=torch.long))
+        register_queue(self, 'queue', feat_dim, queue_len)
 
     def teacher_targets(self, inputs: List[Tensor]) -> dict:
         key = F.normalize(self.teacher_forward(inputs[1])[0].float(), dim=1)
@@ -63,4 +61,4 @@ class SupernetReSSL(SupernetSelfSupervisor):
             return -(targets['relation'] * log_p).sum(1).mean()
 
     def after_students(self, targets: dict) -> None:
-        self.enqueue(self.queue, self.queue_ptr, targets['key'])
+        enqueue(self.queue, self.queue_ptr, targets['key'])
