@@ -143,7 +143,7 @@ def check_norms_excluded(cfg, model):
 def check_search_config(cfg, model, batch):
     """A search config: its target images batch up and feed the supernet,
     and every budget holds candidates of the supernet's space."""
-    from mmdata.search.target import to_image_batch
+    from mmdata.models.utils.image_batch import to_image_batch
     from mmdata.search import parse_budgets, resolve_taps, sample_candidates
     images = to_image_batch(batch, model.data_preprocessor)
     assert images.dim() == 4 and images.shape[1] == 3

@@ -135,7 +135,7 @@ def test_paper_bins_and_candidates_are_unique_uniform_and_seeded():
 def test_bn_calibration_says_when_the_data_ends(monkeypatch):
     """Asked for 5 batches, given 3: the statistics average the 3 and a
     warning gives the count actually used."""
-    import mmdata.search.calibration as calibration
+    import mmdata.models.utils.calibration as calibration
     logged = []
     monkeypatch.setattr(calibration, 'print_log',
                         lambda msg, **kw: logged.append(msg))

@@ -14,14 +14,15 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Subset
 
 from mmdata.errors import ConfigError
-from mmdata.search.calibration import calibrate_bn
-from mmdata.search.target import to_image_batch
+from mmdata.models.utils.calibration import calibrate_bn
+from mmdata.models.utils.image_batch import to_image_batch
 
 
 def normalizer(cfg: Config) -> Callable[[Tensor], Tensor]:
     """Normalise image batches as the model's data preprocessor does
     (BGR->RGB when it converts, mean/std): the search's
-    :func:`~mmdata.search.target.to_image_batch`, one normaliser for both."""
+    :func:`~mmdata.models.utils.image_batch.to_image_batch`, one normaliser
+    for both."""
     from mmdata.registry import MODELS
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         pre = MODELS.build(cfg.model.data_preprocessor)

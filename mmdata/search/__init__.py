@@ -1,4 +1,4 @@
-from .calibration import calibrate_bn
+from mmdata.models.utils.calibration import calibrate_bn
 from .candidates import parse_budgets, sample_candidates
 from .outputs import best_per_bin, write_outputs
 from .scorer import FeatureExtractor, SubnetScorer, static_extractor

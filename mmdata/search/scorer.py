@@ -26,7 +26,7 @@ from mmdata.errors import UserError
 from mmdata.models.backbones import (DynamicResNet, SubnetResNet,
                                      export_subnet_state_dict)
 from mmdata.space import Arch
-from .calibration import calibrate_bn
+from mmdata.models.utils.calibration import calibrate_bn
 from .proxies import PROXIES, check_proxies
 from .rankers import build_ranker, check_rankers, ranker_tap
 from .settings import SearchSettings

@@ -10,6 +10,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Subset
 
 from mmdata.errors import DataError
+from mmdata.models.utils.image_batch import to_image_batch
 
 
 def split_target(num_images: int, batch_size: int, calib_batches: int,
@@ -78,26 +79,3 @@ def target_batches(loader: DataLoader, preprocessor, device: torch.device,
         logger='current')
     return (TargetBatches(loader, calib, preprocessor, device),
             TargetBatches(loader, score, preprocessor, device))
-
-
-def to_image_batch(batch: dict, preprocessor,
-                   device: Optional[torch.device] = None) -> Tensor:
-    """Stack a batch's images, move them to ``device`` and normalise them
-    there as the model's data preprocessor would (mean/std, BGR->RGB);
-    labels are ignored."""
-    inputs = batch['inputs']
-    if isinstance(inputs, (list, tuple)):
-        shapes = {tuple(x.shape) for x in inputs}
-        if len(shapes) != 1:
-            raise DataError(
-                f'search images have different sizes {sorted(shapes)}; use a '
-                'test pipeline with a fixed-size Resize/CenterCrop or Pad')
-        inputs = torch.stack(list(inputs))
-    if getattr(preprocessor, '_channel_conversion', False) and \
-            inputs.shape[1] == 3:
-        inputs = inputs[:, [2, 1, 0]]
-    inputs = inputs.to(device).float()
-    if getattr(preprocessor, '_enable_normalize', False):
-        inputs = (inputs - preprocessor.mean.to(inputs.device)) / \
-            preprocessor.std.to(inputs.device)
-    return inputs

@@ -7,7 +7,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmdata.errors import ConfigError
 from mmdata.registry import HOOKS
-from mmdata.search.calibration import calibrate_bn
+from mmdata.models.utils.calibration import calibrate_bn
 
 
 @HOOKS.register_module()
