@@ -3,8 +3,8 @@ candidates, checked against a brute-force walk over the whole space."""
 import pytest
 
 from mmdata.errors import ConfigError
-from mmdata.search.candidates import (Measures, budget_label, parse_budgets,
-                                      sample_candidates)
+from mmdata.search.budgets import budget_label, parse_budgets
+from mmdata.search.candidates import Measures, sample_candidates
 from mmdata.space import LatencyTable, ResNetSpace, arch_cost, space_blocks
 
 TINY = ResNetSpace(

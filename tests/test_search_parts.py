@@ -5,8 +5,8 @@ import json
 import pytest
 
 from mmdata.errors import ConfigError
-from mmdata.search.candidates import (Measures, bin_ranges, parse_budgets,
-                                      sample_candidates, within)
+from mmdata.search.budgets import bin_ranges, parse_budgets, within
+from mmdata.search.candidates import Measures, sample_candidates
 from mmdata.search.evolution import evolve
 from mmdata.search.settings import SearchSettings
 from mmdata.search.sharding import score_sharded

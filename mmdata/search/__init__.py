@@ -1,5 +1,6 @@
 from mmdata.models.utils.calibration import calibrate_bn
-from .candidates import parse_budgets, sample_candidates
+from .budgets import parse_budgets
+from .candidates import sample_candidates
 from .outputs import best_per_bin, write_outputs
 from .scorer import FeatureExtractor, SubnetScorer, static_extractor
 from .settings import SearchSettings

@@ -3,8 +3,8 @@ import random
 from typing import Callable, List, Sequence
 
 from mmdata.space import Arch, ResNetSpace
-from .candidates import (Measures, Ranges, bin_ranges, bin_seed, candidate,
-                         within)
+from .budgets import Ranges, bin_ranges, bin_seed, within
+from .candidates import Measures, candidate
 from .outputs import combine_tap_scores
 
 

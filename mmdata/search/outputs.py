@@ -10,7 +10,7 @@ import yaml
 from mmengine.logging import print_log
 
 from mmdata.errors import ConfigError, UserError
-from mmdata.search.candidates import si_prefix, size_label
+from mmdata.search.budgets import si_prefix, size_label
 from mmdata.utils.files import atomic_write
 
 

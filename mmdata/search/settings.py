@@ -3,7 +3,7 @@ from dataclasses import dataclass, field, fields
 from typing import List, Optional, Sequence, Union
 
 from mmdata.errors import ConfigError
-from .candidates import check_metric, parse_budgets, parse_constraints
+from .budgets import check_metric, parse_budgets, parse_constraints
 from .proxies import check_proxies
 from .rankers import check_rankers
 from .similarity import SIMILARITIES
