@@ -1,0 +1,64 @@
+"""The commands the README and docs show cannot drift from the code: every
+tool they call exists, every config path they name exists, and every
+``--option`` they pass is one the tool's ``--help`` lists."""
+import re
+import shlex
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DOCS = [REPO / 'README.md', *sorted((REPO / 'docs').glob('*.md'))]
+TOOL = re.compile(r'^(tools|benchmarks|experiments)/\S+\.(py|sh)$')
+
+
+def shown_commands():
+    """``(doc, command)`` of every ``python tools/...`` / ``bash tools/...``
+    in a bash block (continuation lines joined) or inline code."""
+    found = []
+    for doc in DOCS:
+        text = doc.read_text()
+        blocks = re.findall(r'```bash\n(.*?)```', text, flags=re.S)
+        lines = [ln for b in blocks
+                 for ln in b.replace('\\\n', ' ').splitlines()]
+        lines += re.findall(r'`((?:python|bash) [^`]+)`', text)
+        for line in lines:
+            line = line.split(' #')[0].strip()
+            if re.match(r'(\.venv/bin/)?(python|bash) (tools|benchmarks|'
+                        r'experiments)/', line):
+                found.append((doc.name, line))
+    return found
+
+
+@lru_cache(maxsize=None)
+def help_text(tool: str) -> str:
+    out = subprocess.run([sys.executable, tool, '--help'], cwd=REPO,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, (tool, out.stderr[-1000:])
+    return out.stdout
+
+
+def test_the_docs_show_commands():
+    assert len(shown_commands()) >= 20
+    # an option a tool does not have is caught
+    assert not re.search(r'(^|[\s,\[])--no-such-option\b',
+                         help_text('tools/search.py'))
+
+
+@pytest.mark.parametrize('doc,command', shown_commands())
+def test_shown_command_fits_the_code(doc, command):
+    tokens = shlex.split(command)
+    tool = next(t for t in tokens if TOOL.match(t))
+    assert (REPO / tool).is_file(), f'{doc}: {tool} does not exist'
+    for token in tokens:
+        if token.startswith('configs/') and token.endswith('.py'):
+            assert (REPO / token).is_file(), f'{doc}: {token} is missing'
+    if tool.endswith('.py'):
+        text = help_text(tool)
+        flags = [t.strip('[]').split('=')[0] for t in tokens]
+        for flag in (f for f in flags if f.startswith('--')):
+            assert re.search(rf'(^|[\s,\[]){re.escape(flag)}\b', text), \
+                f'{doc}: {tool} has no option {flag}'
