@@ -157,20 +157,6 @@ def recorded_model_config(path: str) -> dict:
     return model.to_dict() if hasattr(model, 'to_dict') else dict(model)
 
 
-def _merge(base: dict, overrides: dict) -> dict:
-    """``base`` updated recursively by ``overrides`` (``_delete_=True``
-    replaces a dict, as in MMEngine configs)."""
-    out = dict(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and \
-                not value.get('_delete_', False):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = {k: v for k, v in value.items() if k != '_delete_'} \
-                if isinstance(value, dict) else value
-    return out
-
-
 def search_model_config(cfg, checkpoint: Optional[str],
                         train_config: Optional[str] = None) -> None:
     """Give a search config the supernet it searches, in place.
@@ -183,6 +169,7 @@ def search_model_config(cfg, checkpoint: Optional[str],
     search config with a whole ``model`` (an older config that inherits the
     training config) is kept as it is.
     """
+    from mmengine.config import Config
     own = cfg.get('model')
     if own is not None and 'type' in own and train_config is None:
         return
@@ -200,5 +187,7 @@ def search_model_config(cfg, checkpoint: Optional[str],
         model = model.to_dict()
     else:
         model = recorded_model_config(checkpoint)
-    overrides = {} if own is None or 'type' in own else own.to_dict()
-    cfg.model = _merge(model, overrides)
+    merged = Config(dict(model=model))
+    if own is not None and 'type' not in own:  # MMEngine's merge, _delete_
+        merged.merge_from_dict(dict(model=own.to_dict()))
+    cfg.model = merged.model

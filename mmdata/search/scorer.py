@@ -130,7 +130,9 @@ class SubnetScorer:
                  rankers: Sequence[str] = ()) -> None:
         self.rankers = check_rankers(rankers)
         self.tau = tau
-        needed = list(taps) + [ranker_tap(r) for r in self.rankers]
+        # the tap each ranker reads, parsed once (not per batch)
+        self.ranker_taps = {r: ranker_tap(r) for r in self.rankers}
+        needed = list(taps) + list(self.ranker_taps.values())
         if 'z' in needed and (student_neck is None or teacher_neck is None):
             raise ValueError("the 'z' tap needs a model with a neck")
         self.student = student
@@ -232,7 +234,7 @@ class SubnetScorer:
         ranker_seconds = [0. for _ in models]
         rankers = [{name: build_ranker(name, self.tau)
                     for name in self.rankers} for _ in models]
-        needed = set(self.taps) | {ranker_tap(r) for r in self.rankers}
+        needed = set(self.taps) | set(self.ranker_taps.values())
         count = 0
         for images in self.score_images:
             teacher = {
@@ -250,7 +252,7 @@ class SubnetScorer:
                                                   teacher[tap]).sum().item()
                 start = time.perf_counter()
                 for name, ranker in ranks.items():
-                    tap = ranker_tap(name)
+                    tap = self.ranker_taps[name]
                     ranker.update(student[tap], teacher[tap])
                 ranker_seconds[i] += time.perf_counter() - start
             count += images.shape[0]
