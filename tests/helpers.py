@@ -1,5 +1,6 @@
 """Helpers shared by tests: tiny synthetic datasets and test-only hooks."""
 import gzip
+import importlib.util
 import os
 import signal
 import struct
@@ -9,6 +10,8 @@ import numpy as np
 from mmengine.hooks import Hook
 
 from mmdata.registry import HOOKS
+
+REPO = Path(__file__).resolve().parents[1]
 
 # objects are drawn bright on dim noise, so that a detector, a segmenter or a
 # classifier can learn them in a few iterations
@@ -34,6 +37,27 @@ def write_fashion_mnist(root: Path, num_train: int = 256,
         with open(root / f'{prefix}-labels-idx1-ubyte', 'wb') as f:
             f.write(struct.pack('>II', 2049, num))
             f.write(labels.tobytes())
+    return root
+
+
+def load_tool(name: str):
+    """The module of ``tools/NAME.py``, e.g.
+    ``misc/prepare_fashion_scenes``."""
+    spec = importlib.util.spec_from_file_location(
+        name.replace('/', '.'), REPO / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_scenes(root: Path, num_train: int = 16, num_val: int = 8,
+                 num_test: int = 4, seed: int = 0) -> Path:
+    """Fashion-MNIST scenes (``tools/misc/prepare_fashion_scenes.py``) made
+    of the synthetic items of :func:`write_fashion_mnist`."""
+    items = write_fashion_mnist(root.parent / f'{root.name}-items', 128, 64)
+    load_tool('misc/prepare_fashion_scenes').prepare(
+        items, root, dict(train=num_train, val=num_val, test=num_test),
+        seed=seed)
     return root
 
 

@@ -12,7 +12,7 @@ from PIL import Image
 
 from mmdata.registry import MODELS
 from tests.helpers import (write_cityscapes, write_coco, write_fashion_mnist,
-                           write_voc)
+                           write_scenes, write_voc)
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(
@@ -64,6 +64,7 @@ def data_roots(tmp_path_factory):
     return dict(
         ImageNet=fake_imagenet(base / 'imagenet'),
         FashionMNIST=write_fashion_mnist(base / 'fmnist', 64, 16),
+        CustomDataset=write_scenes(base / 'scenes', 8, 2, 2),
         CocoDataset=base / 'coco',
         CityscapesDataset=base / 'cityscapes',
         VOCDataset=write_voc(base / 'voc'))
@@ -75,6 +76,8 @@ SEARCHED_SUPERNET = {
     'in1k.py',
     'tiny': 'configs/tiny/supernet-mocov2_dynresnet-tiny_1xb128-1e_'
     'fashion-mnist.py',
+    'small': 'configs/small/supernet-mocov2_dynresnet-tiny_1xb64-1500it_'
+    'fashion-scenes.py',
 }
 
 

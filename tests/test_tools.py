@@ -1,5 +1,4 @@
 """Command-line tools and the mim packaging."""
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -7,15 +6,9 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
+from tests.helpers import load_tool
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(
-        name, REPO / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_train_args_are_merged_into_the_config(tmp_path, monkeypatch):

@@ -31,6 +31,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--task', required=True,
         help='coco-maskrcnn-fpn, voc-fasterrcnn-c4, cityscapes-fcn, '
+        'scenes-fasterrcnn-fpn, scenes-fcn, '
         'in1k-linear, in1k-semi-1pc or in1k-semi-10pc (mmdata.export.TASKS)')
     parser.add_argument('--out', required=True, help='output folder')
     parser.add_argument(

@@ -325,16 +325,17 @@ def add_rank_mean(rows: List[Dict], columns: Sequence[str]) -> str:
 
 def metric_agreement(tables: Dict[str, str], seed: str = '0') -> List[Dict]:
     """How label metrics agree: for every pair of results CSVs
-    (``{name: path}`` with ``arch``, ``bin``, ``seed``, ``top1``), the
-    Spearman of their seed-``seed`` values over the archs both measured,
-    overall and as the mean in-bin value."""
+    (``{name: path}`` with ``arch``, ``bin``, ``seed`` and the value,
+    e.g. ``top1``, last), the Spearman of their seed-``seed`` values over
+    the archs both measured, overall and as the mean in-bin value."""
     import csv
     values = {}
     for name, path in tables.items():
         with open(path) as f:
-            values[name] = {r['arch']: (r['bin'], float(r['top1']))
-                            for r in csv.DictReader(f)
-                            if r.get('seed', seed) == seed}
+            reader = csv.DictReader(f)
+            value = reader.fieldnames[-1]
+            values[name] = {r['arch']: (r['bin'], float(r[value]))
+                            for r in reader if r.get('seed', seed) == seed}
     names = list(values)
     out = []
     for i, a in enumerate(names):

@@ -41,7 +41,7 @@ def _backbone(arch: Arch) -> dict:
     return dict(arch=str(arch), init_cfg=_pretrained())
 
 
-def coco_maskrcnn_fpn(arch: Arch) -> dict:
+def fpn_detector(arch: Arch) -> dict:
     return dict(model=dict(
         backbone=_backbone(arch),
         neck=dict(in_channels=list(arch.out_channels))))
@@ -59,7 +59,7 @@ def voc_fasterrcnn_c4(arch: Arch) -> dict:
             bbox_head=dict(in_channels=c5))))
 
 
-def cityscapes_fcn(arch: Arch) -> dict:
+def fcn_segmentor(arch: Arch) -> dict:
     return dict(model=dict(
         backbone=_backbone(arch),
         decode_head=dict(in_channels=arch.out_channels[3]),
@@ -122,7 +122,7 @@ def _task(config: str, library: str, overrides: Callable, protocol: str,
 # detector runs stage 4 as its ROI head), shipped config (under configs/)
 TASKS: Dict[str, dict] = {
     'coco-maskrcnn-fpn': _task(
-        'mask-rcnn_subnet_fpn_syncbn_1x_coco.py', 'mmdet', coco_maskrcnn_fpn,
+        'mask-rcnn_subnet_fpn_syncbn_1x_coco.py', 'mmdet', fpn_detector,
         'Mask R-CNN FPN 1x on COCO, SyncBN (MoCo detection)'),
     'voc-fasterrcnn-c4': _task(
         'faster-rcnn_subnet-c4_syncbn_24k_voc0712.py', 'mmdet',
@@ -130,8 +130,16 @@ TASKS: Dict[str, dict] = {
         'iterations, VOC2007 test', num_stages=3),
     'cityscapes-fcn': _task(
         'fcn_subnet-d8_8xb2-40k_cityscapes-512x1024.py', 'mmseg',
-        cityscapes_fcn, 'FCN on Cityscapes, 40k iterations, batch 16, '
+        fcn_segmentor, 'FCN on Cityscapes, 40k iterations, batch 16, '
         'dilated stages 3-4'),
+    'scenes-fasterrcnn-fpn': _task(
+        'faster-rcnn_subnet_fpn_1xb8-1200it_fashion-scenes.py', 'mmdet',
+        fpn_detector, 'Faster R-CNN FPN on the 96 px Fashion-MNIST scenes, '
+        '1200 iterations, val bbox mAP (the scenes ranking study)'),
+    'scenes-fcn': _task(
+        'fcn_subnet-d8_1xb8-1200it_fashion-scenes.py', 'mmseg',
+        fcn_segmentor, 'FCN on the 96 px Fashion-MNIST scenes, 1200 '
+        'iterations, val mIoU (the scenes ranking study)'),
     'in1k-linear': _task(
         'subnet_8xb32-linear-steplr-100e_in1k.py', 'mmpretrain', in1k_linear,
         'ImageNet linear classification on frozen, BN-calibrated features, '

@@ -64,7 +64,8 @@ def best_per_bin(records: List[dict], bins: List[Dict]) -> Dict[str, dict]:
 
 def write_outputs(out_dir: str, records: List[dict], bins: List[Dict],
                   metric: str, taps: List[str],
-                  input_size: Union[int, Sequence[int]]) -> None:
+                  input_size: Union[int, Sequence[int]],
+                  similarity: str = 'relation') -> None:
     """Write the three search outputs of ``records`` to ``out_dir``.
 
     FLOPs are counted at ``input_size`` (written beside them); ``latency``
@@ -78,6 +79,7 @@ def write_outputs(out_dir: str, records: List[dict], bins: List[Dict],
         metric=metric,
         input_size=input_size,
         taps=taps,
+        similarity=similarity,
         bins=bins,
         note='score: higher = features closer to the teacher; with '
         'several taps, the mean of the taps standardised within the bin',

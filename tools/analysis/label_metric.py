@@ -16,16 +16,21 @@ compare the label-free search with (tools/analysis/rank_correlation.py).
   semi-supervised protocol and fine-tuned end to end by MMEngine's Runner on
   a class-balanced 1% subset of the train split (``--labels-per-class``),
   top-1 on the whole test split (mmdata.evaluation.finetune).
+* ``det-map``, ``seg-miou`` (the Fashion-MNIST scenes of
+  ``tools/misc/prepare_fashion_scenes.py`` in ``--scenes``): the arch
+  exported with the shipped scenes protocol (Faster R-CNN FPN, FCN) and
+  trained by MMEngine's Runner on the train scenes, bbox mAP / mIoU (0-1) on
+  the val scenes (mmdata.evaluation.downstream). CONFIG is not read.
 
 Several ``--seeds`` of the same archs measure the metric's own noise (the
 seed draws the labeled images, the calibration batches, the projection of
 ``linear-fixed`` is fixed by ``--projection-seed``).
 
-Rows (arch, bin, seed, top1) are appended to the CSV as they are done;
-re-running skips those already in it. ``CSV.json`` records what the rows
-were computed from (checkpoint content, data, metric and its settings): a
-re-run with anything else is refused instead of mixing results
-(``--overwrite`` starts over).
+Rows (arch, bin, seed, and top1, bbox_mAP or mIoU) are appended to the CSV
+as they are done; re-running skips those already in it. ``CSV.json``
+records what the rows were computed from (checkpoint content, data, metric
+and its settings): a re-run with anything else is refused instead of mixing
+results (``--overwrite`` starts over).
 
 Example::
 
@@ -43,8 +48,14 @@ import time
 from mmengine.config import DictAction
 
 
-FIELDS = ['arch', 'bin', 'seed', 'top1']
-METRICS = ('linear', 'linear-fixed', 'knn', 'finetune')
+METRICS = ('linear', 'linear-fixed', 'knn', 'finetune', 'det-map',
+           'seg-miou')
+SCENE_METRICS = {'det-map': 'bbox_mAP', 'seg-miou': 'mIoU'}  # -> column
+
+
+def fields(metric: str) -> list:
+    """The CSV columns of ``metric``'s results."""
+    return ['arch', 'bin', 'seed', SCENE_METRICS.get(metric, 'top1')]
 
 
 def parse_args() -> argparse.Namespace:
@@ -82,8 +93,13 @@ def parse_args() -> argparse.Namespace:
                         help='finetune: epochs over the labeled subset')
     parser.add_argument('--lr', type=float, default=0.05,
                         help='finetune: backbone lr (cosine)')
-    parser.add_argument('--work-dir', help='finetune: scratch folder '
-                        '(default: next to --out)')
+    parser.add_argument('--work-dir', help='finetune, det-map, seg-miou: '
+                        'scratch folder (default: next to --out)')
+    parser.add_argument('--scenes', default='data/fashion-scenes',
+                        help='det-map, seg-miou: folder of the scenes')
+    parser.add_argument('--iters', type=int,
+                        help='det-map, seg-miou: training iterations '
+                        '(default: the protocol\'s 1200)')
     parser.add_argument('--overwrite', action='store_true',
                         help='discard the rows already in --out')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -108,7 +124,11 @@ def signature(args, cfg) -> dict:
     sig = dict(
         checkpoint_sha256=file_sha256(args.checkpoint),
         metric=args.metric,
-        source=args.source,
+        source=args.source)
+    if args.metric in SCENE_METRICS:
+        from mmdata.evaluation.downstream import settings_identity
+        return dict(sig, **settings_identity(downstream_settings(args)))
+    sig.update(
         data=[json.loads(json.dumps(cfg[k].dataset, default=str))
               for k in ('probe_train_dataloader', 'probe_test_dataloader')])
     if args.metric == 'finetune':
@@ -128,7 +148,7 @@ def check_numbers(args) -> None:
     """Every number of the metrics in its valid range."""
     from mmdata.utils import ConfigError
     for name in ('calib_batches', 'max_train', 'max_test', 'max_iter',
-                 'width', 'k', 'labels_per_class', 'epochs'):
+                 'width', 'k', 'labels_per_class', 'epochs', 'iters'):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ConfigError(f"--{name.replace('_', '-')} {value}: "
@@ -144,6 +164,12 @@ def finetune_settings(args):
     from mmdata.evaluation.finetune import FinetuneSettings
     return FinetuneSettings(labels_per_class=args.labels_per_class,
                             epochs=args.epochs, lr=args.lr)
+
+
+def downstream_settings(args):
+    from mmdata.evaluation.downstream import DownstreamSettings
+    return DownstreamSettings(metric=args.metric, data_root=args.scenes,
+                              iters=args.iters)
 
 
 def done_rows(args, sig: dict) -> set:
@@ -171,7 +197,7 @@ def done_rows(args, sig: dict) -> set:
         return {(r['arch'], r['seed'])
                 for r in csv.DictReader(text.splitlines())}
     atomic_write(side, json.dumps(sig, indent=1))
-    atomic_write(args.out, ','.join(FIELDS) + '\n')
+    atomic_write(args.out, ','.join(fields(args.metric)) + '\n')
     return set()
 
 
@@ -182,8 +208,9 @@ def main(args: argparse.Namespace) -> None:
     from mmdata.models.supernet_checkpoint import load_supernet_backbone
     from mmdata.space import Arch
     check_numbers(args)
-    cfg = load_config(args.config)
-    if args.cfg_options:
+    scenes = args.metric in SCENE_METRICS
+    cfg = None if scenes else load_config(args.config)
+    if args.cfg_options and not scenes:
         cfg.merge_from_dict(args.cfg_options)
     _, space = load_supernet_backbone(args.checkpoint, args.source)
     archs = candidates(args)
@@ -194,20 +221,25 @@ def main(args: argparse.Namespace) -> None:
             if (c['arch'], str(seed)) not in done]
     print(f'{args.metric}: {len(todo)} (arch, seed) pairs to do, '
           f'{len(done)} already in {args.out}')
-    measure = measure_finetune(args, cfg) if args.metric == 'finetune' \
-        else measure_frozen(args, cfg)
+    if scenes:
+        measure = measure_downstream(args)
+    elif args.metric == 'finetune':
+        measure = measure_finetune(args, cfg)
+    else:
+        measure = measure_frozen(args, cfg)
+    column = fields(args.metric)[-1]
     bar = ProgressBar(len(todo)) if todo else None
     start = time.perf_counter()
     with open(args.out, 'a', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        writer = csv.DictWriter(f, fieldnames=fields(args.metric))
         for seed, c in todo:
             try:
-                top1 = measure(Arch.parse(c['arch']), seed)
+                value = measure(Arch.parse(c['arch']), seed)
             except UserError as err:
                 print()  # after the progress bar
                 raise type(err)(f'{err} ({c["arch"]}, seed {seed})')
-            writer.writerow(dict(arch=c['arch'], bin=c['bin'], seed=seed,
-                                 top1=f'{top1:.6f}'))
+            writer.writerow({'arch': c['arch'], 'bin': c['bin'],
+                             'seed': seed, column: f'{value:.6f}'})
             f.flush()
             bar.update()
     if bar:
@@ -245,14 +277,34 @@ def measure_frozen(args, cfg):
     return measure
 
 
+def _scratch(args, name: str, seed: int) -> str:
+    scratch = args.work_dir or osp.splitext(args.out)[0] + f'-{name}'
+    return osp.join(scratch, f'seed{seed}')
+
+
+def measure_downstream(args):
+    """``(arch, seed) -> value`` of a scenes ground truth."""
+    from mmdata.evaluation.downstream import downstream_metric
+    settings = downstream_settings(args)
+
+    def measure(arch, seed: int) -> float:
+        folder = _scratch(args, args.metric, seed)
+        try:
+            return downstream_metric(args.checkpoint, arch, settings, folder,
+                                     seed, args.source)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    return measure
+
+
 def measure_finetune(args, cfg):
     """``(arch, seed) -> top1`` of the fine-tuning metric."""
     from mmdata.evaluation.finetune import finetune_top1
     settings = finetune_settings(args)
-    scratch = args.work_dir or osp.splitext(args.out)[0] + '-finetune'
 
     def measure(arch, seed: int) -> float:
-        folder = osp.join(scratch, f'seed{seed}')
+        folder = _scratch(args, 'finetune', seed)
         try:
             return finetune_top1(args.checkpoint, arch, cfg, folder, seed,
                                  settings, args.source)

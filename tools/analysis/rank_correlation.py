@@ -30,7 +30,9 @@ from typing import Dict, List, Tuple
 # what --name's label metric measures (tools/analysis/label_metric.py)
 LABELS = {'linear': 'linear-probe top-1',
           'linear-fixed': 'fixed-width linear-probe top-1',
-          'knn': 'kNN top-1', 'finetune': 'fine-tuning top-1'}
+          'knn': 'kNN top-1', 'finetune': 'fine-tuning top-1',
+          'det-map': 'scenes Faster R-CNN FPN bbox mAP',
+          'seg-miou': 'scenes FCN mIoU'}
 
 
 def parse_args() -> argparse.Namespace:
@@ -38,7 +40,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('search_dir', help='search output folder')
     parser.add_argument('results', help='CSV with an arch column')
     parser.add_argument(
-        '--metric', default='top1', help='CSV column to compare with')
+        '--metric', help='CSV column to compare with (default: the CSV\'s '
+        'value column: top1, bbox_mAP or mIoU)')
+    parser.add_argument(
+        '--also', nargs='+', default=[], metavar='SEARCH_DIR',
+        help='add the search score of other searches of the same '
+        'candidates (e.g. other taps or similarities), one column each')
     parser.add_argument(
         '--label-seed', default='0',
         help='rows of this seed are the label (CSVs with a seed column)')
@@ -56,6 +63,49 @@ def parse_args() -> argparse.Namespace:
         '--debug', action='store_true',
         help='show the traceback of an error (also MMDATA_DEBUG=1)')
     return parser.parse_args()
+
+
+def data_column(search: Dict) -> str:
+    """The name of a search's score column: ``DATA (TAPS)``, with the
+    similarity when it is not the paper's relation."""
+    taps = search.get('taps') or []
+    name = f'DATA ({"+".join(taps)})' if taps else 'DATA'
+    similarity = search.get('similarity', 'relation')
+    return name if similarity == 'relation' else f'{name} {similarity}'
+
+
+def add_searches(rows: List[Dict], columns: List[str],
+                 bin_relative: List[str], search_dir: str,
+                 others: List[str]) -> None:
+    """Add the score of each search in ``others`` (the same candidates as
+    ``search_dir``) to ``rows`` as a column."""
+    from mmdata.search.outputs import read_candidates
+    from mmdata.utils import ConfigError
+    archs = {r['arch'] for r in rows}
+    for other in others:
+        search = read_candidates(other)
+        scores = {c['arch']: c['score'] for c in search['candidates']}
+        if not archs <= set(scores):
+            raise ConfigError(
+                f'--also {other} did not score the candidates of '
+                f'{search_dir} ({len(archs - set(scores))} missing): search '
+                'with the same bins, number of candidates and seed')
+        name = data_column(search)
+        if name in columns:
+            name = f'{name} [{osp.basename(osp.dirname(osp.abspath(other)))}]'
+        for r in rows:
+            r[name] = scores[r['arch']]
+        columns.append(name)
+        if len(search.get('taps') or []) > 1:
+            bin_relative.append(name)
+
+
+def value_column(results: str) -> str:
+    """The value column of a label-metric CSV (after arch, bin, seed)."""
+    with open(results) as f:
+        header = next(csv.reader(f), [])
+    values = [c for c in header if c not in ('arch', 'bin', 'seed')]
+    return values[-1] if values else 'top1'
 
 
 def load(search_dir: str, results: str, metric: str,
@@ -80,7 +130,7 @@ def load(search_dir: str, results: str, metric: str,
         if row.get('seed', label_seed) == label_seed:
             label[row['arch']] = float(row[metric])
     taps = search.get('taps') or []
-    columns = [f'DATA ({"+".join(taps)})' if taps else 'DATA']
+    columns = [data_column(search)]
     # several taps are standardised inside each bin before they are
     # averaged: that score only ranks inside a bin
     bin_relative = columns[:1] if len(taps) > 1 else []
@@ -278,9 +328,13 @@ def main(args: argparse.Namespace) -> None:
     from mmdata.evaluation.ranking import (add_rank_mean, can_rank_in_bins,
                                            noise_floor, ranking_report,
                                            run_agreement)
-    from mmdata.utils import ConfigError
+    from mmdata.utils import ConfigError, UserError
+    if not osp.isfile(args.results):
+        raise UserError(f'results file {args.results} does not exist')
+    args.metric = args.metric or value_column(args.results)
     rows, columns, repeats, bin_relative = load(
         args.search_dir, args.results, args.metric, args.label_seed)
+    add_searches(rows, columns, bin_relative, args.search_dir, args.also)
     for parts in args.combine:
         bad = [c for c in parts if c not in columns]
         if bad:

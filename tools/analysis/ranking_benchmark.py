@@ -47,7 +47,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('train_config', help='supernet training config '
                         '(with probe_train/test_dataloader)')
-    parser.add_argument('search_config', help='search config (SearchLoop)')
+    parser.add_argument('search_configs', nargs='+', metavar='search_config',
+                        help='search config (SearchLoop); several: the '
+                        'same candidates searched otherwise (e.g. other '
+                        'taps), each added as a score column')
     parser.add_argument('--work-dir', default='work_dirs/ranking')
     parser.add_argument('--checkpoint', help='use this supernet checkpoint '
                         'instead of training one')
@@ -69,9 +72,17 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'docs/ranking.md); repeat for several')
     parser.add_argument('--label-metrics', nargs='+',
                         default=['linear', 'linear-fixed', 'knn'],
-                        choices=['linear', 'linear-fixed', 'knn', 'finetune'],
+                        choices=['linear', 'linear-fixed', 'knn', 'finetune',
+                                 'det-map', 'seg-miou'],
                         help='label metrics (finetune: about 20 s per '
-                        'candidate and seed on 2 cores, opt-in)')
+                        'candidate and seed on 2 cores, opt-in; det-map, '
+                        'seg-miou: the Fashion-MNIST scenes\' ground '
+                        'truths, minutes per candidate and seed)')
+    parser.add_argument('--scenes', default='data/fashion-scenes',
+                        help='det-map, seg-miou: folder of the scenes')
+    parser.add_argument('--gt-iters', type=int,
+                        help='det-map, seg-miou: training iterations '
+                        '(default: the protocol\'s)')
     parser.add_argument('--probe-train', type=int, default=10000,
                         help='labeled train images per probe seed')
     parser.add_argument('--probe-test', type=int,
@@ -140,18 +151,25 @@ def main(argv=None) -> None:
     steps.step('1/5 supernet')
     ckpt = train(args, work, steps)
 
-    steps.step(f'2/5 label-free search: {args.candidates} candidates per '
-               f'bin, proxies {args.proxies}')
+    steps.step(f'2/5 label-free search ({len(args.search_configs)} '
+               f'config(s)): {args.candidates} candidates per bin, proxies '
+               f'{args.proxies}')
 
     def as_list(names):
         return '[' + ','.join(f"'{n}'" for n in names) + ']'
 
-    steps.run('search', 'tools/search.py', args.search_config, str(ckpt),
-              '--work-dir', str(work), '--cfg-options', *args.cfg_options,
-              f'train_cfg.num_candidates={args.candidates}',
-              f'train_cfg.proxies={as_list(args.proxies)}',
-              f'train_cfg.rankers={as_list(args.rankers)}',
-              *args.search_options)
+    also = []
+    for i, config in enumerate(args.search_configs):
+        # the first search is the main one, the others add score columns
+        out = work if i == 0 else work / 'also' / Path(config).stem
+        steps.run('search' if i == 0 else f'search-{Path(config).stem}',
+                  'tools/search.py', config, str(ckpt), '--work-dir',
+                  str(out), '--cfg-options', *args.cfg_options,
+                  f'train_cfg.num_candidates={args.candidates}',
+                  f'train_cfg.proxies={as_list(args.proxies)}',
+                  f'train_cfg.rankers={as_list(args.rankers)}',
+                  *args.search_options)
+        also += [str(out / 'search')] if i else []
     search_dir = work / 'search'
 
     options = ['--cfg-options', *args.cfg_options] if args.cfg_options \
@@ -159,10 +177,15 @@ def main(argv=None) -> None:
     for i, metric in enumerate(args.label_metrics):
         csv_path = work / f'label-{metric}.csv'
         measure = ['tools/analysis/label_metric.py', args.train_config,
-                   str(ckpt), '--metric', metric, '--out', str(csv_path),
-                   '--max-train', str(args.probe_train)]
-        measure += ['--max-test', str(args.probe_test)] \
-            if args.probe_test else []
+                   str(ckpt), '--metric', metric, '--out', str(csv_path)]
+        if metric in ('det-map', 'seg-miou'):
+            measure += ['--scenes', args.scenes]
+            measure += ['--iters', str(args.gt_iters)] if args.gt_iters \
+                else []
+        else:
+            measure += ['--max-train', str(args.probe_train)]
+            measure += ['--max-test', str(args.probe_test)] \
+                if args.probe_test else []
         steps.step(f'3/5 {metric} of every candidate (labels used only '
                    f'here; metric {i + 1} of {len(args.label_metrics)})')
         steps.run(metric, *measure, '--search-dir', str(search_dir),
@@ -187,6 +210,7 @@ def main(argv=None) -> None:
             sys.executable, 'tools/analysis/rank_correlation.py',
             str(search_dir), str(work / f'label-{metric}.csv'), '--out',
             str(work), '--name', metric, '--bootstrap', str(args.bootstrap),
+            *(['--also', *also] if also else []),
             *[arg for parts in args.combine for arg in ('--combine', *parts)]
         ], cwd=REPO, capture_output=True, text=True)
         if out.returncode != 0:

@@ -135,7 +135,8 @@ class SearchLoop(BaseLoop):
             log_cost(seconds)
             if is_main_process():
                 write_outputs(self.out_dir, records, s.bins, s.metric,
-                              [TAP_NAMES[t] for t in s.taps], s.input_size)
+                              [TAP_NAMES[t] for t in s.taps], s.input_size,
+                              s.similarity)
                 print_log(f'search results written to {self.out_dir}',
                           logger='current')
             barrier()

@@ -1,0 +1,158 @@
+"""Detection and segmentation ground truths of a subnet on the Fashion-MNIST
+scenes (``tools/misc/prepare_fashion_scenes.py``): the scenes ranking
+study's label metrics.
+
+The subnet is exported with a shipped scenes protocol
+(:data:`SCENE_TASKS`: Faster R-CNN FPN bbox mAP or FCN mIoU, both on the val
+split) and that config is trained and tested by MMEngine's own Runner, as a
+user would with ``mim train mmdet|mmseg``. Only what a measurement needs is
+changed, the same for every candidate: the data root, the number of
+iterations (optional), the seed, and quiet logging with no checkpoints.
+"""
+import copy
+import hashlib
+import json
+import os.path as osp
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+from mmengine.config import Config
+
+from mmdata.errors import ConfigError, DataError
+
+# label metric -> (export task, the test metric's key, scale to 0-1)
+SCENE_TASKS = {
+    'det-map': ('scenes-fasterrcnn-fpn', 'coco/bbox_mAP', 1.),
+    'seg-miou': ('scenes-fcn', 'mIoU', 0.01),
+}
+
+
+@dataclass
+class DownstreamSettings:
+    """What a scenes ground truth depends on besides the arch and seed.
+
+    Args:
+        metric (str): ``'det-map'`` or ``'seg-miou'``.
+        data_root (str): Folder of the scenes.
+        iters (int, optional): Training iterations; ``None`` keeps the
+            shipped protocol's (1200).
+    """
+    metric: str
+    data_root: str = 'data/fashion-scenes'
+    iters: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        if self.metric not in SCENE_TASKS:
+            raise ConfigError(f'scenes metric {self.metric!r}: choose one of '
+                              f'{sorted(SCENE_TASKS)}')
+        if self.iters is not None and self.iters < 1:
+            raise ConfigError(f'iters={self.iters}, allowed >= 1')
+        if not osp.isfile(osp.join(self.data_root, 'scenes.json')):
+            raise DataError(
+                f'{self.data_root} holds no scenes (no scenes.json): make '
+                'them with tools/misc/prepare_fashion_scenes.py '
+                f'{self.data_root}')
+
+    @property
+    def task(self) -> str:
+        return SCENE_TASKS[self.metric][0]
+
+
+def _datasets(cfg: Config):
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg.get(key):
+            yield cfg[key].dataset
+
+
+def measurement_config(export_cfg: Config, settings: DownstreamSettings,
+                       work_dir: str, seed: int) -> Config:
+    """The exported config set up for one measurement: ``settings``'
+    data root and iterations, ``seed``, tested once at the end on the test
+    loader (the val split), quiet, no checkpoint."""
+    cfg = copy.deepcopy(export_cfg)
+    shipped_root = cfg.train_dataloader.dataset.data_root
+    for dataset in _datasets(cfg):
+        dataset.data_root = settings.data_root
+    evaluator = cfg.test_evaluator
+    if evaluator.get('ann_file', '').startswith(shipped_root):
+        evaluator.ann_file = osp.join(
+            settings.data_root, evaluator.ann_file[len(shipped_root):])
+    for key in ('train_dataloader', 'test_dataloader'):
+        cfg[key].update(num_workers=0, persistent_workers=False)
+    iters = settings.iters or cfg.train_cfg.max_iters
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters)
+    for sched in cfg.param_scheduler:  # a shortened schedule keeps its shape
+        for key in ('end', 'T_max'):
+            if key in sched and sched[key] > iters:
+                sched[key] = iters
+        if 'milestones' in sched and settings.iters:
+            scale = iters / export_cfg.train_cfg.max_iters
+            sched['milestones'] = [int(m * scale) for m in sched.milestones]
+    for key in ('val_dataloader', 'val_cfg', 'val_evaluator'):
+        cfg[key] = None
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1,
+                                        save_last=False)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10**6)
+    # no files of the library's visualizer; a name of its own, so that a
+    # measurement never reuses the logger or visualizer of an earlier one
+    cfg.visualizer.vis_backends = []
+    cfg.experiment_name = f'{settings.metric}-seed{seed}-{uuid.uuid4().hex}'
+    cfg.update(work_dir=work_dir, launcher='none', log_level='WARNING',
+               randomness=dict(seed=seed, deterministic=False),
+               env_cfg=dict(cudnn_benchmark=False,
+                            dist_cfg=dict(backend='gloo')))
+    return cfg
+
+
+def downstream_metric(checkpoint: str, arch, settings: DownstreamSettings,
+                      work_dir: str, seed: int,
+                      source: str = 'student') -> float:
+    """Export ``arch`` of the supernet ``checkpoint`` with the scenes
+    protocol of ``settings.metric``, train it with MMEngine's Runner
+    (``seed`` seeds the heads and the data order) and return its bbox mAP
+    or mIoU (0-1) on the val scenes."""
+    from mmengine.runner import Runner
+
+    from mmdata.export import TASKS, export_subnet
+    from mmdata.utils import load_config
+    export_dir = osp.join(work_dir, 'export')
+    export_subnet(checkpoint, arch, settings.task, export_dir, source=source,
+                  overwrite=True)
+    export_cfg = load_config(osp.join(export_dir,
+                                      TASKS[settings.task]['config']))
+    cfg = measurement_config(export_cfg, settings, osp.join(work_dir, 'run'),
+                             seed)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return metric_value(runner.test(), settings.metric)
+
+
+def metric_value(metrics: dict, metric: str) -> float:
+    """The value (0-1) of ``metric`` in a Runner's test results. mmdet's
+    CocoMetric returns nothing when the detector kept no box on any val
+    scene: that is an mAP of 0, logged."""
+    from mmengine.logging import print_log
+    _, key, scale = SCENE_TASKS[metric]
+    if key in metrics:
+        return float(metrics[key]) * scale
+    if metric == 'det-map' and not metrics:
+        print_log('the detector kept no box on any val scene: bbox mAP 0',
+                  logger='current', level=30)
+        return 0.
+    raise KeyError(f'{key} not in the test results {sorted(metrics)}')
+
+
+def settings_identity(settings: DownstreamSettings) -> dict:
+    """What the results depend on, for a results file's signature: the
+    settings, the shipped protocol's text and the scenes' recipe."""
+    from mmdata.export.tasks import TASKS, shipped_configs
+    protocol = osp.join(shipped_configs(), TASKS[settings.task]['base'])
+    with open(protocol, 'rb') as f:
+        protocol_sha = hashlib.sha256(f.read()).hexdigest()
+    with open(osp.join(settings.data_root, 'scenes.json')) as f:
+        scenes = json.load(f)
+    identity = dict(asdict(settings), task=settings.task,
+                    protocol_sha256=protocol_sha, scenes=scenes)
+    identity.pop('data_root')  # the scenes' recipe says what they are
+    return identity

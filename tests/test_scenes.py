@@ -1,0 +1,191 @@
+"""The Fashion-MNIST scenes benchmark: the generator is deterministic, its
+annotations load in mmdet's and mmseg's own datasets and agree with each
+other, and the shipped scenes protocols train a detector and a segmentor on
+them with falling loss through MMEngine's Runner."""
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+from mmengine.runner import Runner
+from PIL import Image
+
+from mmdata.errors import WorkDirError
+from tests.helpers import load_tool, write_fashion_mnist, write_scenes
+from tests.test_train_runs import train
+
+REPO = Path(__file__).resolve().parents[1]
+SCENES = load_tool('misc/prepare_fashion_scenes')
+ARCH = 'Depth [1,1,2,1] Width [16,16,32,64,128]'
+
+
+def digest(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): hashlib.sha256(
+        p.read_bytes()).hexdigest() for p in sorted(folder.rglob('*'))
+        if p.is_file()}
+
+
+@pytest.fixture(scope='module')
+def scenes(tmp_path_factory):
+    return write_scenes(tmp_path_factory.mktemp('scenes') / 'scenes')
+
+
+def test_generator_is_deterministic_and_splits_are_independent(tmp_path):
+    items = write_fashion_mnist(tmp_path / 'items', 64, 32)
+    sizes = dict(train=4, val=3, test=2)
+    a = SCENES.prepare(items, tmp_path / 'a', sizes, seed=3)
+    SCENES.prepare(items, tmp_path / 'b', sizes, seed=3)
+    assert digest(tmp_path / 'a') == digest(tmp_path / 'b')
+    SCENES.prepare(items, tmp_path / 'c', dict(sizes, train=6), seed=3)
+    for split in ('val', 'test'):  # another train size leaves them alone
+        assert {k: v for k, v in digest(tmp_path / 'a').items()
+                if k.startswith(split)} == {
+                    k: v for k, v in digest(tmp_path / 'c').items()
+                    if k.startswith(split)}
+    SCENES.prepare(items, tmp_path / 'd', sizes, seed=4)
+    assert digest(tmp_path / 'a') != digest(tmp_path / 'd')
+    # the same settings again: kept; other settings: refused, or replaced
+    assert SCENES.prepare(items, tmp_path / 'a', sizes, seed=3) == a
+    with pytest.raises(WorkDirError, match='--overwrite'):
+        SCENES.prepare(items, tmp_path / 'a', dict(sizes, train=2), seed=3)
+    SCENES.prepare(items, tmp_path / 'a', dict(sizes, train=2), seed=3,
+                   overwrite=True)
+    assert len(list((tmp_path / 'a' / 'train' / 'images').iterdir())) == 2
+
+
+def test_annotations_load_in_mmdet_and_mmseg_and_agree(scenes):
+    from mmdet.datasets import CocoDataset
+    from mmseg.datasets import BaseSegDataset
+    from pycocotools import mask as mask_utils
+    info = json.loads((scenes / 'scenes.json').read_text())
+    assert info['size'] == 96 and info['scenes']['val'] == 8
+    coco = json.loads(
+        (scenes / 'annotations' / 'instances_val.json').read_text())
+    det = CocoDataset(
+        data_root=str(scenes), ann_file='annotations/instances_val.json',
+        data_prefix=dict(img='val/images/'),
+        metainfo=dict(classes=SCENES.CLASSES), test_mode=True)
+    assert len(det) == 8
+    seg = BaseSegDataset(
+        data_root=str(scenes),
+        data_prefix=dict(img_path='val/images', seg_map_path='val/semantic'),
+        img_suffix='.png', seg_map_suffix='.png',
+        metainfo=dict(classes=('background', ) + SCENES.CLASSES))
+    assert len(seg) == 8
+    total = 0
+    for image in coco['images']:
+        name = image['file_name']
+        semantic = np.asarray(Image.open(scenes / 'val' / 'semantic' / name))
+        canvas = np.asarray(Image.open(scenes / 'val' / 'images' / name))
+        assert canvas.shape == semantic.shape == (96, 96)
+        anns = [a for a in coco['annotations']
+                if a['image_id'] == image['id']]
+        assert 1 <= len(anns) <= info['max_items']
+        union = np.zeros((96, 96), bool)
+        for a in anns:
+            mask = mask_utils.decode(a['segmentation']).astype(bool)
+            assert mask.sum() == a['area'] >= 16
+            # the box is the visible mask's, the semantic map its class
+            ys, xs = np.nonzero(mask)
+            x, y, w, h = a['bbox']
+            assert (x, y, x + w, y + h) == (xs.min(), ys.min(),
+                                            xs.max() + 1, ys.max() + 1)
+            assert (semantic[mask] == a['category_id']).all()
+            assert not (union & mask).any()  # one owner per pixel
+            union |= mask
+        assert (semantic[~union] == 0).all()
+        total += len(anns)
+    assert total == info['instances']['val']
+    # mmdet's parsed instances are those annotations
+    first = det.get_data_info(0)
+    assert len(first['instances']) == sum(
+        a['image_id'] == coco['images'][0]['id'] for a in coco['annotations'])
+
+
+@pytest.fixture(scope='module')
+def supernet(tmp_path_factory):
+    base = tmp_path_factory.mktemp('scenes-supernet')
+    data_root = write_fashion_mnist(base / 'fm', 64, 64)
+    out = train(base / 'work', data_root, 2)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return base / 'work' / 'iter_2.pth'
+
+
+ITERS = 30
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('metric', ['det-map', 'seg-miou'])
+def test_scenes_protocol_trains_with_falling_loss(metric, scenes, supernet,
+                                                  tmp_path):
+    from mmdata.evaluation.downstream import (DownstreamSettings,
+                                              measurement_config,
+                                              metric_value)
+    from mmdata.export import TASKS, export_subnet
+    settings = DownstreamSettings(metric, data_root=str(scenes), iters=ITERS)
+    export_subnet(str(supernet), ARCH, settings.task, str(tmp_path / 'x'))
+    exported = Config.fromfile(
+        str(tmp_path / 'x' / TASKS[settings.task]['config']))
+    cfg = measurement_config(exported, settings, str(tmp_path / 'run'), 0)
+    cfg.train_dataloader.batch_size = 4
+    # the shipped schedule, shortened with its shape: warm-up and steps
+    assert cfg.train_cfg.max_iters == ITERS and cfg.val_cfg is None
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    losses = runner.message_hub.get_scalar('train/loss').data[0]
+    assert len(losses) == ITERS and np.isfinite(losses).all()
+    first, last = losses[:5].mean(), losses[-5:].mean()
+    print(f'{metric}: loss {first:.3f} -> {last:.3f}')
+    assert last < 0.8 * first, losses
+    assert 0 <= metric_value(runner.test(), metric) <= 1
+
+
+@pytest.mark.slow
+def test_label_metric_cli_measures_scenes_and_resumes(scenes, supernet,
+                                                      tmp_path):
+    out = tmp_path / 'det.csv'
+    cmd = [sys.executable, 'tools/analysis/label_metric.py', 'unused.py',
+           str(supernet), '--metric', 'seg-miou', '--scenes', str(scenes),
+           '--iters', '2', '--archs', ARCH, '--seeds', '0', '1', '--out',
+           str(out)]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = out.read_text().splitlines()
+    assert rows[0] == 'arch,bin,seed,mIoU' and len(rows) == 3
+    assert all(0 <= float(r.split(',')[-1]) <= 1 for r in rows[1:])
+    again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    assert '0 (arch, seed) pairs to do, 2 already' in again.stdout
+    # other ground-truth settings are refused, not mixed in
+    other = subprocess.run(cmd[:-1] + [str(out), '--iters', '3'], cwd=REPO,
+                           capture_output=True, text=True)
+    assert other.returncode != 0
+    assert 'computed differently' in other.stderr
+
+
+def test_scenes_settings_refuse_bad_values(tmp_path):
+    from mmdata.errors import ConfigError, DataError
+    from mmdata.evaluation.downstream import DownstreamSettings
+    with pytest.raises(ConfigError, match='det-map'):
+        DownstreamSettings('map', data_root=str(tmp_path))
+    with pytest.raises(DataError, match='prepare_fashion_scenes'):
+        DownstreamSettings('det-map', data_root=str(tmp_path))
+
+
+def test_small_search_configs_score_the_same_candidates():
+    base = Config.fromfile(str(
+        REPO / 'configs/small/search-cls_dynresnet-tiny_fashion-scenes.py'))
+    searches = set()
+    for path in (REPO / 'configs' / 'small').glob('search-*.py'):
+        cfg = Config.fromfile(str(path))
+        loop = dict(cfg.train_cfg)
+        searches.add((loop.pop('tap'), loop.pop('similarity')))
+        assert loop == {k: v for k, v in base.train_cfg.items()
+                        if k not in ('tap', 'similarity')}, path.name
+        assert cfg.train_dataloader == base.train_dataloader
+    assert searches == {('cls', 'relation'), ('det_c4', 'relation'),
+                        ('det_fpn', 'relation'), ('seg', 'relation'),
+                        ('det_fpn', 'cosine'), ('det_fpn', 'mse')}
