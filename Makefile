@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmdata-installed
 INSTALL_INPUTS := scripts/install.sh setup.py pyproject.toml $(wildcard requirements/*.txt)
 
-.PHONY: install test demo ranking clean-venv
+.PHONY: install test demo ranking scenes clean-venv
 
 install: $(STAMP)
 
@@ -37,3 +37,18 @@ ranking: $(STAMP)
 		$(TINY)/supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py \
 		$(TINY)/search-cls_dynresnet-tiny_fashion-mnist.py \
 		--work-dir work_dirs/ranking $(RANKING_ARGS)
+
+# the scenes study (docs/ranking.md, "Scenes"): six searches of the same
+# 30 candidates (taps z, C5, C2-C5, C4-C5; C2-C5 with cosine and MSE) judged
+# by Faster R-CNN FPN mAP and FCN mIoU on the Fashion-MNIST scenes; about
+# 8 hours on 2 cores, resumable (re-run the same command)
+SMALL := configs/small
+SCENES_ARGS ?=
+scenes: $(STAMP)
+	$(PY) tools/misc/prepare_fashion_scenes.py data/fashion-scenes
+	$(PY) tools/analysis/ranking_benchmark.py \
+		$(SMALL)/supernet-mocov2_dynresnet-tiny_1xb64-1500it_fashion-scenes.py \
+		$(foreach s,cls det-c4 det-fpn seg det-fpn-cosine det-fpn-mse,\
+			$(SMALL)/search-$(s)_dynresnet-tiny_fashion-scenes.py) \
+		--candidates 10 --label-metrics det-map seg-miou --noise-seeds 2 \
+		--work-dir work_dirs/scenes $(SCENES_ARGS)
