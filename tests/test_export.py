@@ -16,7 +16,7 @@ from mmengine.runner import Runner
 from mmdata.export import TASKS, export_subnet
 from mmdata.utils.misc import _dataset_cfgs
 from tests.helpers import (write_cityscapes, write_coco, write_fashion_mnist,
-                           write_voc)
+                           write_scenes, write_voc)
 from tests.test_configs import fake_imagenet
 from tests.test_train_runs import env, train
 
@@ -47,7 +47,10 @@ def datasets(tmp_path_factory):
     lines = (imagenet / 'meta' / 'train.txt').read_text()
     for fraction in ('1pc', '10pc'):  # both classes in each subset
         (imagenet / 'meta' / f'train_{fraction}.txt').write_text(lines)
+    scenes = write_scenes(base / 'scenes', 8, 2, 2)
     return {
+        'scenes-fasterrcnn-fpn': scenes,
+        'scenes-fcn': scenes,
         'coco-maskrcnn-fpn': coco,
         'voc-fasterrcnn-c4': voc,
         'cityscapes-fcn': cityscapes,

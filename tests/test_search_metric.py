@@ -67,11 +67,12 @@ def _per_image_reference(s, t, kind, tau=0.1):
 
 
 @pytest.mark.parametrize('kind', ['relation', 'cosine', 'mse'])
-@pytest.mark.parametrize('memory_mb', [1e-4, 0.01, 256])
+@pytest.mark.parametrize('memory_mb', [1e-4, 0.01, 0.05, 256])
 def test_batched_relations_equal_the_per_image_path(kind, memory_mb):
-    """All images at once, in memory-capped chunks of rows (1 row, a few,
-    all), score as one image and one row at a time did, to 1e-6."""
-    from mmdata.search.similarity import rows_per_step
+    """Images in memory-capped groups (one, two, all) and rows in chunks
+    (1 row, a few, all) score as one image and one row at a time did, to
+    1e-6."""
+    from mmdata.search.similarity import relation_plan, rows_per_step
     gen = torch.Generator().manual_seed(2)
     for shape_s, shape_t in (((4, 8, 6, 6), (4, 16, 6, 6)),
                              ((3, 32, 3, 3), (3, 64, 3, 3)),
@@ -84,6 +85,11 @@ def test_batched_relations_equal_the_per_image_path(kind, memory_mb):
     assert rows_per_step(32, 56 * 56, 1024, 256) == 167  # C2, batch 32
     assert rows_per_step(32, 56 * 56, 1024, 1e-6) == 1
     assert rows_per_step(2, 9, 1024, 256) == 1024
+    # images per group: the normalised copies count against the cap too
+    assert relation_plan(4, 36, 24, 1024, 0.05) == (2, 36)
+    assert relation_plan(4, 36, 24, 1024, 256) == (4, 36)
+    assert relation_plan(32, 56 * 56, 512, 1024, 256) == (4, 1024)
+    assert relation_plan(32, 56 * 56, 512, 1024, 1) == (1, 1)
 
 
 def test_embedding_relation_by_hand():

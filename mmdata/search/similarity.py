@@ -9,16 +9,18 @@ embeddings compared across samples); **higher means more similar**.
   student and teacher may differ; only these HW x HW relations are compared,
   by the cross-entropy ``-sum_j p'_ij log p_ij`` of the student's rows
   against the teacher's, averaged over rows. The score is minus that
-  cross-entropy. All images of a batch are processed together, rows in
-  chunks, so memory grows with ``N x chunk x HW`` (capped), never
-  ``HW x HW``. For embeddings ``z`` (N x D), the
+  cross-entropy. The images of a batch are processed together, in groups
+  and rows in chunks sized so that the normalised copies of both maps and
+  the relation buffers stay under a memory cap. For embeddings ``z``
+  (N x D), the
   relations are taken across the N samples of the batch.
 * ``cosine``: cosine similarity of the (L2-normalised) relation logits
   ``m_i . m_j`` rows (maps) or of the embeddings themselves (``z``).
 * ``mse``: minus the mean squared difference of the same quantities.
 """
-from typing import Callable
+from typing import Callable, Tuple
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -58,6 +60,23 @@ def rows_per_step(num: int, positions: int, chunk: int,
     return max(1, min(chunk, int(memory_mb * 2**20 // per_row)))
 
 
+def relation_plan(num: int, positions: int, channels: int, chunk: int,
+                  memory_mb: float) -> Tuple[int, int]:
+    """``(images, rows)`` computed at once so that, for each image, the
+    float32 normalised positions of both maps (``channels`` = student's +
+    teacher's) and the relation buffers of ``rows`` rows fit in
+    ``memory_mb`` together: as many images as fit with all rows (``chunk``
+    at most), else one image with the rows that fit (at least one)."""
+    cap = memory_mb * 2**20
+    copies = positions * channels * 4
+    rows = min(chunk, positions)
+    images = int(cap // (copies + rows * positions * 4 * _BUFFERS_PER_ROW))
+    if images >= 1:
+        return min(num, images), rows
+    return 1, rows_per_step(1, positions, chunk,
+                            max(cap - copies, 0) / 2**20)
+
+
 def map_similarity(student: Tensor,
                    teacher: Tensor,
                    kind: str = 'relation',
@@ -66,9 +85,9 @@ def map_similarity(student: Tensor,
                    memory_mb: float = 256.) -> Tensor:
     """Per-image similarity of two batches of maps with equal H, W.
 
-    The relations of all images of the batch are computed together, by
-    batched matrix products over chunks of rows: the rows of a chunk are
-    bounded by ``chunk`` and by ``memory_mb`` (see :func:`rows_per_step`).
+    The relations of a group of images are computed together, by batched
+    matrix products over chunks of rows; groups and chunks are bounded by
+    ``chunk`` and by ``memory_mb`` (see :func:`relation_plan`).
 
     Args:
         student (Tensor): N x C' x H x W.
@@ -76,7 +95,8 @@ def map_similarity(student: Tensor,
         kind (str): ``relation``, ``cosine`` or ``mse``.
         tau (float): Softmax temperature of the relations.
         chunk (int): Rows of the HW x HW relation computed at once, at most.
-        memory_mb (float): Memory the relation buffers may take, in MB.
+        memory_mb (float): Memory the normalised maps and the relation
+            buffers may take, in MB (one image and one row at least).
 
     Returns:
         Tensor: N scores (higher = more similar).
@@ -88,15 +108,21 @@ def map_similarity(student: Tensor,
                          f'{tuple(teacher.shape)}')
     if chunk < 1:
         raise ValueError(f'chunk={chunk}, allowed >= 1')
-    s_rows, t_rows = _rows(student), _rows(teacher)
-    num, positions = s_rows.shape[:2]
-    step = rows_per_step(num, positions, chunk, memory_mb)
-    total = s_rows.new_zeros(num)
-    for start in range(0, positions, step):
-        s_logits = s_rows[:, start:start + step] @ s_rows.transpose(1, 2)
-        t_logits = t_rows[:, start:start + step] @ t_rows.transpose(1, 2)
-        total += _row_score(s_logits, t_logits, kind, tau).sum(1)
-    return total / positions
+    num, positions = student.shape[0], student.shape[2] * student.shape[3]
+    images, step = relation_plan(num, positions,
+                                 student.shape[1] + teacher.shape[1], chunk,
+                                 memory_mb)
+    scores = []
+    for first in range(0, num, images):
+        s_rows = _rows(student[first:first + images])
+        t_rows = _rows(teacher[first:first + images])
+        total = s_rows.new_zeros(len(s_rows))
+        for start in range(0, positions, step):
+            s_logits = s_rows[:, start:start + step] @ s_rows.transpose(1, 2)
+            t_logits = t_rows[:, start:start + step] @ t_rows.transpose(1, 2)
+            total += _row_score(s_logits, t_logits, kind, tau).sum(1)
+        scores.append(total / positions)
+    return scores[0] if len(scores) == 1 else torch.cat(scores)
 
 
 def embedding_similarity(student: Tensor,
