@@ -42,14 +42,20 @@ def test_demo_quick_run(tmp_path):
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     demo = tmp_path / 'demo'
     # a short story on the console, the tools' whole output in logs/
-    assert len(out.stdout.splitlines()) < 40, out.stdout
+    assert len(out.stdout.splitlines()) < 50, out.stdout
     assert not out.stderr.strip(), out.stderr[-3000:]
-    for n in range(1, 6):
-        assert f'=== {n}/5 ' in out.stdout
-    assert out.stdout.count('  done in ') == 5
+    for n in range(1, 7):
+        assert f'=== {n}/6 ' in out.stdout
+    assert out.stdout.count('  done in ') == 6
     assert 'seconds per candidate (9 candidates): score ' in \
         (demo / 'logs' / 'search.log').read_text()
-    assert len(list((demo / 'export').glob('*/backbone.pth'))) == 3
+    assert len(list((demo / 'export').glob('*/backbone.pth'))) == 4
+    # one iteration of each export through mim train (the libraries' Runner)
+    for name in ('detector', 'classifier'):
+        assert (demo / 'finetune' / name / 'iter_1.pth').exists(), name
+    assert 'detector: loss ' in out.stdout
+    assert 'classifier: loss ' in out.stdout
+    assert 'loss ? ' not in out.stdout
     # every winner with its params rank among its bin's 3 candidates
     table = out.stdout.split('winners (best search score per bin')[1]
     assert table.count(' of 3') == 3, table
@@ -57,7 +63,7 @@ def test_demo_quick_run(tmp_path):
     documented = (REPO / 'docs' / 'cpu_demo.md').read_text()
     headers = [line for line in out.stdout.splitlines()
                if line.startswith(('bin ', '=== ', 'winners '))]
-    assert len(headers) == 7
+    assert len(headers) == 8
     for line in headers:
         assert line in documented, line
 
