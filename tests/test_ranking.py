@@ -402,3 +402,53 @@ def test_markdown_summary_without_defined_kendall():
                              **paired_bootstrap(rows, 's', 'params', 'top1',
                                                 20))]
     assert '| m | s | - | - | ' in markdown_summary(dict(m=report))
+
+
+@pytest.mark.slow
+def test_rank_correlation_compares_searches_of_the_same_candidates(
+        tmp_path):
+    """``--also``: other searches of the same candidates (taps,
+    similarities) become columns, tested against each other; the CSV's
+    value column (here bbox_mAP) is found without ``--metric``."""
+    rows = planted_rows(6)
+    cands = write_search(tmp_path / 'main' / 'search', rows)
+    for name, taps, similarity, sign in (
+            ('fpn', ['C2', 'C3', 'C4', 'C5'], 'relation', 1),
+            ('fpn-cos', ['C2', 'C3', 'C4', 'C5'], 'cosine', -1)):
+        other = [dict(c, score=sign * r['top1']) for c, r in zip(cands, rows)]
+        folder = tmp_path / name / 'search'
+        folder.mkdir(parents=True)
+        (folder / 'candidates.json').write_text(json.dumps(dict(
+            taps=taps, similarity=similarity, candidates=other)))
+    with open(tmp_path / 'det.csv', 'w', newline='') as f:
+        writer = csv.DictWriter(f, ['arch', 'bin', 'seed', 'bbox_mAP'])
+        writer.writeheader()
+        for c, r in zip(cands, rows):
+            writer.writerow(dict(arch=c['arch'], bin=c['bin'], seed=0,
+                                 bbox_mAP=r['top1']))
+    out = subprocess.run([
+        sys.executable, str(REPO / 'tools/analysis/rank_correlation.py'),
+        str(tmp_path / 'main' / 'search'), str(tmp_path / 'det.csv'),
+        '--also', str(tmp_path / 'fpn' / 'search'),
+        str(tmp_path / 'fpn-cos' / 'search'), '--bootstrap', '100'
+    ], capture_output=True, text=True, env=env())
+    assert out.returncode == 0, out.stderr
+    report = json.loads((tmp_path / 'rank_correlation.json').read_text())
+    fpn, cos = 'DATA (C2+C3+C4+C5)', 'DATA (C2+C3+C4+C5) cosine'
+    assert {fpn, cos} <= set(report['columns'])
+    assert report['columns'][fpn]['mean_bin']['regret'] == 0
+    pairs = {(p['score'], p['baseline']): p for p in report['paired']}
+    assert {('DATA (z)', fpn), ('DATA (z)', cos), (fpn, cos)} <= set(pairs)
+    assert pairs[(fpn, cos)]['kendall']['delta'] == pytest.approx(2)
+    assert pairs[(fpn, cos)]['kendall']['ci'][0] > 0
+    assert f'{fpn} - {cos}: dtau_bin' in out.stdout
+    # a search of other candidates is refused
+    (tmp_path / 'fpn' / 'search' / 'candidates.json').write_text(json.dumps(
+        dict(taps=['C5'], candidates=cands[:3])))
+    bad = subprocess.run([
+        sys.executable, str(REPO / 'tools/analysis/rank_correlation.py'),
+        str(tmp_path / 'main' / 'search'), str(tmp_path / 'det.csv'),
+        '--also', str(tmp_path / 'fpn' / 'search'), '--bootstrap', '0'
+    ], capture_output=True, text=True, env=env())
+    assert bad.returncode != 0
+    assert 'did not score the candidates' in bad.stderr

@@ -245,17 +245,22 @@ BASELINES = ('FLOPs', 'params', 'latency')
 
 
 def paired_tests(rows: List[Dict], columns: List[str], metric: str,
-                 num: int, seed: int = 0) -> List[Dict]:
+                 num: int, seed: int = 0,
+                 searches: List[str] = ()) -> List[Dict]:
     """Every label-free score (the search's and any other non-baseline
-    column) against every baseline (FLOPs, params, the proxies, random):
+    column) against every baseline (FLOPs, params, the proxies, random),
+    and the scores of several ``searches`` (e.g. taps) against each other:
     :func:`~mmdata.evaluation.ranking.paired_bootstrap`."""
     from mmdata.evaluation.ranking import RANDOM, paired_bootstrap
     proxies = [c for c in columns if c in ('naswot', 'synflow')]
     baselines = [c for c in columns if c in BASELINES] + proxies + [RANDOM]
     scores = [c for c in columns if c not in baselines]
+    pairs = [(a, b) for a in scores for b in baselines]
+    pairs += [(a, b) for i, a in enumerate(searches)
+              for b in searches[i + 1:]]
     return [dict(score=a, baseline=b,
                  **paired_bootstrap(rows, a, b, metric, num, seed))
-            for a in scores for b in baselines]
+            for a, b in pairs]
 
 
 def partial_given_params(rows: List[Dict], columns: List[str],
@@ -334,7 +339,9 @@ def main(args: argparse.Namespace) -> None:
     args.metric = args.metric or value_column(args.results)
     rows, columns, repeats, bin_relative = load(
         args.search_dir, args.results, args.metric, args.label_seed)
+    searches = columns[:1]
     add_searches(rows, columns, bin_relative, args.search_dir, args.also)
+    searches += columns[len(columns) - len(args.also):] if args.also else []
     for parts in args.combine:
         bad = [c for c in parts if c not in columns]
         if bad:
@@ -353,7 +360,7 @@ def main(args: argparse.Namespace) -> None:
         runs.get(str(int(args.label_seed) + 1), {}))
     if args.bootstrap:
         report['paired'] = paired_tests(rows, columns, args.metric,
-                                        args.bootstrap)
+                                        args.bootstrap, searches=searches)
     report['partial_given_params'] = partial_given_params(
         rows, columns, args.metric)
     label = LABELS.get(args.name, args.name or args.metric)
