@@ -189,3 +189,35 @@ def test_small_search_configs_score_the_same_candidates():
     assert searches == {('cls', 'relation'), ('det_c4', 'relation'),
                         ('det_fpn', 'relation'), ('seg', 'relation'),
                         ('det_fpn', 'cosine'), ('det_fpn', 'mse')}
+
+
+@pytest.mark.slow
+def test_scenes_study_quick_run(scenes, tmp_path):
+    """``make scenes`` in miniature: train, two searches of the same
+    candidates (taps z and C2-C5), both ground truths with a noise seed, and
+    the comparison with the taps tested against each other."""
+    small = REPO / 'configs' / 'small'
+    cmd = [
+        sys.executable, 'tools/analysis/ranking_benchmark.py',
+        str(small / 'supernet-mocov2_dynresnet-tiny_1xb64-1500it_'
+            'fashion-scenes.py'),
+        str(small / 'search-cls_dynresnet-tiny_fashion-scenes.py'),
+        str(small / 'search-det-fpn_dynresnet-tiny_fashion-scenes.py'),
+        '--work-dir', str(tmp_path / 'study'), '--iters', '2',
+        '--candidates', '2', '--label-metrics', 'det-map', 'seg-miou',
+        '--gt-iters', '2', '--noise-seeds', '2', '--scenes', str(scenes),
+        '--bootstrap', '20', '--cfg-options',
+        f'train_dataloader.dataset.data_root={scenes}',
+        'train_dataloader.batch_size=4', '--search-options',
+        'train_cfg.calib_batches=1', 'train_cfg.score_batches=2'
+    ]
+    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    text = (tmp_path / 'study' / 'ranking.txt').read_text()
+    for name in ('label metric: det-map', 'label metric: seg-miou',
+                 'DATA (z) - DATA (C2+C3+C4+C5): dtau_bin',
+                 'DATA (C2+C3+C4+C5) - params: dtau_bin'):
+        assert name in text, name
+    rows = (tmp_path / 'study' / 'label-det-map.csv').read_text()
+    assert rows.splitlines()[0] == 'arch,bin,seed,bbox_mAP'
+    assert len(rows.splitlines()) == 1 + 6 + 3  # 6 candidates, 3 noise rows
