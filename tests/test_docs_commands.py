@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-DOCS = [REPO / 'README.md', *sorted((REPO / 'docs').glob('*.md'))]
+DOCS = [REPO / 'README.md', *sorted((REPO / 'docs').rglob('*.md'))]
 TOOL = re.compile(r'^(tools|benchmarks|experiments)/\S+\.(py|sh)$')
 
 
