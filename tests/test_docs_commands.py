@@ -62,3 +62,34 @@ def test_shown_command_fits_the_code(doc, command):
         for flag in (f for f in flags if f.startswith('--')):
             assert re.search(rf'(^|[\s,\[]){re.escape(flag)}\b', text), \
                 f'{doc}: {tool} has no option {flag}'
+
+
+RUNNABLE = re.compile(r'<!-- runnable[^\n]*-->\n```python\n(.*?)```', re.S)
+CHECKED = re.compile(r'^(\S.*?)\s+# -> (.+)$')
+
+
+def runnable_snippets():
+    """``(doc, code)`` of every python block marked ``<!-- runnable -->``;
+    a line ``EXPR  # -> VALUE`` asserts ``repr(EXPR) == VALUE``."""
+    found = []
+    for doc in DOCS:
+        for block in RUNNABLE.findall(doc.read_text()):
+            lines = []
+            for line in block.splitlines():
+                checked = CHECKED.match(line)
+                lines.append(f'assert repr({checked[1]}) == {checked[2]!r}, '
+                             f'repr({checked[1]})' if checked else line)
+            found.append((doc.name, '\n'.join(lines)))
+    return found
+
+
+def test_the_docs_mark_runnable_snippets():
+    snippets = runnable_snippets()
+    assert snippets and any('assert repr(' in code for _, code in snippets)
+
+
+@pytest.mark.parametrize('doc,code', runnable_snippets())
+def test_runnable_snippet_runs(doc, code):
+    out = subprocess.run([sys.executable, '-c', code], cwd=REPO,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, f'{doc}: {out.stderr[-2000:]}'
