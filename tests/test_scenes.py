@@ -173,6 +173,9 @@ def test_scenes_settings_refuse_bad_values(tmp_path):
         DownstreamSettings('map', data_root=str(tmp_path))
     with pytest.raises(DataError, match='prepare_fashion_scenes'):
         DownstreamSettings('det-map', data_root=str(tmp_path))
+    (tmp_path / 'scenes.json').write_text(json.dumps(dict(size=128)))
+    with pytest.raises(DataError, match='holds 128 px scenes'):
+        DownstreamSettings('seg-miou', data_root=str(tmp_path))
 
 
 def test_small_search_configs_score_the_same_candidates():

@@ -21,6 +21,7 @@ from mmengine.config import Config
 
 from mmdata.errors import ConfigError, DataError
 
+SCENE_SIZE = 96  # the scenes protocols' image size (resize, padding)
 # label metric -> (export task, the test metric's key, scale to 0-1)
 SCENE_TASKS = {
     'det-map': ('scenes-fasterrcnn-fpn', 'coco/bbox_mAP', 1.),
@@ -48,11 +49,19 @@ class DownstreamSettings:
                               f'{sorted(SCENE_TASKS)}')
         if self.iters is not None and self.iters < 1:
             raise ConfigError(f'iters={self.iters}, allowed >= 1')
-        if not osp.isfile(osp.join(self.data_root, 'scenes.json')):
+        made = osp.join(self.data_root, 'scenes.json')
+        if not osp.isfile(made):
             raise DataError(
                 f'{self.data_root} holds no scenes (no scenes.json): make '
                 'them with tools/misc/prepare_fashion_scenes.py '
                 f'{self.data_root}')
+        with open(made) as f:
+            size = json.load(f)['size']
+        if size != SCENE_SIZE:
+            raise DataError(
+                f'{self.data_root} holds {size} px scenes; the shipped scenes '
+                f'protocols are set for {SCENE_SIZE} px (make them with '
+                'prepare_fashion_scenes.py --size 96)')
 
     @property
     def task(self) -> str:
