@@ -19,8 +19,9 @@ TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(PY) -m pytest tests -q --durations=10 -n $(TEST_WORKERS) --dist loadscope
 
-# the DATA pipeline on the CPU in short: train, search, export (3 min 20 s
-# on 2 idle cores, see docs/cpu_demo.md); the study is `make ranking`
+# the DATA pipeline on the CPU in short: train, search, export, one
+# fine-tuning iteration of an mmdet and an mmpretrain export (4 min on 2
+# idle cores, see docs/cpu_demo.md); the study is `make ranking`
 demo: $(STAMP)
 	$(PY) tools/demo.py
 
