@@ -26,8 +26,9 @@
 Example::
 
     python benchmarks/benchmark_search.py
-    python benchmarks/benchmark_search.py --device cuda --input-size 224 \\
-        --batch-size 32 --threads 8
+    python benchmarks/benchmark_search.py --space paper --input-size 224
+    python benchmarks/benchmark_search.py --device cuda --space paper \\
+        --input-size 224 --batch-size 32 --threads 8
 """
 import argparse
 import json
@@ -49,6 +50,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--batches', type=int, nargs='+', default=[2, 4, 8],
                         help='score batches of part 2 (doubling)')
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--space', default='small', choices=['small', 'paper'],
+                        help='the supernet: a small space (default) or the '
+                        "paper's Table 1 space (use with --input-size 224)")
     parser.add_argument('--memory-batch', type=int, default=32)
     parser.add_argument('--chunk', type=int, default=1024)
     parser.add_argument(
@@ -69,18 +73,26 @@ import torch.nn.functional as F
 # isort: on
 
 
-def supernets(device: str):
-    """A small space's student and teacher supernets and neck."""
+def supernets(device: str, which: str = 'small'):
+    """Student and teacher supernets and the neck of a small space
+    (``'small'``) or of the paper's Table 1 space (``'paper'``)."""
     from mmdata.models import DynamicMoCoV2Neck, DynamicResNet
     from mmdata.space import ResNetSpace
-    space = ResNetSpace(
-        stem=(16, 32, 8),
-        widths=[(16, 32, 8), (32, 64, 16), (64, 128, 32), (128, 256, 64)],
-        depths=[(1, 3, 1), (1, 3, 1), (2, 6, 2), (1, 3, 1)])
+    if which == 'paper':
+        space = ResNetSpace()
+        hidden = 2048
+    else:
+        space = ResNetSpace(
+            stem=(16, 32, 8),
+            widths=[(16, 32, 8), (32, 64, 16), (64, 128, 32),
+                    (128, 256, 64)],
+            depths=[(1, 3, 1), (1, 3, 1), (2, 6, 2), (1, 3, 1)])
+        hidden = 256
     torch.manual_seed(0)
     student = DynamicResNet(space=space.to_dict()).to(device).eval()
     teacher = DynamicResNet(space=space.to_dict()).to(device).eval()
-    neck = DynamicMoCoV2Neck(1024, 256, 128).to(device).eval()
+    features = 4 * space.widths[3][1]  # pooled C5 of the max arch
+    neck = DynamicMoCoV2Neck(features, hidden, 128).to(device).eval()
     return space, student, teacher, neck
 
 
@@ -104,7 +116,7 @@ class Stream:
 
 def time_groups(args) -> None:
     from mmdata.search import SubnetScorer, resolve_taps
-    space, student, teacher, neck = supernets(args.device)
+    space, student, teacher, neck = supernets(args.device, args.space)
     calib = Stream(2, args.batch_size, args.input_size, args.device, 0)
     score = Stream(2, args.batch_size, args.input_size, args.device, 1)
     scorer = SubnetScorer(student, teacher, neck, neck,
@@ -129,7 +141,7 @@ def time_groups(args) -> None:
 
 def lower_bound(args) -> None:
     from mmdata.search import SubnetScorer, resolve_taps, static_extractor
-    space, student, teacher, neck = supernets(args.device)
+    space, student, teacher, neck = supernets(args.device, args.space)
     calib = Stream(2, args.batch_size, args.input_size, args.device, 0)
     score = Stream(2, args.batch_size, args.input_size, args.device, 1)
     archs = space.sample_many(random.Random(0), args.candidates, unique=True)
@@ -195,7 +207,7 @@ def scale_child(args) -> None:
     from mmdata.search import SubnetScorer, resolve_taps
     tap, num, mode = args._scale.split(',')
     torch.set_num_threads(args.threads)
-    space, student, teacher, neck = supernets(args.device)
+    space, student, teacher, neck = supernets(args.device, args.space)
     calib = Stream(2, args.batch_size, args.input_size, args.device, 0)
     score = Stream(int(num), args.batch_size, args.input_size, args.device,
                    1)
@@ -227,7 +239,8 @@ def measure_scale(args) -> None:
                     [sys.executable, __file__, f'--_scale={tap},{num},{mode}',
                      f'--batch-size={args.batch_size}',
                      f'--input-size={args.input_size}',
-                     f'--device={args.device}', f'--threads={args.threads}'],
+                     f'--device={args.device}', f'--threads={args.threads}',
+                     f'--space={args.space}'],
                     capture_output=True, text=True, check=True)
                 row[mode] = json.loads(out.stdout.strip().splitlines()[-1])
             seconds = row['stream']['seconds']
@@ -243,7 +256,7 @@ def time_build(args) -> None:
     from mmdata.export import export_subnet_state_dict
     from mmdata.models.backbones import SubnetResNet
     from mmdata.search import static_extractor
-    space, student, _, _ = supernets(args.device)
+    space, student, _, _ = supernets(args.device, args.space)
     archs = space.sample_many(random.Random(1), 6, unique=True)
 
     def plain(arch):
@@ -314,7 +327,8 @@ def main() -> None:
         scale_child(args)
         return
     torch.set_num_threads(args.threads)
-    print(f'settings: device {args.device}, {args.candidates} candidates, '
+    print(f'settings: device {args.device}, {args.space} space, '
+          f'{args.candidates} candidates, '
           f'batch {args.batch_size} x {args.input_size}px, tap {args.tap}, '
           f'score batches {args.batches}, memory batch {args.memory_batch}, '
           f'chunk {args.chunk}, {args.threads} torch threads', flush=True)

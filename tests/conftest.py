@@ -22,6 +22,19 @@ def tiny_space() -> ResNetSpace:
         depths=[(1, 2, 1), (1, 3, 2), (1, 5, 2), (1, 2, 1)])
 
 
+@pytest.fixture(scope='session')
+def tiny_supernet(tmp_path_factory) -> dict:
+    """A tiny MoCo v2 supernet trained 2 iterations on synthetic items by
+    ``tools/train.py``: ``{'ckpt': path, 'data_root': its items}``."""
+    from tests.helpers import write_fashion_mnist
+    from tests.test_train_runs import train
+    base = tmp_path_factory.mktemp('tiny-supernet')
+    data_root = write_fashion_mnist(base / 'fm', 64, 64)
+    out = train(base / 'work', data_root, 2)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return dict(ckpt=base / 'work' / 'iter_2.pth', data_root=data_root)
+
+
 def randomize_bn_stats(model: torch.nn.Module, seed: int = 0) -> None:
     """Give every norm layer non-trivial running stats and affine params."""
     gen = torch.Generator().manual_seed(seed)

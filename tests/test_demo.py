@@ -164,9 +164,12 @@ def test_benchmark_scripts_run_with_small_settings():
          '--memory-batch', '16'],
         ['benchmark_search.py', '--candidates', '2', '--batch-size', '4',
          '--input-size', '64', '--memory-batch', '2', '--batches', '1'],
+        ['benchmark_search.py', '--space', 'paper', '--candidates', '2',
+         '--batch-size', '2', '--input-size', '64', '--memory-batch', '2',
+         '--batches', '1'],
     ]
     expected = ['target <= 1.05', 'target: per-student <= 1.30x',
-                'streamed MB flat']
+                'streamed MB flat', 'paper space']
     for args, text in zip(runs, expected):
         out = subprocess.run(
             [sys.executable, str(REPO / 'benchmarks' / args[0]),

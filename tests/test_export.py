@@ -15,10 +15,9 @@ from mmengine.runner import Runner
 
 from mmdata.export import TASKS, export_subnet
 from mmdata.utils.misc import _dataset_cfgs
-from tests.helpers import (write_cityscapes, write_coco, write_fashion_mnist,
-                           write_scenes, write_voc)
+from tests.helpers import write_cityscapes, write_coco, write_scenes, write_voc
 from tests.test_configs import fake_imagenet
-from tests.test_train_runs import env, train
+from tests.test_train_runs import env
 
 pytestmark = pytest.mark.slow  # trains and runs the tools end to end
 
@@ -27,12 +26,8 @@ ARCH = 'Depth [2,1,3,1] Width [16,16,32,48,128]'
 
 
 @pytest.fixture(scope='module')
-def supernet(tmp_path_factory):
-    base = tmp_path_factory.mktemp('export')
-    data_root = write_fashion_mnist(base / 'fm', 64, 64)
-    out = train(base / 'work', data_root, 2)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return dict(ckpt=base / 'work' / 'iter_2.pth', data_root=data_root)
+def supernet(tiny_supernet):
+    return tiny_supernet
 
 
 @pytest.fixture(scope='module')

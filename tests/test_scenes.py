@@ -16,7 +16,6 @@ from PIL import Image
 
 from mmdata.errors import WorkDirError
 from tests.helpers import load_tool, write_fashion_mnist, write_scenes
-from tests.test_train_runs import train
 
 REPO = Path(__file__).resolve().parents[1]
 SCENES = load_tool('misc/prepare_fashion_scenes')
@@ -106,28 +105,21 @@ def test_annotations_load_in_mmdet_and_mmseg_and_agree(scenes):
         a['image_id'] == coco['images'][0]['id'] for a in coco['annotations'])
 
 
-@pytest.fixture(scope='module')
-def supernet(tmp_path_factory):
-    base = tmp_path_factory.mktemp('scenes-supernet')
-    data_root = write_fashion_mnist(base / 'fm', 64, 64)
-    out = train(base / 'work', data_root, 2)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return base / 'work' / 'iter_2.pth'
-
-
 ITERS = 30
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize('metric', ['det-map', 'seg-miou'])
-def test_scenes_protocol_trains_with_falling_loss(metric, scenes, supernet,
+def test_scenes_protocol_trains_with_falling_loss(metric, scenes,
+                                                  tiny_supernet,
                                                   tmp_path):
     from mmdata.evaluation.downstream import (DownstreamSettings,
                                               measurement_config,
                                               metric_value)
     from mmdata.export import TASKS, export_subnet
     settings = DownstreamSettings(metric, data_root=str(scenes), iters=ITERS)
-    export_subnet(str(supernet), ARCH, settings.task, str(tmp_path / 'x'))
+    export_subnet(str(tiny_supernet['ckpt']), ARCH, settings.task,
+                  str(tmp_path / 'x'))
     exported = Config.fromfile(
         str(tmp_path / 'x' / TASKS[settings.task]['config']))
     cfg = measurement_config(exported, settings, str(tmp_path / 'run'), 0)
@@ -145,11 +137,12 @@ def test_scenes_protocol_trains_with_falling_loss(metric, scenes, supernet,
 
 
 @pytest.mark.slow
-def test_label_metric_cli_measures_scenes_and_resumes(scenes, supernet,
+def test_label_metric_cli_measures_scenes_and_resumes(scenes, tiny_supernet,
                                                       tmp_path):
     out = tmp_path / 'det.csv'
     cmd = [sys.executable, 'tools/analysis/label_metric.py', 'unused.py',
-           str(supernet), '--metric', 'seg-miou', '--scenes', str(scenes),
+           str(tiny_supernet['ckpt']), '--metric', 'seg-miou', '--scenes',
+           str(scenes),
            '--iters', '2', '--archs', ARCH, '--seeds', '0', '1', '--out',
            str(out)]
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
