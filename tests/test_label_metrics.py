@@ -31,8 +31,13 @@ def setup(tmp_path_factory):
 
 
 def label_metric(setup, metric, out, *extra):
+    return subprocess.run(label_metric_command(setup, metric, out, *extra),
+                          cwd=REPO, env=env(), capture_output=True, text=True)
+
+
+def label_metric_command(setup, metric, out, *extra):
     base, data = setup
-    return subprocess.run([
+    return [
         sys.executable, str(REPO / 'tools/analysis/label_metric.py'),
         str(REPO / TINY), str(base / 'supernet.pth'), '--archs', *ARCHS,
         '--metric', metric, '--out', str(out), '--max-train', '100',
@@ -40,8 +45,7 @@ def label_metric(setup, metric, out, *extra):
         f'probe_train_dataloader.dataset.data_root={data}',
         f'probe_test_dataloader.dataset.data_root={data}',
         'probe_train_dataloader.num_workers=0',
-        'probe_test_dataloader.num_workers=0'
-    ], cwd=REPO, env=env(), capture_output=True, text=True)
+        'probe_test_dataloader.num_workers=0']
 
 
 def rows(path):
@@ -63,6 +67,30 @@ def test_frozen_metrics_run_and_resume(metric, setup, tmp_path):
                          '1')
     assert '0 (arch, seed) pairs to do' in again.stdout
     assert rows(tmp_path / 'm.csv') == first
+
+
+def test_shards_share_one_csv(setup, tmp_path):
+    """Two shards of the pairs write the rows a single run writes."""
+    single = label_metric(setup, 'knn', tmp_path / 'one.csv', '--seeds',
+                          '0', '1')
+    assert single.returncode == 0, single.stderr[-3000:]
+    procs = [subprocess.Popen(
+        label_metric_command(setup, 'knn', tmp_path / 'two.csv', '--seeds',
+                             '0', '1', '--shard', f'{i}/2'),
+        cwd=REPO, env=env(), stdout=subprocess.PIPE, text=True)
+        for i in (1, 2)]
+    outputs = [p.communicate()[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert all('2 (arch, seed) pairs to do' in o for o in outputs)
+
+    def key(r):
+        return r['arch'], r['seed']
+    assert sorted(rows(tmp_path / 'two.csv'), key=key) == sorted(
+        rows(tmp_path / 'one.csv'), key=key)
+    bad = label_metric(setup, 'knn', tmp_path / 'x.csv', '--shard', '3/2')
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == ('error: --shard 3/2: allowed I/N with '
+                                  '1 <= I <= N, e.g. 1/2 and 2/2')
 
 
 def test_finetune_metric_runs_and_refuses_other_settings(setup, tmp_path):

@@ -32,6 +32,10 @@ records what the rows were computed from (checkpoint content, data, metric
 and its settings): a re-run with anything else is refused instead of mixing
 results (``--overwrite`` starts over).
 
+``--shard I/N`` takes every N-th (arch, seed) pair, from the I-th: N
+processes run with ``--shard 1/N`` ... ``N/N`` and the same ``--out`` share
+the work and the CSV (one row per write, appended).
+
 Example::
 
     python tools/analysis/label_metric.py CONFIG SUPERNET.pth \\
@@ -42,6 +46,7 @@ import csv
 import json
 import os
 import os.path as osp
+import re
 import shutil
 import time
 
@@ -100,6 +105,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--iters', type=int,
                         help='det-map, seg-miou: training iterations '
                         '(default: the protocol\'s 1200)')
+    parser.add_argument('--shard', default='1/1', metavar='I/N',
+                        help='do every N-th (arch, seed) pair, from the I-th: '
+                        'N processes share one --out')
     parser.add_argument('--overwrite', action='store_true',
                         help='discard the rows already in --out')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -158,6 +166,18 @@ def check_numbers(args) -> None:
         if not 0 < value < float('inf'):
             raise ConfigError(f'--{name} {value}: allowed: a finite number '
                               '> 0')
+    shard(args)
+
+
+def shard(args) -> tuple:
+    """``(i, n)`` of ``--shard I/N``, 1 <= I <= N."""
+    from mmdata.utils import ConfigError
+    match = re.fullmatch(r'(\d+)/(\d+)', args.shard)
+    i, n = (int(g) for g in match.groups()) if match else (0, 0)
+    if not 1 <= i <= n:
+        raise ConfigError(f'--shard {args.shard}: allowed I/N with '
+                          '1 <= I <= N, e.g. 1/2 and 2/2')
+    return i, n
 
 
 def finetune_settings(args):
@@ -197,7 +217,11 @@ def done_rows(args, sig: dict) -> set:
         return {(r['arch'], r['seed'])
                 for r in csv.DictReader(text.splitlines())}
     atomic_write(side, json.dumps(sig, indent=1))
-    atomic_write(args.out, ','.join(fields(args.metric)) + '\n')
+    try:  # exclusive: a shard started at the same time may have made it
+        with open(args.out, 'x') as f:
+            f.write(','.join(fields(args.metric)) + '\n')
+    except FileExistsError:
+        return done_rows(args, sig)
     return set()
 
 
@@ -217,7 +241,9 @@ def main(args: argparse.Namespace) -> None:
     for c in archs:
         space.validate(Arch.parse(c['arch']))
     done = done_rows(args, signature(args, cfg))
-    todo = [(seed, c) for seed in args.seeds for c in archs
+    i, n = shard(args)
+    pairs = [(seed, c) for seed in args.seeds for c in archs][i - 1::n]
+    todo = [(seed, c) for seed, c in pairs
             if (c['arch'], str(seed)) not in done]
     print(f'{args.metric}: {len(todo)} (arch, seed) pairs to do, '
           f'{len(done)} already in {args.out}')
@@ -279,7 +305,8 @@ def measure_frozen(args, cfg):
 
 def _scratch(args, name: str, seed: int) -> str:
     scratch = args.work_dir or osp.splitext(args.out)[0] + f'-{name}'
-    return osp.join(scratch, f'seed{seed}')
+    i, n = shard(args)
+    return osp.join(scratch, f'seed{seed}' + (f'-shard{i}' if n > 1 else ''))
 
 
 def measure_downstream(args):
