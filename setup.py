@@ -4,7 +4,6 @@ import os
 import os.path as osp
 import shutil
 import sys
-
 from setuptools import find_packages, setup
 
 MIM_ITEMS = ('configs', 'tools')

@@ -27,7 +27,6 @@ import time
 
 from mmengine.config import Config, DictAction
 
-
 DEFAULT_CFG = ('configs/tiny/'
                'supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py')
 

@@ -19,7 +19,6 @@ import json
 import tempfile
 from pathlib import Path
 
-
 TASKS = ('in1k-linear', 'in1k-semi-1pc', 'in1k-semi-10pc')
 PIPELINE = [
     dict(type='NumpyToPIL'),

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from mmdata.errors import ConfigError
-from mmdata.space import (LatencyTable, ResNetSpace, arch_blocks,
-                          space_blocks)
+from mmdata.space import LatencyTable, ResNetSpace, arch_blocks, space_blocks
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ResNetSpace(

@@ -11,10 +11,10 @@ import pytest
 import torch
 from scipy import stats
 
-from mmdata.evaluation.ranking import (bin_pick, bootstrap_interval,
-                                       correlation, noise_floor,
-                                       random_pick, ranking_report)
 from mmdata.errors import ConfigError
+from mmdata.evaluation.ranking import (bin_pick, bootstrap_interval,
+                                       correlation, noise_floor, random_pick,
+                                       ranking_report)
 from tests.test_train_runs import env
 
 REPO = Path(__file__).resolve().parents[1]
@@ -288,8 +288,8 @@ def test_paired_bootstrap_on_planted_scores():
 
 
 def test_partial_spearman_removes_what_params_explain():
-    from mmdata.evaluation.ranking import mean_partial_spearman, \
-        partial_spearman
+    from mmdata.evaluation.ranking import (mean_partial_spearman,
+                                           partial_spearman)
     rng = np.random.default_rng(0)
     z = rng.normal(size=200)
     x = z + 0.1 * rng.normal(size=200)  # a score that only tracks z
@@ -372,9 +372,8 @@ def test_reliability_rule_and_run_agreement():
 
 
 def test_markdown_summary_of_label_metrics():
-    from mmdata.evaluation.ranking import (can_rank_in_bins,
-                                           markdown_summary, noise_floor,
-                                           paired_bootstrap)
+    from mmdata.evaluation.ranking import (can_rank_in_bins, markdown_summary,
+                                           noise_floor, paired_bootstrap)
     rows = planted_rows(8)
     for r in rows:
         r['params'] = r['reverse']

@@ -44,8 +44,8 @@ def test_unprefixed_types_fall_back_to_mmengine_root():
 
 
 def test_custom_imports_in_an_mmdet_config(tmp_path):
-    from mmengine.config import Config
     from mmdet.registry import MODELS as DET_MODELS
+    from mmengine.config import Config
     cfg_file = tmp_path / 'cfg.py'
     cfg_file.write_text(
         "custom_imports = dict(imports=['mmdata'], "

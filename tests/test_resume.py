@@ -10,8 +10,8 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader
 
 import mmdata  # noqa: F401  (registers the local checkpoint loader)
-from mmdata.utils import load_local_checkpoint
 from mmdata.errors import CheckpointError
+from mmdata.utils import load_local_checkpoint
 
 
 class ToyModel(BaseModel):

@@ -114,8 +114,7 @@ def test_scenes_protocol_trains_with_falling_loss(metric, scenes,
                                                   tiny_supernet,
                                                   tmp_path):
     from mmdata.evaluation.downstream import (DownstreamSettings,
-                                              measurement_config,
-                                              metric_value)
+                                              measurement_config, metric_value)
     from mmdata.export import TASKS, export_subnet
     settings = DownstreamSettings(metric, data_root=str(scenes), iters=ITERS)
     export_subnet(str(tiny_supernet['ckpt']), ARCH, settings.task,

@@ -4,8 +4,8 @@ import math
 import pytest
 import torch
 
-from mmdata.search import (embedding_similarity, map_similarity,
-                           parse_budgets, resolve_taps, sample_candidates)
+from mmdata.search import (embedding_similarity, map_similarity, parse_budgets,
+                           resolve_taps, sample_candidates)
 from mmdata.space import ResNetSpace, arch_cost
 
 

@@ -200,8 +200,8 @@ def test_scoring_leaves_the_supernet_untouched(supernet):
 
     # the pooled-C5 tap compares the batch relations of pooled C5 features
     # (by hand, with the scorer's static copies) and proxies are computed
-    from mmdata.search import embedding_similarity, static_extractor
     from mmdata.models.utils.calibration import calibrate_bn
+    from mmdata.search import embedding_similarity, static_extractor
     pooled = SubnetScorer(model.backbone, model.teacher.backbone, None, None,
                           resolve_taps('C5pool'), images[:1], images[1:],
                           proxies=['naswot', 'synflow'])

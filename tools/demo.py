@@ -30,7 +30,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_CFG = ('configs/tiny/'
              'supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py')

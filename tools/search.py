@@ -42,8 +42,8 @@ def parse_args() -> argparse.Namespace:
 
 def main(args: argparse.Namespace) -> None:
     from mmdata.setup_env import register_all_modules
-    from mmdata.utils import (ConfigError, check_checkpoint_file,
-                              load_config, run_runner)
+    from mmdata.utils import (ConfigError, check_checkpoint_file, load_config,
+                              run_runner)
     register_all_modules(init_default_scope=False)
     cfg = load_config(args.config)
     if args.cfg_options is not None:

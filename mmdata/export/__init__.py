@@ -1,9 +1,8 @@
-from mmdata.models.supernet_checkpoint import (SOURCES,
-                                               load_supernet_backbone)
 from mmdata.models.backbones import (build_subnet, export_subnet_state_dict,
                                      slice_state_dict)
-from .subnet import (arch_from_search, check_search_checkpoint,
-                     export_subnet, read_arch)
+from mmdata.models.supernet_checkpoint import SOURCES, load_supernet_backbone
+from .subnet import (arch_from_search, check_search_checkpoint, export_subnet,
+                     read_arch)
 from .tasks import TASKS, render_config
 
 __all__ = [

@@ -9,15 +9,14 @@ from typing import Dict, Union
 import torch
 import yaml
 
-from mmdata.errors import (CheckpointError, ConfigError, UserError,
-                           WorkDirError)
+from mmdata.errors import CheckpointError, ConfigError, UserError, WorkDirError
 from mmdata.models.backbones import (build_subnet, export_subnet_state_dict,
                                      slice_state_dict)
-from mmdata.space import Arch, arch_cost
-from mmdata.utils import file_sha256
 from mmdata.models.supernet_checkpoint import load_supernet_backbone
 from mmdata.search.outputs import read_best, search_file
 from mmdata.search.store import read_identity
+from mmdata.space import Arch, arch_cost
+from mmdata.utils import file_sha256
 from .onnx import export_onnx
 from .tasks import TASKS, copy_protocol, render_config
 

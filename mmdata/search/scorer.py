@@ -25,8 +25,8 @@ from torch import Tensor
 from mmdata.errors import UserError
 from mmdata.models.backbones import (DynamicResNet, SubnetResNet,
                                      export_subnet_state_dict)
-from mmdata.space import Arch
 from mmdata.models.utils.calibration import calibrate_bn
+from mmdata.space import Arch
 from .proxies import PROXIES, check_proxies
 from .rankers import build_ranker, check_rankers, ranker_tap
 from .settings import SearchSettings

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple, Union
 
 from mmdata.errors import ConfigError
-
 from .arch import Arch
 
 Size = Union[int, Sequence[int]]

@@ -11,7 +11,6 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from mmdata.errors import ConfigError
-
 from .arch import Arch
 from .cost import Size, _hw, _out, stem_cost
 from .space import ResNetSpace

@@ -7,7 +7,6 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from mmdata.errors import ConfigError
-
 from .arch import Arch
 from .cost import Size, arch_cost, stage_cost, stem_cost
 

@@ -10,8 +10,8 @@ from typing import Iterator
 
 from mmengine.config import Config, ConfigDict
 
-from .dist import prepare_cpu_distributed
 from mmdata.errors import ConfigError, DataError
+from .dist import prepare_cpu_distributed
 from .files import undo_on_user_error
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -176,6 +176,7 @@ def _registered_class(name: str):
     """The class called ``name`` in one of MMEngine's root registries (or
     mmdata's), else None."""
     import mmengine.registry as root
+
     from mmdata import registry as ours
     for module in (root, ours):
         for registry in vars(module).values():

@@ -52,7 +52,6 @@ import time
 
 from mmengine.config import DictAction
 
-
 METRICS = ('linear', 'linear-fixed', 'knn', 'finetune', 'det-map',
            'seg-miou')
 SCENE_METRICS = {'det-map': 'bbox_mAP', 'seg-miou': 'mIoU'}  # -> column
@@ -226,11 +225,11 @@ def done_rows(args, sig: dict) -> set:
 
 
 def main(args: argparse.Namespace) -> None:
-    from mmdata.utils import UserError, load_config
     from mmengine.utils import ProgressBar
 
     from mmdata.models.supernet_checkpoint import load_supernet_backbone
     from mmdata.space import Arch
+    from mmdata.utils import UserError, load_config
     check_numbers(args)
     scenes = args.metric in SCENE_METRICS
     cfg = None if scenes else load_config(args.config)

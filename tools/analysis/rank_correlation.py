@@ -26,7 +26,6 @@ import os.path as osp
 from collections import defaultdict
 from typing import Dict, List, Tuple
 
-
 # what --name's label metric measures (tools/analysis/label_metric.py)
 LABELS = {'linear': 'linear-probe top-1',
           'linear-fixed': 'fixed-width linear-probe top-1',

@@ -22,7 +22,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 REPO = Path(__file__).resolve().parents[2]
 # the free baselines: cost model and zero-cost proxies (other columns are
 # the rankers a search config chose)

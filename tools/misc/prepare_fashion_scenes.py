@@ -145,6 +145,7 @@ def write_split(out: Path, split: str, num: int, rng: np.random.Generator,
     """Write ``num`` scenes of ``split``; returns the number of
     instances."""
     from PIL import Image
+
     from mmdata.utils import atomic_write
     for sub in ('images', 'semantic'):
         (out / split / sub).mkdir(parents=True, exist_ok=True)

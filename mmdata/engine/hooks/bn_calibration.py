@@ -6,8 +6,8 @@ from mmengine.model import is_model_wrapper
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmdata.errors import ConfigError
-from mmdata.registry import HOOKS
 from mmdata.models.utils.calibration import calibrate_bn
+from mmdata.registry import HOOKS
 
 
 @HOOKS.register_module()

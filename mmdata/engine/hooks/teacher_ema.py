@@ -5,8 +5,8 @@ from typing import Optional
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from mmdata.registry import HOOKS
 from mmdata.errors import ConfigError
+from mmdata.registry import HOOKS
 
 DATA_BATCH = Optional[dict]
 

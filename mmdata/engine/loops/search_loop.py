@@ -17,8 +17,8 @@ from mmdata.search.scorer import SubnetScorer, check_finite, log_cost
 from mmdata.search.settings import SearchSettings
 from mmdata.search.sharding import score_sharded
 from mmdata.search.store import SearchStore
-from mmdata.search.target import target_batches
 from mmdata.search.taps import TAP_NAMES
+from mmdata.search.target import target_batches
 from mmdata.space import LatencyTable
 from mmdata.utils.files import file_sha256
 

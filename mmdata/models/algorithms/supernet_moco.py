@@ -7,8 +7,8 @@ from torch import Tensor
 
 from mmdata.registry import MODELS
 from mmdata.space import Arch
-from .queue import enqueue, register_queue
 from .base import CONTRASTIVE_HEAD, SupernetSelfSupervisor
+from .queue import enqueue, register_queue
 
 
 @MODELS.register_module()

@@ -6,8 +6,8 @@ from torch import Tensor
 
 from mmdata.registry import MODELS
 from mmdata.space import Arch
-from .queue import enqueue, register_queue
 from .base import SupernetSelfSupervisor
+from .queue import enqueue, register_queue
 
 
 @MODELS.register_module()
