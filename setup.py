@@ -18,8 +18,10 @@ def read_version() -> str:
 
 def read_requirements(path: str) -> list:
     with open(path) as f:
-        return [line.strip() for line in f
-                if line.strip() and not line.startswith(('#', '-'))]
+        return [
+            line.strip() for line in f
+            if line.strip() and not line.startswith(('#', '-'))
+        ]
 
 
 def add_mim_extension() -> None:
@@ -27,8 +29,9 @@ def add_mim_extension() -> None:
     mmdata/.mim."""
     if 'develop' in sys.argv or 'editable_wheel' in sys.argv:
         mode = 'symlink'
-    elif any(cmd in sys.argv
-             for cmd in ('sdist', 'bdist_wheel', 'install', 'build')):
+    elif any(
+            cmd in sys.argv
+            for cmd in ('sdist', 'bdist_wheel', 'install', 'build')):
         mode = 'copy'
     else:
         return

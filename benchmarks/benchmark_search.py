@@ -42,24 +42,36 @@ import time
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--candidates', type=int, default=6,
-                        help='candidates timed (and per pass) in part 1')
+    parser.add_argument(
+        '--candidates',
+        type=int,
+        default=6,
+        help='candidates timed (and per pass) in part 1')
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--input-size', type=int, default=96)
     parser.add_argument('--tap', default='det_fpn', help='tap of part 1')
-    parser.add_argument('--batches', type=int, nargs='+', default=[2, 4, 8],
-                        help='score batches of part 2 (doubling)')
+    parser.add_argument(
+        '--batches',
+        type=int,
+        nargs='+',
+        default=[2, 4, 8],
+        help='score batches of part 2 (doubling)')
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--space', default='small', choices=['small', 'paper'],
-                        help='the supernet: a small space (default) or the '
-                        "paper's Table 1 space (use with --input-size 224)")
+    parser.add_argument(
+        '--space',
+        default='small',
+        choices=['small', 'paper'],
+        help='the supernet: a small space (default) or the '
+        "paper's Table 1 space (use with --input-size 224)")
     parser.add_argument('--memory-batch', type=int, default=32)
     parser.add_argument('--chunk', type=int, default=1024)
     parser.add_argument(
-        '--threads', type=int, default=1,
+        '--threads',
+        type=int,
+        default=1,
         help='torch threads (default 1: stable ratios on shared cores)')
-    parser.add_argument('--_memory', choices=['chunked', 'naive'],
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        '--_memory', choices=['chunked', 'naive'], help=argparse.SUPPRESS)
     parser.add_argument('--_scale', help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -84,8 +96,7 @@ def supernets(device: str, which: str = 'small'):
     else:
         space = ResNetSpace(
             stem=(16, 32, 8),
-            widths=[(16, 32, 8), (32, 64, 16), (64, 128, 32),
-                    (128, 256, 64)],
+            widths=[(16, 32, 8), (32, 64, 16), (64, 128, 32), (128, 256, 64)],
             depths=[(1, 3, 1), (1, 3, 1), (2, 6, 2), (1, 3, 1)])
         hidden = 256
     torch.manual_seed(0)
@@ -110,8 +121,9 @@ class Stream:
     def __iter__(self):
         gen = torch.Generator().manual_seed(self.seed)
         for _ in range(self.num):
-            yield torch.randn(self.batch, 3, self.size, self.size,
-                              generator=gen).to(self.device)
+            yield torch.randn(
+                self.batch, 3, self.size, self.size,
+                generator=gen).to(self.device)
 
 
 def time_groups(args) -> None:
@@ -119,8 +131,8 @@ def time_groups(args) -> None:
     space, student, teacher, neck = supernets(args.device, args.space)
     calib = Stream(2, args.batch_size, args.input_size, args.device, 0)
     score = Stream(2, args.batch_size, args.input_size, args.device, 1)
-    scorer = SubnetScorer(student, teacher, neck, neck,
-                          resolve_taps(args.tap), calib, score)
+    scorer = SubnetScorer(student, teacher, neck, neck, resolve_taps(args.tap),
+                          calib, score)
     archs = space.sample_many(random.Random(0), args.candidates, unique=True)
     scorer.evaluate(archs[0])  # warm-up
     start = time.perf_counter()
@@ -149,14 +161,16 @@ def lower_bound(args) -> None:
           f'{args.batch_size} x {args.input_size}px, {len(archs)} '
           'candidates per pass:')
     for tap in ('cls', 'det_fpn', 'seg'):
-        scorer = SubnetScorer(student, teacher, neck, neck,
-                              resolve_taps(tap), calib, score)
+        scorer = SubnetScorer(student, teacher, neck, neck, resolve_taps(tap),
+                              calib, score)
         scorer.evaluate(archs[0])  # warm-up
         start = time.perf_counter()
         scorer.evaluate_group(archs)
         search = (time.perf_counter() - start) / len(archs)
-        models = [static_extractor(student, neck if tap == 'cls' else None,
-                                   arch) for arch in archs]
+        models = [
+            static_extractor(student, neck if tap == 'cls' else None, arch)
+            for arch in archs
+        ]
         with torch.no_grad():
             for model in models[:1]:  # warm-up
                 [model(x) for x in calib]
@@ -166,9 +180,11 @@ def lower_bound(args) -> None:
                     for images in batches:
                         model(images)
             bound = (time.perf_counter() - start) / len(archs)
-        print(f'   {tap}: search {search * 1e3:.0f} ms, lower bound '
-              f'{bound * 1e3:.0f} ms per candidate, ratio '
-              f'{search / bound:.1f}', flush=True)
+        print(
+            f'   {tap}: search {search * 1e3:.0f} ms, lower bound '
+            f'{bound * 1e3:.0f} ms per candidate, ratio '
+            f'{search / bound:.1f}',
+            flush=True)
     print('   (target: ratio <= 2.0 for cls and det_fpn)')
 
 
@@ -209,8 +225,7 @@ def scale_child(args) -> None:
     torch.set_num_threads(args.threads)
     space, student, teacher, neck = supernets(args.device, args.space)
     calib = Stream(2, args.batch_size, args.input_size, args.device, 0)
-    score = Stream(int(num), args.batch_size, args.input_size, args.device,
-                   1)
+    score = Stream(int(num), args.batch_size, args.input_size, args.device, 1)
     archs = space.sample_many(random.Random(0), 3, unique=True)
     scorer = SubnetScorer(student, teacher, neck, neck, resolve_taps(tap),
                           calib, score)
@@ -221,8 +236,9 @@ def scale_child(args) -> None:
     start = time.perf_counter()
     scorer.evaluate_group(archs)
     seconds = (time.perf_counter() - start) / len(archs)
-    print(json.dumps(dict(seconds=seconds,
-                          extra_mb=peak_mb(args.device) - base)))
+    print(
+        json.dumps(
+            dict(seconds=seconds, extra_mb=peak_mb(args.device) - base)))
 
 
 def measure_scale(args) -> None:
@@ -235,20 +251,25 @@ def measure_scale(args) -> None:
         for num in args.batches:
             row = {}
             for mode in ('stream', 'list'):
-                out = subprocess.run(
-                    [sys.executable, __file__, f'--_scale={tap},{num},{mode}',
-                     f'--batch-size={args.batch_size}',
-                     f'--input-size={args.input_size}',
-                     f'--device={args.device}', f'--threads={args.threads}',
-                     f'--space={args.space}'],
-                    capture_output=True, text=True, check=True)
+                out = subprocess.run([
+                    sys.executable, __file__, f'--_scale={tap},{num},{mode}',
+                    f'--batch-size={args.batch_size}',
+                    f'--input-size={args.input_size}',
+                    f'--device={args.device}', f'--threads={args.threads}',
+                    f'--space={args.space}'
+                ],
+                                     capture_output=True,
+                                     text=True,
+                                     check=True)
                 row[mode] = json.loads(out.stdout.strip().splitlines()[-1])
             seconds = row['stream']['seconds']
             first = first or seconds
-            print(f'   {tap:<8}{num * args.batch_size:>7}{seconds:>9.2f}'
-                  f'{seconds / first:>8.1f}'
-                  f"{row['stream']['extra_mb']:>13.0f}"
-                  f"{row['list']['extra_mb']:>9.0f}", flush=True)
+            print(
+                f'   {tap:<8}{num * args.batch_size:>7}{seconds:>9.2f}'
+                f'{seconds / first:>8.1f}'
+                f"{row['stream']['extra_mb']:>13.0f}"
+                f"{row['list']['extra_mb']:>9.0f}",
+                flush=True)
     print('   (targets: streamed MB flat as images double; s/cand linear)')
 
 
@@ -298,17 +319,21 @@ def memory_child(args) -> None:
         t_prob = F.softmax(t_rows @ t_rows.transpose(1, 2) / 0.1, dim=2)
         s_logp = F.log_softmax(s_rows @ s_rows.transpose(1, 2) / 0.1, dim=2)
         scores = (t_prob * s_logp).sum(2).mean(1)
-    print(json.dumps(dict(extra_mb=peak_mb('cpu') - base,
-                          score=scores.mean().item())))
+    print(
+        json.dumps(
+            dict(extra_mb=peak_mb('cpu') - base, score=scores.mean().item())))
 
 
 def measure_memory(args) -> None:
     results = {}
     for variant in ('chunked', 'naive'):
-        out = subprocess.run(
-            [sys.executable, __file__, f'--_memory={variant}',
-             f'--memory-batch={args.memory_batch}', f'--chunk={args.chunk}'],
-            capture_output=True, text=True, check=True)
+        out = subprocess.run([
+            sys.executable, __file__, f'--_memory={variant}',
+            f'--memory-batch={args.memory_batch}', f'--chunk={args.chunk}'
+        ],
+                             capture_output=True,
+                             text=True,
+                             check=True)
         results[variant] = json.loads(out.stdout.strip().splitlines()[-1])
     c, n = results['chunked'], results['naive']
     assert abs(c['score'] - n['score']) < 1e-3 * abs(n['score']), results
@@ -327,11 +352,13 @@ def main() -> None:
         scale_child(args)
         return
     torch.set_num_threads(args.threads)
-    print(f'settings: device {args.device}, {args.space} space, '
-          f'{args.candidates} candidates, '
-          f'batch {args.batch_size} x {args.input_size}px, tap {args.tap}, '
-          f'score batches {args.batches}, memory batch {args.memory_batch}, '
-          f'chunk {args.chunk}, {args.threads} torch threads', flush=True)
+    print(
+        f'settings: device {args.device}, {args.space} space, '
+        f'{args.candidates} candidates, '
+        f'batch {args.batch_size} x {args.input_size}px, tap {args.tap}, '
+        f'score batches {args.batches}, memory batch {args.memory_batch}, '
+        f'chunk {args.chunk}, {args.threads} torch threads',
+        flush=True)
     lower_bound(args)
     time_groups(args)
     measure_scale(args)

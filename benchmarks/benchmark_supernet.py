@@ -23,7 +23,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--repeats', type=int, default=7)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
-        '--threads', type=int, default=1,
+        '--threads',
+        type=int,
+        default=1,
         help='torch threads (default 1: stable ratios on shared cores)')
     return parser.parse_args()
 
@@ -54,9 +56,11 @@ def median_time(fn, repeats: int) -> float:
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
-    print(f'settings: {args.num_archs} archs, batch {args.batch_size} x '
-          f'{args.input_size}px, {args.repeats} repeats, seed {args.seed}, '
-          f'{args.threads} torch threads', flush=True)
+    print(
+        f'settings: {args.num_archs} archs, batch {args.batch_size} x '
+        f'{args.input_size}px, {args.repeats} repeats, seed {args.seed}, '
+        f'{args.threads} torch threads',
+        flush=True)
     space = ResNetSpace()
     rng = random.Random(args.seed)
     archs = [space.max_arch, space.min_arch]
@@ -79,12 +83,12 @@ def main() -> None:
             dyn.append(median_time(lambda: supernet(x), 1))
             sta.append(median_time(lambda: subnet(x), 1))
         t_dyn, t_sta = statistics.median(dyn), statistics.median(sta)
-        t_model = median_time(
-            lambda: arch_cost(arch, args.input_size), 200)
+        t_model = median_time(lambda: arch_cost(arch, args.input_size), 200)
         t_counter = median_time(
             lambda: get_model_complexity_info(
                 subnet, (3, args.input_size, args.input_size),
-                show_table=False, show_arch=False), 1)
+                show_table=False,
+                show_arch=False), 1)
         flops = arch_cost(arch, args.input_size).flops / 1e9
         ratios.append(t_dyn / t_sta)
         speedups.append(t_counter / t_model)

@@ -39,10 +39,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--repeats', type=int, default=7)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument(
-        '--threads', type=int, default=1,
+        '--threads',
+        type=int,
+        default=1,
         help='torch threads (default 1: stable ratios on shared cores)')
-    parser.add_argument('--memory-batch', type=int, default=256,
-                        help='images per step of the memory comparison')
+    parser.add_argument(
+        '--memory-batch',
+        type=int,
+        default=256,
+        help='images per step of the memory comparison')
     parser.add_argument('--_memory', help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -101,9 +106,12 @@ def memory_child(args) -> None:
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
 
     def data(n):
-        return dict(inputs=[
-            torch.rand(n, 3, args.input_size, args.input_size) * 255
-            for _ in range(2)], data_samples=None)
+        return dict(
+            inputs=[
+                torch.rand(n, 3, args.input_size, args.input_size) * 255
+                for _ in range(2)
+            ],
+            data_samples=None)
 
     model.train_step(data(8), optim)  # warm-up: optimizer state, kernels
     batch = data(args.memory_batch)
@@ -116,16 +124,19 @@ def memory_child(args) -> None:
     model.train_step(batch, optim)
     peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else \
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(dict(extra_mb=peak - base,
-                          device='cuda' if cuda else 'cpu')))
+    print(
+        json.dumps(
+            dict(extra_mb=peak - base, device='cuda' if cuda else 'cpu')))
 
 
 def measure_memory(args) -> None:
     extra = {}
     for variant in MEMORY_VARIANTS:
-        cmd = [sys.executable, __file__, args.config, f'--_memory={variant}',
-               f'--memory-batch={args.memory_batch}',
-               f'--input-size={args.input_size}', f'--threads={args.threads}']
+        cmd = [
+            sys.executable, __file__, args.config, f'--_memory={variant}',
+            f'--memory-batch={args.memory_batch}',
+            f'--input-size={args.input_size}', f'--threads={args.threads}'
+        ]
         cmd += ['--cfg-options', *[f'{k}={v}' for k, v in
                                    (args.cfg_options or {}).items()]] \
             if args.cfg_options else []
@@ -149,8 +160,10 @@ def main() -> None:
         memory_child(args)
         return
     torch.set_num_threads(args.threads)
-    print(f'settings: batch {args.batch_size} x {args.input_size}px, '
-          f'{args.repeats} repeats, {args.threads} torch threads', flush=True)
+    print(
+        f'settings: batch {args.batch_size} x {args.input_size}px, '
+        f'{args.repeats} repeats, {args.threads} torch threads',
+        flush=True)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -159,8 +172,10 @@ def main() -> None:
     model.init_weights()
     model.train()
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
-    x = [torch.randn(args.batch_size, 3, args.input_size, args.input_size)
-         for _ in range(2)]
+    x = [
+        torch.randn(args.batch_size, 3, args.input_size, args.input_size)
+        for _ in range(2)
+    ]
 
     omega = model.sample_omega()
     teacher = StaticStudent(model, model.space.max_arch).train()

@@ -33,18 +33,25 @@ PIPELINE = [
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('checkpoint', help='tiny Fashion-MNIST supernet')
-    parser.add_argument('--arch', default='Depth [2,1,3,1] Width '
-                        '[16,16,32,48,128]', help='paper notation')
+    parser.add_argument(
+        '--arch',
+        default='Depth [2,1,3,1] Width '
+        '[16,16,32,48,128]',
+        help='paper notation')
     parser.add_argument('--task', default='in1k-linear', choices=TASKS)
-    parser.add_argument('--head', default='exported',
-                        choices=['exported', 'plain'])
-    parser.add_argument('--lr', type=float, default=30.,
-                        help='lr of the plain head (at batch 32)')
+    parser.add_argument(
+        '--head', default='exported', choices=['exported', 'plain'])
+    parser.add_argument(
+        '--lr',
+        type=float,
+        default=30.,
+        help='lr of the plain head (at batch 32)')
     parser.add_argument('--iters', type=int, default=200)
     parser.add_argument('--data-root', default='data/fashion-mnist')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
-        '--debug', action='store_true',
+        '--debug',
+        action='store_true',
         help='show the traceback of an error (also MMDATA_DEBUG=1)')
     return parser.parse_args()
 
@@ -63,10 +70,16 @@ def main(args: argparse.Namespace) -> None:
             batch_size=32,
             num_workers=0,
             sampler=dict(type='DefaultSampler', shuffle=True),
-            dataset=dict(type='FashionMNIST', data_root=args.data_root,
-                         split='train', download=False, pipeline=PIPELINE))
+            dataset=dict(
+                type='FashionMNIST',
+                data_root=args.data_root,
+                split='train',
+                download=False,
+                pipeline=PIPELINE))
         cfg.model.data_preprocessor = dict(
-            type='ClsDataPreprocessor', mean=[72.9] * 3, std=[90.] * 3,
+            type='ClsDataPreprocessor',
+            mean=[72.9] * 3,
+            std=[90.] * 3,
             num_classes=10)
         cfg.model.head.num_classes = 10
         cfg.auto_scale_lr = dict(enable=True, base_batch_size=256)
@@ -87,18 +100,21 @@ def main(args: argparse.Namespace) -> None:
         for split in ('val', 'test'):
             cfg[f'{split}_cfg'] = cfg[f'{split}_dataloader'] = None
             cfg[f'{split}_evaluator'] = None
-        cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
-                                            interval=10**9)
+        cfg.default_hooks.checkpoint = dict(
+            type='CheckpointHook', interval=10**9)
         cfg.default_hooks.logger = dict(type='LoggerHook', interval=20)
         cfg.log_processor = dict(by_epoch=False, window_size=20)
-        cfg.update(work_dir=f'{tmp}/work', launcher='none',
-                   randomness=dict(seed=args.seed),
-                   log_level='WARNING')
+        cfg.update(
+            work_dir=f'{tmp}/work',
+            launcher='none',
+            randomness=dict(seed=args.seed),
+            log_level='WARNING')
         Runner.from_cfg(cfg).train()
         scalars = next(Path(f'{tmp}/work').glob('*/vis_data/scalars.json'))
-        losses = [json.loads(line)['loss']
-                  for line in scalars.read_text().splitlines()
-                  if '"loss"' in line]
+        losses = [
+            json.loads(line)['loss']
+            for line in scalars.read_text().splitlines() if '"loss"' in line
+        ]
     print(f'{args.task} head={args.head} arch={args.arch}: mean loss per '
           f'20 iterations: ' + ' '.join(f'{v:.3g}' for v in losses))
 

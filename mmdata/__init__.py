@@ -9,7 +9,8 @@ register_local_checkpoint_loader()
 # mmpretrain's MNIST reader hands torch a read-only array; harmless, and
 # printed on every data load
 warnings.filterwarnings(
-    'ignore', message='The given NumPy array is not writable',
+    'ignore',
+    message='The given NumPy array is not writable',
     module='mmpretrain.datasets.mnist')
 
 from . import engine, models  # noqa: E402,F401

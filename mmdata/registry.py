@@ -44,9 +44,7 @@ _ALL = ['mmdata']
 
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, locations=_ALL)
 RUNNER_CONSTRUCTORS = Registry(
-    'runner constructor',
-    parent=MMENGINE_RUNNER_CONSTRUCTORS,
-    locations=_ALL)
+    'runner constructor', parent=MMENGINE_RUNNER_CONSTRUCTORS, locations=_ALL)
 LOOPS = Registry(
     'loop', parent=MMENGINE_LOOPS, locations=['mmdata.engine.loops'])
 HOOKS = Registry(

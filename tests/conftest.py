@@ -35,6 +35,19 @@ def tiny_supernet(tmp_path_factory) -> dict:
     return dict(ckpt=base / 'work' / 'iter_2.pth', data_root=data_root)
 
 
+@pytest.fixture(scope='module')
+def supernet(tmp_path_factory) -> dict:
+    """A tiny supernet trained for 4 iterations on synthetic data (one per
+    test module): ``{'ckpt': path, 'data_root': its items}``."""
+    from tests.helpers import write_fashion_mnist
+    from tests.test_train_runs import train
+    base = tmp_path_factory.mktemp('supernet')
+    data_root = write_fashion_mnist(base / 'data')
+    out = train(base / 'work', data_root, 4)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return dict(ckpt=base / 'work' / 'iter_4.pth', data_root=data_root)
+
+
 def randomize_bn_stats(model: torch.nn.Module, seed: int = 0) -> None:
     """Give every norm layer non-trivial running stats and affine params."""
     gen = torch.Generator().manual_seed(seed)

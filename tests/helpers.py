@@ -18,8 +18,10 @@ REPO = Path(__file__).resolve().parents[1]
 OBJECT_COLOURS = ((230, 60, 60), (60, 230, 60))
 
 
-def write_fashion_mnist(root: Path, num_train: int = 256,
-                        num_test: int = 64, seed: int = 0) -> Path:
+def write_fashion_mnist(root: Path,
+                        num_train: int = 256,
+                        num_test: int = 64,
+                        seed: int = 0) -> Path:
     """Write a tiny dataset in the (un-gzipped) MNIST idx format that
     mmpretrain's ``FashionMNIST`` reads: 10 classes of 28x28 images, each
     class a bright square at its own position plus noise."""
@@ -50,13 +52,18 @@ def load_tool(name: str):
     return module
 
 
-def write_scenes(root: Path, num_train: int = 16, num_val: int = 8,
-                 num_test: int = 4, seed: int = 0) -> Path:
+def write_scenes(root: Path,
+                 num_train: int = 16,
+                 num_val: int = 8,
+                 num_test: int = 4,
+                 seed: int = 0) -> Path:
     """Fashion-MNIST scenes (``tools/misc/prepare_fashion_scenes.py``) made
     of the synthetic items of :func:`write_fashion_mnist`."""
     items = write_fashion_mnist(root.parent / f'{root.name}-items', 128, 64)
     load_tool('misc/prepare_fashion_scenes').prepare(
-        items, root, dict(train=num_train, val=num_val, test=num_test),
+        items,
+        root,
+        dict(train=num_train, val=num_val, test=num_test),
         seed=seed)
     return root
 
@@ -79,7 +86,10 @@ class KillAtIter(Hook):
     def __init__(self, kill_at: int) -> None:
         self.kill_at = kill_at
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None) -> None:
         if runner.iter + 1 == self.kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -93,7 +103,10 @@ class RecordOmega(Hook):
     def __init__(self) -> None:
         self.archs = []
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None) -> None:
         model = getattr(runner.model, 'module', runner.model)
         self.archs.append([str(arch) for _, arch in model.last_omega])
@@ -110,11 +123,13 @@ class RecordOmega(Hook):
             json.dump(self.archs, f)
         # parameters only: BN running stats are per rank unless SyncBN
         params = {k: v.detach() for k, v in model.teacher.named_parameters()}
-        torch.save(params,
-                   os.path.join(runner.work_dir, f'teacher_{rank}.pth'))
+        torch.save(params, os.path.join(runner.work_dir,
+                                        f'teacher_{rank}.pth'))
 
 
-def write_coco(root: Path, split: str = 'val2017', num_images: int = 4,
+def write_coco(root: Path,
+               split: str = 'val2017',
+               num_images: int = 4,
                seed: int = 0) -> Path:
     """A tiny COCO-format detection dataset: JPEGs + instances json."""
     import json
@@ -144,12 +159,15 @@ def write_coco(root: Path, split: str = 'val2017', num_images: int = 4,
     categories = [dict(id=1, name='person'), dict(id=2, name='bicycle')]
     with open(root / 'annotations' / f'instances_{split}.json', 'w') as f:
         json.dump(
-            dict(images=images, annotations=annotations,
-                 categories=categories), f)
+            dict(
+                images=images, annotations=annotations, categories=categories),
+            f)
     return root
 
 
-def write_cityscapes(root: Path, split: str = 'val', num_images: int = 4,
+def write_cityscapes(root: Path,
+                     split: str = 'val',
+                     num_images: int = 4,
                      seed: int = 0) -> Path:
     """A tiny Cityscapes-format segmentation dataset (train-id label pngs)."""
     from PIL import Image
@@ -168,12 +186,14 @@ def write_cityscapes(root: Path, split: str = 'val', num_images: int = 4,
             labels[r:r + 24, c:c + 32] = label
             image[r:r + 24, c:c + 32] = OBJECT_COLOURS[k]
         Image.fromarray(image).save(img_dir / f'{stem}_leftImg8bit.png')
-        Image.fromarray(labels).save(
-            seg_dir / f'{stem}_gtFine_labelTrainIds.png')
+        Image.fromarray(labels).save(seg_dir /
+                                     f'{stem}_gtFine_labelTrainIds.png')
     return root
 
 
-def write_voc(root: Path, num_images: int = 4, seed: int = 0,
+def write_voc(root: Path,
+              num_images: int = 4,
+              seed: int = 0,
               year: str = '2007') -> Path:
     """A tiny PASCAL VOC-format detection dataset (JPEG + xml)."""
     from PIL import Image
@@ -196,6 +216,6 @@ def write_voc(root: Path, num_images: int = 4, seed: int = 0,
             '</bndbox></object></annotation>')
         names.append(name)
     for split in ('test', 'trainval'):
-        (voc / 'ImageSets' / 'Main' / f'{split}.txt').write_text(
-            '\n'.join(names) + '\n')
+        (voc / 'ImageSets' / 'Main' /
+         f'{split}.txt').write_text('\n'.join(names) + '\n')
     return root

@@ -12,8 +12,7 @@ import pytest
 import torch
 
 from tests.helpers import write_fashion_mnist
-from tests.test_search_runs import (FAST, LATENCY_CFG, REPO,  # noqa
-                                    SEARCH_CFG, supernet)
+from tests.test_search_runs import FAST, LATENCY_CFG, REPO, SEARCH_CFG
 from tests.test_train_runs import TINY_CFG, env, train
 
 pytestmark = pytest.mark.slow
@@ -21,8 +20,12 @@ pytestmark = pytest.mark.slow
 
 def tool(name: str, *args: str, extra_env=None) -> subprocess.CompletedProcess:
     e = dict(env(), **(extra_env or {}))
-    return subprocess.run([sys.executable, str(REPO / name), *args],
-                          cwd=REPO, env=e, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, str(REPO / name), *args],
+        cwd=REPO,
+        env=e,
+        capture_output=True,
+        text=True)
 
 
 def search(ckpt, work, data_root, *extra, flags=()):
@@ -41,12 +44,14 @@ def assert_one_error(out, *needles):
 
 
 def snapshot(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): p.read_bytes()
-            for p in sorted(folder.rglob('*')) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob('*')) if p.is_file()
+    }
 
 
 @pytest.mark.parametrize('kind', ['truncated', 'text', 'pickle'])
-def test_bad_checkpoints(kind, supernet, tmp_path):  # noqa: F811
+def test_bad_checkpoints(kind, supernet, tmp_path):
     bad = tmp_path / 'bad.pth'
     if kind == 'truncated':
         data = Path(supernet['ckpt']).read_bytes()
@@ -73,7 +78,7 @@ def test_missing_config_and_empty_data(tmp_path):
     assert not (tmp_path / 'work').exists()
 
 
-def test_budget_without_archs(supernet, tmp_path):  # noqa: F811
+def test_budget_without_archs(supernet, tmp_path):
     out = search(supernet['ckpt'], tmp_path / 'work', supernet['data_root'],
                  'train_cfg.budgets=[(1,2)]')
     assert_one_error(out, 'budget 1-2FLOPs@32px holds no arch')
@@ -100,7 +105,7 @@ LATENCY_DRILLS = {  # cfg-options -> what the one error line names
 
 
 @pytest.mark.parametrize('drill', sorted(LATENCY_DRILLS))
-def test_latency_search_mistakes(drill, supernet, tmp_path):  # noqa: F811
+def test_latency_search_mistakes(drill, supernet, tmp_path):
     extra, needles = LATENCY_DRILLS[drill]
     out = tool('tools/search.py', LATENCY_CFG, str(supernet['ckpt']),
                '--work-dir', str(tmp_path / 'work'), '--cfg-options',
@@ -113,12 +118,14 @@ def test_latency_search_mistakes(drill, supernet, tmp_path):  # noqa: F811
 def test_debug_shows_the_traceback(tmp_path):
     out = tool('tools/train.py', str(tmp_path / 'nope.py'), '--debug')
     assert out.returncode == 1 and 'Traceback' in out.stderr
-    out = tool('tools/train.py', str(tmp_path / 'nope.py'),
-               extra_env=dict(MMDATA_DEBUG='1'))
+    out = tool(
+        'tools/train.py',
+        str(tmp_path / 'nope.py'),
+        extra_env=dict(MMDATA_DEBUG='1'))
     assert out.returncode == 1 and 'Traceback' in out.stderr
 
 
-def test_search_identity_and_lock(supernet, tmp_path):  # noqa: F811
+def test_search_identity_and_lock(supernet, tmp_path):
     ckpt = tmp_path / 'supernet.pth'
     shutil.copy(supernet['ckpt'], ckpt)
     data = supernet['data_root']
@@ -133,8 +140,9 @@ def test_search_identity_and_lock(supernet, tmp_path):  # noqa: F811
     assert same.returncode == 0, same.stderr[-3000:]
     assert 'candidates already scored' in same.stdout
     assert snapshot(work / 'search') == {
-        k[len('search/'):]: v for k, v in results.items()
-        if k.startswith('search/')}
+        k[len('search/'):]: v
+        for k, v in results.items() if k.startswith('search/')
+    }
 
     # another dataset (the same images in another folder): refused
     copy = tmp_path / 'copy'
@@ -161,8 +169,8 @@ def test_search_identity_and_lock(supernet, tmp_path):  # noqa: F811
 
     # a second search while one runs (a live process holds the lock)
     results = snapshot(work)
-    runner = subprocess.Popen([sys.executable, '-c',
-                               'import time; time.sleep(120)'])
+    runner = subprocess.Popen(
+        [sys.executable, '-c', 'import time; time.sleep(120)'])
     try:
         lock = work / 'search' / 'progress' / 'lock'
         lock.write_text(
@@ -171,8 +179,8 @@ def test_search_identity_and_lock(supernet, tmp_path):  # noqa: F811
         out = search(ckpt, work, data)
         assert_one_error(out, f'another search (pid {runner.pid}',
                          '--work-dir')
-        assert snapshot(work) == dict(results, **{
-            'search/progress/lock': lock.read_bytes()})
+        assert snapshot(work) == dict(
+            results, **{'search/progress/lock': lock.read_bytes()})
     finally:
         runner.kill()
         runner.wait()
@@ -184,7 +192,7 @@ def test_search_identity_and_lock(supernet, tmp_path):  # noqa: F811
     assert time.time() - start < 600
 
 
-def test_export_errors_are_one_line(supernet, tmp_path):  # noqa: F811
+def test_export_errors_are_one_line(supernet, tmp_path):
     out = tool('tools/export_subnet.py', str(supernet['ckpt']), '--arch',
                'Depth [9,9,9,9] Width [8,8,8,8,8]', '--task', 'in1k-linear',
                '--out', str(tmp_path / 'x'))
@@ -205,12 +213,17 @@ def _not_a_supernet(kind: str, ckpt: Path, path: Path) -> str:
     state = torch.load(ckpt, weights_only=False)
     if kind in ('resnet', 'wrapped', 'no state_dict'):
         plain = torchvision.models.resnet18().state_dict()
-        torch.save({'resnet': plain, 'wrapped': dict(state_dict=plain),
-                    'no state_dict': dict(meta=dict(epoch=1))}[kind], path)
+        torch.save({
+            'resnet': plain,
+            'wrapped': dict(state_dict=plain),
+            'no state_dict': dict(meta=dict(epoch=1))
+        }[kind], path)
         return "not an mmdata supernet checkpoint (no 'backbone.space_grid'"
     prefix = dict(teacher='teacher.', layer4='backbone.layer4.')[kind]
-    state['state_dict'] = {k: v for k, v in state['state_dict'].items()
-                           if not k.startswith(prefix)}
+    state['state_dict'] = {
+        k: v
+        for k, v in state['state_dict'].items() if not k.startswith(prefix)
+    }
     torch.save(state, path)
     return f'missing keys ({prefix}'
 
@@ -218,7 +231,7 @@ def _not_a_supernet(kind: str, ckpt: Path, path: Path) -> str:
 @pytest.mark.parametrize(
     'kind', ['resnet', 'wrapped', 'no state_dict', 'teacher', 'layer4'])
 def test_search_refuses_what_is_not_the_configs_supernet(
-        kind, supernet, tmp_path):  # noqa: F811
+        kind, supernet, tmp_path):
     bad = tmp_path / 'bad.pth'
     needle = _not_a_supernet(kind, supernet['ckpt'], bad)
     out = search(bad, tmp_path / 'work', supernet['data_root'])
@@ -226,33 +239,33 @@ def test_search_refuses_what_is_not_the_configs_supernet(
     assert not (tmp_path / 'work').exists()
 
 
-def test_search_refuses_another_methods_checkpoint(supernet,  # noqa: F811
-                                                   tmp_path):
+def test_search_refuses_another_methods_checkpoint(supernet, tmp_path):
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
 
     from mmdata.registry import MODELS
-    cfg = Config.fromfile(str(
-        REPO / 'configs/tiny/supernet-byol_dynresnet-tiny_1xb128-1e_'
-        'fashion-mnist.py'))
+    cfg = Config.fromfile(
+        str(REPO / 'configs/tiny/supernet-byol_dynresnet-tiny_1xb128-1e_'
+            'fashion-mnist.py'))
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         byol = MODELS.build(cfg.model)
     # a BYOL state that records no model: refused, naming the way out
     torch.save(dict(state_dict=byol.state_dict()), tmp_path / 'byol.pth')
     out = search(tmp_path / 'byol.pth', tmp_path / 'work',
                  supernet['data_root'])
-    assert_one_error(out, 'byol.pth records no model config',
-                     '--train-config')
+    assert_one_error(out, 'byol.pth records no model config', '--train-config')
     # ... and with MoCo's training config passed for it: it does not fit
-    out = search(tmp_path / 'byol.pth', tmp_path / 'work',
-                 supernet['data_root'], flags=['--train-config', TINY_CFG])
+    out = search(
+        tmp_path / 'byol.pth',
+        tmp_path / 'work',
+        supernet['data_root'],
+        flags=['--train-config', TINY_CFG])
     assert_one_error(out, 'byol.pth does not fit the SupernetMoCo',
                      'keys of another shape (neck.')
     assert not (tmp_path / 'work').exists()
 
 
-def test_search_config_without_checkpoint_is_refused(supernet,  # noqa: F811
-                                                     tmp_path):
+def test_search_config_without_checkpoint_is_refused(supernet, tmp_path):
     out = tool('tools/train.py', SEARCH_CFG, '--work-dir',
                str(tmp_path / 'work'), '--cfg-options',
                f"train_dataloader.dataset.data_root={supernet['data_root']}",
@@ -263,7 +276,7 @@ def test_search_config_without_checkpoint_is_refused(supernet,  # noqa: F811
 
 
 @pytest.mark.parametrize('value', ['0', '-0.1', 'inf'])
-def test_bad_temperature_is_refused(value, supernet, tmp_path):  # noqa: F811
+def test_bad_temperature_is_refused(value, supernet, tmp_path):
     out = search(supernet['ckpt'], tmp_path / 'work', supernet['data_root'],
                  f'train_cfg.temperature={value}')
     assert_one_error(out, f'temperature={value}, allowed',
@@ -271,7 +284,7 @@ def test_bad_temperature_is_refused(value, supernet, tmp_path):  # noqa: F811
     assert not (tmp_path / 'work').exists()
 
 
-def test_nan_score_is_an_error_not_a_pick(supernet, tmp_path):  # noqa: F811
+def test_nan_score_is_an_error_not_a_pick(supernet, tmp_path):
     state = torch.load(supernet['ckpt'], weights_only=False)
     for key, value in state['state_dict'].items():
         if key.startswith('backbone.layer4') and value.is_floating_point():
@@ -283,18 +296,20 @@ def test_nan_score_is_an_error_not_a_pick(supernet, tmp_path):  # noqa: F811
     assert not (tmp_path / 'work' / 'search' / 'best.yaml').exists()
 
 
-def test_export_checks_the_searched_checkpoint(supernet,  # noqa: F811
-                                               tmp_path):
+def test_export_checks_the_searched_checkpoint(supernet, tmp_path):
     from mmdata.utils import file_sha256
     work = tmp_path / 'search'
     (work / 'progress').mkdir(parents=True)
     (work / 'progress' / 'identity.json').write_text(
         '{"checkpoint_sha256": "%s"}' % ('0' * 64))
-    (work / 'best.yaml').write_text(
-        "b1:\n  arch: Depth [1,1,1,1] Width [8,8,16,32,64]\n")
-    export = ['tools/export_subnet.py', str(supernet['ckpt']),
-              '--search-dir', str(work), '--bin', 'b1', '--task',
-              'in1k-linear', '--out', str(tmp_path / 'x')]
+    (work / 'best.yaml'
+     ).write_text("b1:\n  arch: Depth [1,1,1,1] Width [8,8,16,32,64]\n")
+    export = [
+        'tools/export_subnet.py',
+        str(supernet['ckpt']), '--search-dir',
+        str(work), '--bin', 'b1', '--task', 'in1k-linear', '--out',
+        str(tmp_path / 'x')
+    ]
     out = tool(*export)
     assert_one_error(out, 'searched another checkpoint (sha256 000000000000',
                      file_sha256(str(supernet['ckpt']))[:12], '--force')
@@ -316,7 +331,7 @@ def test_export_checks_the_searched_checkpoint(supernet,  # noqa: F811
     assert not (tmp_path / 'y').exists()
 
 
-def test_last_tracebacks_are_one_line(supernet, tmp_path):  # noqa: F811
+def test_last_tracebacks_are_one_line(supernet, tmp_path):
     data, ckpt = supernet['data_root'], str(supernet['ckpt'])
     # a typo of a loop argument, and a misspelled type
     out = train(tmp_path / 'w1', data, 2, ['train_cfg.max_iter=2'])
@@ -333,7 +348,8 @@ def test_last_tracebacks_are_one_line(supernet, tmp_path):  # noqa: F811
     out = search(ckpt, work, data)
     assert_one_error(out, 'identity.json is damaged', '--overwrite')
     assert sorted(p.name for p in work.rglob('*')) == [
-        'identity.json', 'progress', 'search']
+        'identity.json', 'progress', 'search'
+    ]
     # a data root without the dataset's files, and one that is a file
     (tmp_path / 'other').mkdir()
     (tmp_path / 'other' / 'readme.txt').write_text('x')
@@ -353,8 +369,8 @@ def test_last_tracebacks_are_one_line(supernet, tmp_path):  # noqa: F811
     out = search(tmp_path / 'other', tmp_path / 'w5', data)
     assert_one_error(out, f'checkpoint {tmp_path / "other"} is a directory')
     # the latency tool's numbers and output path
-    out = tool('tools/analysis/measure_latency.py', TINY_CFG,
-               '--input-size', '0')
+    out = tool('tools/analysis/measure_latency.py', TINY_CFG, '--input-size',
+               '0')
     assert_one_error(out, '--input-size 0: allowed >= 32')
     out = tool('tools/analysis/measure_latency.py', TINY_CFG, '--out',
                str(tmp_path))

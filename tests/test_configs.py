@@ -20,7 +20,8 @@ CONFIGS = sorted(
     if '_base_' not in p.parts and 'downstream' not in p.parts)
 
 
-def fake_imagenet(root: Path, per_class: int = 4,
+def fake_imagenet(root: Path,
+                  per_class: int = 4,
                   num_classes: int = 2) -> Path:
     """ImageNet in mmpretrain's layout: train/<class>/*.JPEG + meta lists;
     each class has its own colour (seen by any random crop) under noise, so
@@ -72,11 +73,14 @@ def data_roots(tmp_path_factory):
 
 # the supernet config each folder's search configs are tested with
 SEARCHED_SUPERNET = {
-    'search': 'configs/supernet/supernet-mocov2_dynresnet_16xb64-coslr-200e_'
+    'search':
+    'configs/supernet/supernet-mocov2_dynresnet_16xb64-coslr-200e_'
     'in1k.py',
-    'tiny': 'configs/tiny/supernet-mocov2_dynresnet-tiny_1xb128-1e_'
+    'tiny':
+    'configs/tiny/supernet-mocov2_dynresnet-tiny_1xb128-1e_'
     'fashion-mnist.py',
-    'small': 'configs/small/supernet-mocov2_dynresnet-tiny_1xb64-1500it_'
+    'small':
+    'configs/small/supernet-mocov2_dynresnet-tiny_1xb64-1500it_'
     'fashion-scenes.py',
 }
 
@@ -94,8 +98,8 @@ def test_config_builds_and_trains_one_step(config, data_roots):
         # config's (the search config's own model options on top)
         from mmdata.models.supernet_checkpoint import search_model_config
         assert 'type' not in cfg.get('model', {})
-        search_model_config(cfg, None, str(REPO / SEARCHED_SUPERNET[
-            config.split('/')[1]]))
+        search_model_config(
+            cfg, None, str(REPO / SEARCHED_SUPERNET[config.split('/')[1]]))
     dataset = cfg.train_dataloader.dataset
     for part in dataset.get('datasets', [dataset]):  # a ConcatDataset's too
         part.data_root = str(data_roots[part.type.split('.')[-1]])
@@ -133,8 +137,11 @@ def check_norms_excluded(cfg, model):
         return
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         optim = build_optim_wrapper(model, cfg.optim_wrapper)
-    group = {id(p): g for g in optim.optimizer.param_groups
-             for p in g['params']}
+    group = {
+        id(p): g
+        for g in optim.optimizer.param_groups
+        for p in g['params']
+    }
     for name, module in model.named_modules():
         if isinstance(module, _BatchNorm):
             for p in module.parameters(recurse=False):
@@ -160,8 +167,11 @@ def check_search_config(cfg, model, batch):
     input_size = loop.get('input_size', 224)
     table = loop.get('latency_table')
     cands = sample_candidates(
-        model.space, parse_budgets(loop.get('budgets'), metric, input_size), 2,
-        metric=metric, input_size=input_size,
+        model.space,
+        parse_budgets(loop.get('budgets'), metric, input_size),
+        2,
+        metric=metric,
+        input_size=input_size,
         constraints=loop.get('constraints'),
         latency_table=LatencyTable.load(str(REPO / table)) if table else None)
     assert cands

@@ -12,7 +12,9 @@ from mmdata.space import Arch, arch_cost
 
 def counted(model: nn.Module, size) -> tuple:
     info = get_model_complexity_info(
-        model.eval(), input_shape=(3, *size), show_table=False,
+        model.eval(),
+        input_shape=(3, *size),
+        show_table=False,
         show_arch=False)
     return info['flops'], info['params']
 
@@ -21,16 +23,16 @@ def counted(model: nn.Module, size) -> tuple:
 def test_cost_model_equals_mmengine_counter(tiny_space, size):
     for arch in tiny_space.sample_many(random.Random(7), 20, unique=True):
         cost = arch_cost(arch, size)
-        assert counted(SubnetResNet(arch), size) == (cost.flops,
-                                                     cost.params), arch
+        assert counted(SubnetResNet(arch),
+                       size) == (cost.flops, cost.params), arch
 
 
 def test_cost_model_dilated_layout(tiny_space):
     kwargs = dict(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4))
     arch = tiny_space.max_arch
     cost = arch_cost(arch, 64, **kwargs)
-    assert counted(SubnetResNet(arch, **kwargs), (64, 64)) == (cost.flops,
-                                                               cost.params)
+    assert counted(SubnetResNet(arch, **kwargs),
+                   (64, 64)) == (cost.flops, cost.params)
 
 
 class WithHead(nn.Module):
@@ -44,12 +46,15 @@ class WithHead(nn.Module):
                 nn.Linear(arch.out_channels[3], head['num_classes']))
         else:
             self.head = DynamicMoCoV2Neck(
-                arch.out_channels[3], head['hid_channels'],
-                head['out_channels'], with_bn=head['with_bn'])
+                arch.out_channels[3],
+                head['hid_channels'],
+                head['out_channels'],
+                with_bn=head['with_bn'])
 
     def forward(self, x):
-        out = self.head(self.backbone(x)[-1] if isinstance(
-            self.head, nn.Sequential) else self.backbone(x))
+        out = self.head(
+            self.backbone(x)[-1] if isinstance(self.head, nn.Sequential
+                                               ) else self.backbone(x))
         return out if isinstance(out, torch.Tensor) else out[0]
 
 
@@ -61,12 +66,10 @@ class WithHead(nn.Module):
 def test_cost_model_with_heads(tiny_space, head):
     arch = tiny_space.sample(random.Random(3))
     cost = arch_cost(arch, 64, head=head)
-    assert counted(WithHead(arch, head), (64, 64)) == (cost.flops,
-                                                       cost.params)
+    assert counted(WithHead(arch, head), (64, 64)) == (cost.flops, cost.params)
 
 
 def test_paper_arch_at_224_equals_counter():
     arch = Arch.parse('Depth [2,2,5,2] Width [32,48,96,192,512]')
     cost = arch_cost(arch, 224)
-    assert counted(SubnetResNet(arch), (224, 224)) == (cost.flops,
-                                                       cost.params)
+    assert counted(SubnetResNet(arch), (224, 224)) == (cost.flops, cost.params)

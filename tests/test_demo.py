@@ -34,11 +34,11 @@ def test_demo_quick_run(tmp_path):
         sys.executable,
         str(REPO / 'tools/demo.py'), '--work-dir',
         str(tmp_path / 'demo'), '--data-root',
-        str(data_root), '--iters', '4', '--batch-size', '16',
-        '--candidates', '3', '--score-batches', '2', '--no-apt'
+        str(data_root), '--iters', '4', '--batch-size', '16', '--candidates',
+        '3', '--score-batches', '2', '--no-apt'
     ]
-    out = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        cmd, cwd=REPO, env=env(), capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     demo = tmp_path / 'demo'
     # a short story on the console, the tools' whole output in logs/
@@ -61,15 +61,17 @@ def test_demo_quick_run(tmp_path):
     assert table.count(' of 3') == 3, table
     # the documented console (docs/cpu_demo.md) has the same headers
     documented = (REPO / 'docs' / 'cpu_demo.md').read_text()
-    headers = [line for line in out.stdout.splitlines()
-               if line.startswith(('bin ', '=== ', 'winners '))]
+    headers = [
+        line for line in out.stdout.splitlines()
+        if line.startswith(('bin ', '=== ', 'winners '))
+    ]
     assert len(headers) == 8
     for line in headers:
         assert line in documented, line
 
     # re-running resumes: nothing is trained or searched again
-    again = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True,
-                           text=True)
+    again = subprocess.run(
+        cmd, cwd=REPO, env=env(), capture_output=True, text=True)
     assert again.returncode == 0, again.stderr[-3000:]
     assert 'exists, skipping' in again.stdout
     assert 'resuming the search: 9 candidates already scored' in \
@@ -83,22 +85,25 @@ def test_ranking_benchmark_quick_run(tmp_path):
                     '1xb128-1e_fashion-mnist.py')
     search_cfg = str(REPO / 'configs/tiny/'
                      'search-cls_dynresnet-tiny_fashion-mnist.py')
-    roots = [f'{loader}.dataset.data_root={data_root}' for loader in (
-        'train_dataloader', 'probe_train_dataloader', 'probe_test_dataloader')]
+    roots = [
+        f'{loader}.dataset.data_root={data_root}'
+        for loader in ('train_dataloader', 'probe_train_dataloader',
+                       'probe_test_dataloader')
+    ]
     work = tmp_path / 'ranking'
     cmd = [
         sys.executable,
         str(REPO / 'tools/analysis/ranking_benchmark.py'), train_cfg,
-        search_cfg, '--work-dir', str(work), '--iters', '4', '--candidates',
-        '3', '--probe-train', '256', '--probe-test', '128', '--noise-seeds',
-        '2', '--label-metrics', 'linear', '--rankers', 'cka-C5pool',
-        'rankme-C5pool', '--combine', 'params', 'cka-C5pool',
-        '--cfg-options', *roots, '--search-options',
+        search_cfg, '--work-dir',
+        str(work), '--iters', '4', '--candidates', '3', '--probe-train', '256',
+        '--probe-test', '128', '--noise-seeds', '2', '--label-metrics',
+        'linear', '--rankers', 'cka-C5pool', 'rankme-C5pool', '--combine',
+        'params', 'cka-C5pool', '--cfg-options', *roots, '--search-options',
         'train_cfg.score_batches=2', '--train-options',
         'train_dataloader.batch_size=16'
     ]
-    out = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        cmd, cwd=REPO, env=env(), capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     for text in ('noise floor', 'DATA (z)', 'naswot', 'synflow', 'random',
                  'FLOPs', 'cka-C5pool - params: dtau_bin',
@@ -122,20 +127,25 @@ def test_ranking_benchmark_quick_run(tmp_path):
         assert 0 < c['rankers']['cka-C5pool'] <= 1 + 1e-9
 
     # re-running resumes: nothing is trained, searched or probed again
-    again = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True,
-                           text=True)
+    again = subprocess.run(
+        cmd, cwd=REPO, env=env(), capture_output=True, text=True)
     assert again.returncode == 0, again.stderr[-3000:]
     logs = work / 'logs'
     assert 'exists, skipping' in again.stdout
     assert '0 (arch, seed) pairs to do' in (logs / 'linear.log').read_text()
     # probe rows computed otherwise are refused, not mixed
     other = subprocess.run([
-        sys.executable, str(REPO / 'tools/analysis/label_metric.py'),
-        train_cfg, str(work / 'train' / 'iter_4.pth'), '--search-dir',
-        str(work / 'search'), '--out', str(work / 'label-linear.csv'),
-        '--max-train', '256', '--max-test', '128', '--c', '0.5',
-        '--cfg-options', *roots[1:]
-    ], cwd=REPO, env=env(), capture_output=True, text=True)
+        sys.executable,
+        str(REPO / 'tools/analysis/label_metric.py'), train_cfg,
+        str(work / 'train' / 'iter_4.pth'), '--search-dir',
+        str(work / 'search'), '--out',
+        str(work / 'label-linear.csv'), '--max-train', '256', '--max-test',
+        '128', '--c', '0.5', '--cfg-options', *roots[1:]
+    ],
+                           cwd=REPO,
+                           env=env(),
+                           capture_output=True,
+                           text=True)
     assert other.returncode == 2
     assert other.stderr.strip() == (
         f'error: {work / "label-linear.csv"} holds label-metric results '
@@ -146,10 +156,14 @@ def test_ranking_benchmark_quick_run(tmp_path):
     knn = subprocess.run([
         sys.executable,
         str(REPO / 'tools/analysis/knn_eval.py'), train_cfg,
-        str(work / 'train' / 'iter_4.pth'), '--max-train', '256',
-        '--max-test', '64', '--out',
+        str(work / 'train' / 'iter_4.pth'), '--max-train', '256', '--max-test',
+        '64', '--out',
         str(tmp_path / 'knn.json'), '--cfg-options', *roots[1:]
-    ], cwd=REPO, env=env(), capture_output=True, text=True)
+    ],
+                         cwd=REPO,
+                         env=env(),
+                         capture_output=True,
+                         text=True)
     assert knn.returncode == 0, knn.stderr[-2000:]
     result = json.loads((tmp_path / 'knn.json').read_text())
     assert 0.0 <= result['top1'] <= 1.0 and result['k'] == 20
@@ -158,22 +172,35 @@ def test_ranking_benchmark_quick_run(tmp_path):
 @pytest.mark.slow
 def test_benchmark_scripts_run_with_small_settings():
     runs = [
-        ['benchmark_supernet.py', '--num-archs', '2', '--input-size', '64',
-         '--batch-size', '1', '--repeats', '1'],
-        ['benchmark_train.py', '--batch-size', '8', '--repeats', '1',
-         '--memory-batch', '16'],
-        ['benchmark_search.py', '--candidates', '2', '--batch-size', '4',
-         '--input-size', '64', '--memory-batch', '2', '--batches', '1'],
-        ['benchmark_search.py', '--space', 'paper', '--candidates', '2',
-         '--batch-size', '2', '--input-size', '64', '--memory-batch', '2',
-         '--batches', '1'],
+        [
+            'benchmark_supernet.py', '--num-archs', '2', '--input-size', '64',
+            '--batch-size', '1', '--repeats', '1'
+        ],
+        [
+            'benchmark_train.py', '--batch-size', '8', '--repeats', '1',
+            '--memory-batch', '16'
+        ],
+        [
+            'benchmark_search.py', '--candidates', '2', '--batch-size', '4',
+            '--input-size', '64', '--memory-batch', '2', '--batches', '1'
+        ],
+        [
+            'benchmark_search.py', '--space', 'paper', '--candidates', '2',
+            '--batch-size', '2', '--input-size', '64', '--memory-batch', '2',
+            '--batches', '1'
+        ],
     ]
-    expected = ['target <= 1.05', 'target: per-student <= 1.30x',
-                'streamed MB flat', 'paper space']
+    expected = [
+        'target <= 1.05', 'target: per-student <= 1.30x', 'streamed MB flat',
+        'paper space'
+    ]
     for args, text in zip(runs, expected):
         out = subprocess.run(
-            [sys.executable, str(REPO / 'benchmarks' / args[0]),
-             *args[1:]], cwd=REPO, env=env(), capture_output=True,
+            [sys.executable,
+             str(REPO / 'benchmarks' / args[0]), *args[1:]],
+            cwd=REPO,
+            env=env(),
+            capture_output=True,
             text=True)
         assert out.returncode == 0, (args[0], out.stderr[-2000:])
         assert text in out.stdout, args[0]

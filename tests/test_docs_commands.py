@@ -22,21 +22,25 @@ def shown_commands():
     for doc in DOCS:
         text = doc.read_text()
         blocks = re.findall(r'```bash\n(.*?)```', text, flags=re.S)
-        lines = [ln for b in blocks
-                 for ln in b.replace('\\\n', ' ').splitlines()]
+        lines = [
+            ln for b in blocks for ln in b.replace('\\\n', ' ').splitlines()
+        ]
         lines += re.findall(r'`((?:python|bash) [^`]+)`', text)
         for line in lines:
             line = line.split(' #')[0].strip()
-            if re.match(r'(\.venv/bin/)?(python|bash) (tools|benchmarks|'
-                        r'experiments)/', line):
+            if re.match(
+                    r'(\.venv/bin/)?(python|bash) (tools|benchmarks|'
+                    r'experiments)/', line):
                 found.append((doc.name, line))
     return found
 
 
 @lru_cache(maxsize=None)
 def help_text(tool: str) -> str:
-    out = subprocess.run([sys.executable, tool, '--help'], cwd=REPO,
-                         capture_output=True, text=True)
+    out = subprocess.run([sys.executable, tool, '--help'],
+                         cwd=REPO,
+                         capture_output=True,
+                         text=True)
     assert out.returncode == 0, (tool, out.stderr[-1000:])
     return out.stdout
 
@@ -90,6 +94,8 @@ def test_the_docs_mark_runnable_snippets():
 
 @pytest.mark.parametrize('doc,code', runnable_snippets())
 def test_runnable_snippet_runs(doc, code):
-    out = subprocess.run([sys.executable, '-c', code], cwd=REPO,
-                         capture_output=True, text=True)
+    out = subprocess.run([sys.executable, '-c', code],
+                         cwd=REPO,
+                         capture_output=True,
+                         text=True)
     assert out.returncode == 0, f'{doc}: {out.stderr[-2000:]}'

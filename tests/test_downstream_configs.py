@@ -17,8 +17,10 @@ R50 = Arch.parse('Depth [3,4,6,3] Width [64,64,128,256,512]')
 
 
 def test_every_shipped_downstream_config_is_a_task():
-    shipped = {str(p.relative_to(REPO / 'configs'))
-               for p in (REPO / 'configs' / 'downstream').rglob('*.py')}
+    shipped = {
+        str(p.relative_to(REPO / 'configs'))
+        for p in (REPO / 'configs' / 'downstream').rglob('*.py')
+    }
     assert shipped == {spec['base'] for spec in TASKS.values()}
 
 
@@ -49,8 +51,11 @@ def test_shipped_downstream_config_builds_and_runs(task):
     assert cfg.model.backbone.init_cfg is None
     assert_holds(cfg, spec['overrides'](R50))
 
-    registry = {'mmdet': 'mmdet.registry', 'mmseg': 'mmseg.registry',
-                'mmpretrain': 'mmpretrain.registry'}[spec['library']]
+    registry = {
+        'mmdet': 'mmdet.registry',
+        'mmseg': 'mmseg.registry',
+        'mmpretrain': 'mmpretrain.registry'
+    }[spec['library']]
     models = __import__(registry, fromlist=['MODELS']).MODELS
     with DefaultScope.overwrite_default_scope(spec['library']):
         model = models.build(cfg.model).eval()

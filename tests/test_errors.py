@@ -21,6 +21,7 @@ from tests.helpers import write_fashion_mnist
 
 
 def test_run_cli_prints_one_line_and_exits_2(capsys, monkeypatch):
+
     def bad():
         raise ConfigError('budget 9G-10G holds no arch\n(second line)')
 
@@ -67,8 +68,9 @@ def test_atomic_write_replaces_whole_files(tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ['out.json']
 
     names = []
-    atomic_write(str(tmp_path / 'fig.png'), lambda tmp: names.append(tmp) or
-                 Path(tmp).write_bytes(b'png'))
+    atomic_write(
+        str(tmp_path / 'fig.png'),
+        lambda tmp: names.append(tmp) or Path(tmp).write_bytes(b'png'))
     assert names[0].endswith('.png')  # writers that pick a format by suffix
     assert (tmp_path / 'fig.png').read_bytes() == b'png'
 
@@ -95,7 +97,8 @@ def test_identity_diff_names_keys_and_both_values():
     saved = dict(checkpoint='ab', dataset=dict(root='x', pipeline=[1, 2]))
     now = dict(checkpoint='cd', dataset=dict(root='x', pipeline=[1, 3]))
     assert identity_diff(saved, now) == [
-        'checkpoint: "ab" vs "cd"', 'dataset.pipeline: [1, 2] vs [1, 3]']
+        'checkpoint: "ab" vs "cd"', 'dataset.pipeline: [1, 2] vs [1, 3]'
+    ]
     assert identity_diff(saved, saved) == []
 
 
@@ -191,8 +194,11 @@ def test_undo_on_user_error(tmp_path):
 
 
 def _cfg(root) -> Config:
-    return Config(dict(train_dataloader=dict(dataset=dict(
-        type='mmpretrain.FashionMNIST', data_root=str(root)))))
+    return Config(
+        dict(
+            train_dataloader=dict(
+                dataset=dict(
+                    type='mmpretrain.FashionMNIST', data_root=str(root)))))
 
 
 def test_check_data_names_the_problem(tmp_path):
@@ -207,9 +213,13 @@ def test_check_data_names_the_problem(tmp_path):
         check_data(_cfg(partial))
     check_data(_cfg(write_fashion_mnist(tmp_path / 'ok', 8, 8)))
 
-    coco = Config(dict(val_dataloader=dict(dataset=dict(
-        type='mmdet.CocoDataset', data_root=str(tmp_path / 'ok'),
-        ann_file='annotations/x.json'))))
+    coco = Config(
+        dict(
+            val_dataloader=dict(
+                dataset=dict(
+                    type='mmdet.CocoDataset',
+                    data_root=str(tmp_path / 'ok'),
+                    ann_file='annotations/x.json'))))
     with pytest.raises(DataError, match='annotations/x.json does not exist'):
         check_data(coco)
 
@@ -221,7 +231,8 @@ def test_lock_is_taken_over_after_a_kill(tmp_path):
             f'SearchStore({str(tmp_path)!r}).lock(); print("locked", '
             'flush=True); time.sleep(60)')
     proc = subprocess.Popen([sys.executable, '-c', code],
-                            stdout=subprocess.PIPE, text=True,
+                            stdout=subprocess.PIPE,
+                            text=True,
                             cwd=Path(__file__).resolve().parents[1])
     assert proc.stdout.readline().strip() == 'locked'
     store = SearchStore(str(tmp_path))

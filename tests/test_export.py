@@ -64,8 +64,10 @@ def shrink(cfg: Config, data_root: Path) -> None:
     5 iterations; no validation."""
     loader = cfg.train_dataloader
     classifier = cfg.default_scope == 'mmpretrain'
-    loader.update(batch_size=8 if classifier else 2, num_workers=0,
-                  persistent_workers=False)
+    loader.update(
+        batch_size=8 if classifier else 2,
+        num_workers=0,
+        persistent_workers=False)
     for dataset in _dataset_cfgs(loader.dataset):
         if 'data_root' in dataset:
             dataset.data_root = str(data_root)
@@ -169,8 +171,8 @@ def check_resume(cfg: Config, checkpoint: Path) -> None:
     with pytest.raises(Exception, match='weights_only'):
         torch.load(checkpoint)
     cfg = cfg.copy()
-    cfg.update(resume=True, load_from=str(checkpoint),
-               experiment_name='resumed')
+    cfg.update(
+        resume=True, load_from=str(checkpoint), experiment_name='resumed')
     cfg.train_cfg.max_iters = ITERS + 2
     runner = Runner.from_cfg(cfg)
     runner.train()
@@ -193,8 +195,12 @@ def test_cli_from_search_dir_and_bad_input(supernet, tmp_path):
     ]
 
     def run(*args):
-        return subprocess.run(cmd + list(args), cwd=REPO, env=env(),
-                              capture_output=True, text=True)
+        return subprocess.run(
+            cmd + list(args),
+            cwd=REPO,
+            env=env(),
+            capture_output=True,
+            text=True)
 
     ok = run('--search-dir', str(search), '--bin', '2-3MFLOPs@32px', '--task',
              'in1k-linear', '--out', str(tmp_path / 'ok'))
@@ -214,8 +220,8 @@ def test_cli_from_search_dir_and_bad_input(supernet, tmp_path):
     bad = {
         'outside': (['--arch', 'Depth [2,1,3,1] Width [16,16,32,48,100]'],
                     'widths[3] (stage 4)=100 is outside the space'),
-        'bin': (['--search-dir', str(search), '--bin', '9G-10G'],
-                "unknown bin '9G-10G'"),
+        'bin': (['--search-dir',
+                 str(search), '--bin', '9G-10G'], "unknown bin '9G-10G'"),
         'ckpt': (['--arch', ARCH], 'is not an mmdata supernet checkpoint'),
         'task': (['--arch', ARCH], "unknown task 'nope'"),
     }
@@ -223,11 +229,16 @@ def test_cli_from_search_dir_and_bad_input(supernet, tmp_path):
         out_dir = tmp_path / f'bad_{name}'
         task = 'nope' if name == 'task' else 'in1k-linear'
         if name == 'ckpt':
-            result = subprocess.run(
-                [sys.executable, str(REPO / 'tools/export_subnet.py'),
-                 str(not_a_supernet), *args, '--task', task, '--out',
-                 str(out_dir)], cwd=REPO, env=env(), capture_output=True,
-                text=True)
+            result = subprocess.run([
+                sys.executable,
+                str(REPO / 'tools/export_subnet.py'),
+                str(not_a_supernet), *args, '--task', task, '--out',
+                str(out_dir)
+            ],
+                                    cwd=REPO,
+                                    env=env(),
+                                    capture_output=True,
+                                    text=True)
         else:
             result = run(*args, '--task', task, '--out', str(out_dir))
         assert result.returncode != 0, name
@@ -239,7 +250,8 @@ def test_cli_from_search_dir_and_bad_input(supernet, tmp_path):
 
 
 SMALL = {
-    'in1k-linear': '''
+    'in1k-linear':
+    '''
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,
     dataset=dict(data_root={root!r}, pipeline=[
@@ -248,7 +260,8 @@ train_dataloader = dict(
         dict(type='PackInputs')]))
 custom_hooks = [dict(type='mmdata.BNCalibrationHook', num_batches=1)]
 ''',
-    'coco-maskrcnn-fpn': '''
+    'coco-maskrcnn-fpn':
+    '''
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,
     dataset=dict(data_root={root!r}, pipeline=[
@@ -261,25 +274,27 @@ train_dataloader = dict(
 
 
 @pytest.mark.parametrize('task', sorted(SMALL))
-def test_mim_train_of_the_exported_config(task, supernet, datasets,
-                                          tmp_path):
+def test_mim_train_of_the_exported_config(task, supernet, datasets, tmp_path):
     """The README's command: `mim train <library> <exported config>`."""
     export_subnet(str(supernet['ckpt']), ARCH, task, str(tmp_path / 'export'))
     config = tmp_path / 'export' / TASKS[task]['config']
     small = tmp_path / 'small.py'
-    small.write_text(
-        f'_base_ = {str(config)!r}\n' +
-        SMALL[task].format(root=str(datasets[task])) +
-        'train_cfg = dict(max_epochs=1)\n'
-        'val_cfg = val_dataloader = val_evaluator = None\n'
-        'test_cfg = test_dataloader = test_evaluator = None\n')
+    small.write_text(f'_base_ = {str(config)!r}\n' +
+                     SMALL[task].format(root=str(datasets[task])) +
+                     'train_cfg = dict(max_epochs=1)\n'
+                     'val_cfg = val_dataloader = val_evaluator = None\n'
+                     'test_cfg = test_dataloader = test_evaluator = None\n')
     e = env()
     e['PATH'] = f'{Path(sys.executable).parent}:{e["PATH"]}'
     out = subprocess.run([
         'mim', 'train', TASKS[task]['library'],
         str(small), '--work-dir',
         str(tmp_path / 'work')
-    ], cwd=tmp_path, env=e, capture_output=True, text=True)
+    ],
+                         cwd=tmp_path,
+                         env=e,
+                         capture_output=True,
+                         text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     assert (tmp_path / 'work' / 'epoch_1.pth').exists()
 
@@ -289,16 +304,16 @@ def test_onnx_export_runs_in_onnxruntime_and_traces(supernet, tmp_path):
     the static subnet also passes torch.jit.trace and torch.export."""
     import onnxruntime as ort
     out = tmp_path / 'onnx'
-    files = export_subnet(str(supernet['ckpt']), ARCH, 'in1k-linear',
-                          str(out), onnx=True)
+    files = export_subnet(
+        str(supernet['ckpt']), ARCH, 'in1k-linear', str(out), onnx=True)
     assert files['backbone.onnx'] == str(out / 'backbone.onnx')
     from mmdata.models import SubnetResNet
     model = SubnetResNet(ARCH).eval()
     model.load_state_dict(torch.load(out / 'backbone.pth'), strict=True)
-    session = ort.InferenceSession(str(out / 'backbone.onnx'),
-                                   providers=['CPUExecutionProvider'])
-    assert [o.name for o in session.get_outputs()] == [
-        'stage1', 'stage2', 'stage3', 'stage4']
+    session = ort.InferenceSession(
+        str(out / 'backbone.onnx'), providers=['CPUExecutionProvider'])
+    assert [o.name for o in session.get_outputs()
+            ] == ['stage1', 'stage2', 'stage3', 'stage4']
     for batch in (1, 3):
         x = torch.randn(batch, 3, 224, 224)
         with torch.no_grad():

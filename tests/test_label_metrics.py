@@ -17,35 +17,44 @@ from tests.test_train_runs import env
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
-ARCHS = ['Depth [1,1,1,1] Width [8,8,16,32,64]',
-         'Depth [2,1,2,1] Width [16,12,24,48,128]']
+ARCHS = [
+    'Depth [1,1,1,1] Width [8,8,16,32,64]',
+    'Depth [2,1,2,1] Width [16,12,24,48,128]'
+]
 
 
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
     base = tmp_path_factory.mktemp('label')
-    torch.save(dict(state_dict=build(seed=0).state_dict()),
-               base / 'supernet.pth')
+    torch.save(
+        dict(state_dict=build(seed=0).state_dict()), base / 'supernet.pth')
     data = write_fashion_mnist(base / 'data', 200, 60)
     return base, data
 
 
 def label_metric(setup, metric, out, *extra):
-    return subprocess.run(label_metric_command(setup, metric, out, *extra),
-                          cwd=REPO, env=env(), capture_output=True, text=True)
+    return subprocess.run(
+        label_metric_command(setup, metric, out, *extra),
+        cwd=REPO,
+        env=env(),
+        capture_output=True,
+        text=True)
 
 
 def label_metric_command(setup, metric, out, *extra):
     base, data = setup
     return [
-        sys.executable, str(REPO / 'tools/analysis/label_metric.py'),
-        str(REPO / TINY), str(base / 'supernet.pth'), '--archs', *ARCHS,
-        '--metric', metric, '--out', str(out), '--max-train', '100',
-        '--calib-batches', '1', *extra, '--cfg-options',
-        f'probe_train_dataloader.dataset.data_root={data}',
+        sys.executable,
+        str(REPO / 'tools/analysis/label_metric.py'),
+        str(REPO / TINY),
+        str(base / 'supernet.pth'), '--archs', *ARCHS, '--metric', metric,
+        '--out',
+        str(out), '--max-train', '100', '--calib-batches', '1', *extra,
+        '--cfg-options', f'probe_train_dataloader.dataset.data_root={data}',
         f'probe_test_dataloader.dataset.data_root={data}',
         'probe_train_dataloader.num_workers=0',
-        'probe_test_dataloader.num_workers=0']
+        'probe_test_dataloader.num_workers=0'
+    ]
 
 
 def rows(path):
@@ -55,8 +64,7 @@ def rows(path):
 
 @pytest.mark.parametrize('metric', ['linear', 'linear-fixed', 'knn'])
 def test_frozen_metrics_run_and_resume(metric, setup, tmp_path):
-    out = label_metric(setup, metric, tmp_path / 'm.csv', '--seeds', '0',
-                       '1')
+    out = label_metric(setup, metric, tmp_path / 'm.csv', '--seeds', '0', '1')
     assert out.returncode == 0, out.stderr[-3000:]
     assert 's per (arch, seed)' in out.stdout
     first = rows(tmp_path / 'm.csv')
@@ -71,22 +79,28 @@ def test_frozen_metrics_run_and_resume(metric, setup, tmp_path):
 
 def test_shards_share_one_csv(setup, tmp_path):
     """Two shards of the pairs write the rows a single run writes."""
-    single = label_metric(setup, 'knn', tmp_path / 'one.csv', '--seeds',
-                          '0', '1')
+    single = label_metric(setup, 'knn', tmp_path / 'one.csv', '--seeds', '0',
+                          '1')
     assert single.returncode == 0, single.stderr[-3000:]
-    procs = [subprocess.Popen(
-        label_metric_command(setup, 'knn', tmp_path / 'two.csv', '--seeds',
-                             '0', '1', '--shard', f'{i}/2'),
-        cwd=REPO, env=env(), stdout=subprocess.PIPE, text=True)
-        for i in (1, 2)]
+    procs = [
+        subprocess.Popen(
+            label_metric_command(setup, 'knn', tmp_path / 'two.csv', '--seeds',
+                                 '0', '1', '--shard', f'{i}/2'),
+            cwd=REPO,
+            env=env(),
+            stdout=subprocess.PIPE,
+            text=True) for i in (1, 2)
+    ]
     outputs = [p.communicate()[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0]
     assert all('2 (arch, seed) pairs to do' in o for o in outputs)
 
     def key(r):
         return r['arch'], r['seed']
-    assert sorted(rows(tmp_path / 'two.csv'), key=key) == sorted(
-        rows(tmp_path / 'one.csv'), key=key)
+
+    assert sorted(
+        rows(tmp_path / 'two.csv'), key=key) == sorted(
+            rows(tmp_path / 'one.csv'), key=key)
     bad = label_metric(setup, 'knn', tmp_path / 'x.csv', '--shard', '3/2')
     assert bad.returncode == 2
     assert bad.stderr.strip() == ('error: --shard 3/2: allowed I/N with '
@@ -95,8 +109,8 @@ def test_shards_share_one_csv(setup, tmp_path):
 
 def test_finetune_metric_runs_and_refuses_other_settings(setup, tmp_path):
     csv_path = tmp_path / 'ft.csv'
-    out = label_metric(setup, 'finetune', csv_path, '--labels-per-class',
-                       '2', '--epochs', '1')
+    out = label_metric(setup, 'finetune', csv_path, '--labels-per-class', '2',
+                       '--epochs', '1')
     assert out.returncode == 0, out.stderr[-3000:]
     result = rows(csv_path)
     assert [r['arch'] for r in result] == ARCHS
@@ -108,8 +122,8 @@ def test_finetune_metric_runs_and_refuses_other_settings(setup, tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     assert rows(tmp_path / 'again.csv') == result
     # other settings into the same CSV: refused, rows untouched
-    out = label_metric(setup, 'finetune', csv_path, '--labels-per-class',
-                       '2', '--epochs', '2')
+    out = label_metric(setup, 'finetune', csv_path, '--labels-per-class', '2',
+                       '--epochs', '2')
     assert out.returncode == 2
     assert out.stderr.strip() == (
         f'error: {csv_path} holds label-metric results computed '
@@ -130,13 +144,17 @@ def test_finetune_config_is_the_exported_protocol(setup, tmp_path):
                                             finetune_config)
     from mmdata.export import TASKS, export_subnet
     base, data = setup
-    export_subnet(str(base / 'supernet.pth'), ARCHS[1], TASK,
-                  str(tmp_path / 'export'))
-    exported = Config.fromfile(str(tmp_path / 'export' /
-                                   TASKS[TASK]['config']))
+    export_subnet(
+        str(base / 'supernet.pth'), ARCHS[1], TASK, str(tmp_path / 'export'))
+    exported = Config.fromfile(
+        str(tmp_path / 'export' / TASKS[TASK]['config']))
     probe = Config.fromfile(str(REPO / TINY))
-    cfg = finetune_config(exported, probe, [0, 5, 9], FinetuneSettings(),
-                          str(tmp_path / 'run'), seed=3)
+    cfg = finetune_config(
+        exported,
+        probe, [0, 5, 9],
+        FinetuneSettings(),
+        str(tmp_path / 'run'),
+        seed=3)
     assert cfg.model.backbone == exported.model.backbone
     assert cfg.model.neck == exported.model.neck
     assert cfg.optim_wrapper.paramwise_cfg == \

@@ -20,8 +20,14 @@ CONFIG = ('configs/tiny/'
 
 
 def header(**kwargs) -> dict:
-    return dict(device='cpu', torch='x', threads=1, batch_size=1,
-                input_size=32, space=TINY.to_dict(), **kwargs)
+    return dict(
+        device='cpu',
+        torch='x',
+        threads=1,
+        batch_size=1,
+        input_size=32,
+        space=TINY.to_dict(),
+        **kwargs)
 
 
 def test_space_blocks_cover_every_arch_exactly():
@@ -54,8 +60,9 @@ def test_table_from_another_space_or_setting_is_refused(tmp_path):
     table.check(TINY, device='cpu', batch_size=1, input_size=32)
     with pytest.raises(ConfigError, match='measured for the space'):
         table.check(ResNetSpace(), device='cpu')
-    with pytest.raises(ConfigError, match="batch_size=1, this run "
-                       'batch_size=8'):
+    with pytest.raises(
+            ConfigError, match="batch_size=1, this run "
+            'batch_size=8'):
         table.check(TINY, batch_size=8)
     with pytest.raises(ConfigError, match='lacks'):
         table.predict(TINY.max_arch)
@@ -67,11 +74,16 @@ def test_table_from_another_space_or_setting_is_refused(tmp_path):
 
 @pytest.mark.slow
 def test_measure_latency_tool(tmp_path):
-    tool = [sys.executable, 'tools/analysis/measure_latency.py', CONFIG,
-            '--input-size', '32', '--repeats', '2', '--warmup', '1']
+    tool = [
+        sys.executable, 'tools/analysis/measure_latency.py', CONFIG,
+        '--input-size', '32', '--repeats', '2', '--warmup', '1'
+    ]
     out = tmp_path / 'lut.json'
-    run = subprocess.run(tool + ['--out', str(out), '--validate', '2'],
-                         cwd=REPO, capture_output=True, text=True)
+    run = subprocess.run(
+        tool + ['--out', str(out), '--validate', '2'],
+        cwd=REPO,
+        capture_output=True,
+        text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     data = json.loads(out.read_text())
     assert data['header']['input_size'] == 32
@@ -81,9 +93,12 @@ def test_measure_latency_tool(tmp_path):
     assert all(v > 0 for v in data['entries'].values())
     assert 'relative error over 2 archs: mean' in run.stdout
     # a table measured for batch 1 is refused for batch 4, in one line
-    bad = subprocess.run(tool + ['--table', str(out), '--batch-size', '4',
-                                 '--validate', '1'],
-                         cwd=REPO, capture_output=True, text=True)
+    bad = subprocess.run(
+        tool + ['--table',
+                str(out), '--batch-size', '4', '--validate', '1'],
+        cwd=REPO,
+        capture_output=True,
+        text=True)
     assert bad.returncode == 2
     assert bad.stderr.strip() == (
         'error: the latency table has batch_size=1, this run batch_size=4: '

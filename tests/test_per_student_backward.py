@@ -33,8 +33,10 @@ def build(algo: str, backward: str, seed: int = 0):
 def batch(seed: int, n: int = 8) -> dict:
     gen = torch.Generator().manual_seed(seed)
     return dict(
-        inputs=[torch.randint(0, 256, (n, 3, 32, 32), generator=gen).float()
-                for _ in range(2)],
+        inputs=[
+            torch.randint(0, 256, (n, 3, 32, 32), generator=gen).float()
+            for _ in range(2)
+        ],
         data_samples=[DataSample() for _ in range(n)])
 
 
@@ -44,29 +46,32 @@ def step(model, optim, data, seed=0):
 
 
 def grads(model):
-    return {n: p.grad.clone() for n, p in model.named_parameters()
-            if p.grad is not None}
+    return {
+        n: p.grad.clone()
+        for n, p in model.named_parameters() if p.grad is not None
+    }
 
 
 @pytest.mark.parametrize('algo', ALGOS)
 def test_same_gradients_and_updates_as_the_summed_loss(algo):
     models = {b: build(algo, b) for b in ('summed', 'per_student')}
     optims = {
-        b: OptimWrapper(torch.optim.SGD(m.parameters(), lr=0.1),
-                        accumulative_counts=2)
+        b:
+        OptimWrapper(
+            torch.optim.SGD(m.parameters(), lr=0.1), accumulative_counts=2)
         for b, m in models.items()
     }
     logs = {b: step(m, optims[b], batch(1)) for b, m in models.items()}
     assert logs['summed'].keys() == logs['per_student'].keys()
     for key in logs['summed']:
-        torch.testing.assert_close(logs['per_student'][key],
-                                   logs['summed'][key], rtol=0, atol=1e-6)
+        torch.testing.assert_close(
+            logs['per_student'][key], logs['summed'][key], rtol=0, atol=1e-6)
     # accumulated, not stepped yet: equal gradients
     a, b = grads(models['summed']), grads(models['per_student'])
     assert a.keys() == b.keys() and len(a) > 10
     for name in a:
-        torch.testing.assert_close(b[name], a[name], rtol=0, atol=1e-6,
-                                   msg=name)
+        torch.testing.assert_close(
+            b[name], a[name], rtol=0, atol=1e-6, msg=name)
     # the second micro-batch steps both the same way
     for b_, m in models.items():
         step(m, optims[b_], batch(2))
@@ -84,8 +89,12 @@ def _free_port() -> int:
 
 def _ddp_worker(rank: int, port: int, algo: str, out: str) -> None:
     import torch.distributed as dist
-    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
-                      RANK=str(rank), WORLD_SIZE='2', LOCAL_RANK=str(rank))
+    os.environ.update(
+        MASTER_ADDR='127.0.0.1',
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        WORLD_SIZE='2',
+        LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
     dist.init_process_group('gloo', rank=rank, world_size=2)
     params = {}
@@ -95,8 +104,10 @@ def _ddp_worker(rank: int, port: int, algo: str, out: str) -> None:
         ddp = wrapper(module=model, device_ids=None, broadcast_buffers=False)
         optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1.0))
         step(ddp, optim, batch(10 + rank))  # each rank its own images
-        params[backward] = {n: p.detach().clone()
-                            for n, p in model.named_parameters()}
+        params[backward] = {
+            n: p.detach().clone()
+            for n, p in model.named_parameters()
+        }
     if rank == 0:
         torch.save(params, out)
     dist.destroy_process_group()
@@ -111,8 +122,8 @@ def test_two_process_ddp_same_update_as_summed(algo, tmp_path):
     start = dict(build(algo, 'summed').named_parameters())
     moved = 0
     for name, p in params['per_student'].items():
-        torch.testing.assert_close(p, params['summed'][name], rtol=0,
-                                   atol=1e-6, msg=name)
+        torch.testing.assert_close(
+            p, params['summed'][name], rtol=0, atol=1e-6, msg=name)
         moved += not torch.equal(p, start[name].detach())
     assert moved > 10  # the step changed the weights (gradients synced)
 
@@ -137,8 +148,8 @@ def test_gradient_checkpointing_changes_nothing_but_memory():
     a, b = grads(models[False]), grads(models[True])
     assert a.keys() == b.keys() and len(a) > 10
     for name in a:
-        torch.testing.assert_close(b[name], a[name], rtol=0, atol=1e-6,
-                                   msg=name)
+        torch.testing.assert_close(
+            b[name], a[name], rtol=0, atol=1e-6, msg=name)
     cfg.model.backward = 'summed'
     with pytest.raises(ValueError, match="with_cp=True needs backward"):
         with DefaultScope.overwrite_default_scope('mmpretrain'):
@@ -164,13 +175,13 @@ def test_teacher_with_the_students_arch():
         torch.manual_seed(0)
         targets = same.teacher_targets(inputs)
         expected = same.student_loss(inputs, arch, targets)
-        torch.testing.assert_close(losses[f'loss_{name}'], expected,
-                                   rtol=0, atol=1e-6)
+        torch.testing.assert_close(
+            losses[f'loss_{name}'], expected, rtol=0, atol=1e-6)
     same.teacher.backbone.set_arch(same.space.max_arch)
     torch.manual_seed(0)
     reference = model.loss(inputs, data['data_samples'])
-    torch.testing.assert_close(reference['loss_max'], losses['loss_max'],
-                               rtol=0, atol=1e-6)
+    torch.testing.assert_close(
+        reference['loss_max'], losses['loss_max'], rtol=0, atol=1e-6)
     assert not torch.allclose(reference['loss_rand1'], losses['loss_rand1'])
 
 
@@ -204,8 +215,13 @@ def _sync_bn_worker(rank: int, port: int, out: str) -> None:
     x = torch.randn(4, 5, 3, 3, generator=torch.Generator().manual_seed(rank))
     y = bn(x)  # 5 of 8 channels: the dynamic (sliced) path
     if rank == 0:
-        torch.save(dict(y=y, mean=bn.running_mean, var=bn.running_var,
-                        weight=bn.weight, bias=bn.bias), out)
+        torch.save(
+            dict(
+                y=y,
+                mean=bn.running_mean,
+                var=bn.running_var,
+                weight=bn.weight,
+                bias=bn.bias), out)
     dist.destroy_process_group()
 
 

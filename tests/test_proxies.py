@@ -58,8 +58,7 @@ def test_synflow_ignores_batch_norm_and_is_data_free():
     images = torch.randn(2, 3, 8, 8)
     expected = synflow(conv, images)
     assert synflow(with_bn, images) == pytest.approx(expected, rel=1e-12)
-    assert synflow(conv, images * 5 - 3) == pytest.approx(
-        expected, rel=1e-12)
+    assert synflow(conv, images * 5 - 3) == pytest.approx(expected, rel=1e-12)
 
 
 def test_proxy_names_are_checked():

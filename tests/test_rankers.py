@@ -35,18 +35,23 @@ def test_cka_is_one_under_rotation_scale_shift_and_streams():
     y = torch.randn(60, 5, generator=gen)  # another width
     expected = cka_by_formula(x.double().numpy(), y.double().numpy())
     assert run('cka-C5pool', x, y) == pytest.approx(expected, abs=1e-12)
-    assert run('cka-C5pool', x, y, batches=3) == pytest.approx(expected,
-                                                               abs=1e-12)
+    assert run(
+        'cka-C5pool', x, y, batches=3) == pytest.approx(
+            expected, abs=1e-12)
 
 
 def test_cka_of_maps_takes_every_position_as_a_sample():
     gen = torch.Generator().manual_seed(1)
-    s, t = torch.randn(4, 6, 3, 3, generator=gen), torch.randn(
-        4, 9, 3, 3, generator=gen)
-    flat = [m.permute(0, 2, 3, 1).reshape(-1, m.shape[1]).double().numpy()
-            for m in (s, t)]
-    assert run('cka-C4', s, t, batches=2) == pytest.approx(
-        cka_by_formula(*flat), abs=1e-12)
+    s, t = torch.randn(
+        4, 6, 3, 3, generator=gen), torch.randn(
+            4, 9, 3, 3, generator=gen)
+    flat = [
+        m.permute(0, 2, 3, 1).reshape(-1, m.shape[1]).double().numpy()
+        for m in (s, t)
+    ]
+    assert run(
+        'cka-C4', s, t, batches=2) == pytest.approx(
+            cka_by_formula(*flat), abs=1e-12)
 
 
 def test_rankme_counts_equal_directions():
@@ -107,9 +112,13 @@ def test_rankers_enter_the_identity_only_when_chosen():
 
 
 def test_rank_mean_is_the_mean_of_within_bin_ranks():
-    rows = [dict(bin='a', p=1, s=30), dict(bin='a', p=2, s=10),
-            dict(bin='a', p=3, s=20), dict(bin='b', p=5, s=1),
-            dict(bin='b', p=4, s=2)]
+    rows = [
+        dict(bin='a', p=1, s=30),
+        dict(bin='a', p=2, s=10),
+        dict(bin='a', p=3, s=20),
+        dict(bin='b', p=5, s=1),
+        dict(bin='b', p=4, s=2)
+    ]
     name = add_rank_mean(rows, ['p', 's'])
     assert name == 'p+s ranks'
     assert [r[name] for r in rows] == [2, 1.5, 2.5, 1.5, 1.5]

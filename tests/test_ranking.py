@@ -26,15 +26,20 @@ def planted_rows(num_per_bin: int = 15, seed: int = 0) -> list:
     for b in ('small', 'large'):
         for _ in range(num_per_bin):
             top1 = float(rng.uniform(0.6, 0.8))
-            rows.append(dict(bin=b, top1=top1, planted=top1, reverse=-top1,
-                             noisy=top1 + float(rng.normal(0, 0.05))))
+            rows.append(
+                dict(
+                    bin=b,
+                    top1=top1,
+                    planted=top1,
+                    reverse=-top1,
+                    noisy=top1 + float(rng.normal(0, 0.05))))
     return rows
 
 
 def test_planted_score_ranks_perfectly_with_zero_regret():
     rows = planted_rows()
-    report = ranking_report(rows, ['planted', 'reverse', 'noisy'], 'top1',
-                            num_boot=200)
+    report = ranking_report(
+        rows, ['planted', 'reverse', 'noisy'], 'top1', num_boot=200)
     planted = report['columns']['planted']
     assert planted['all']['spearman'] == pytest.approx(1)
     assert planted['all']['kendall'] == pytest.approx(1)
@@ -49,13 +54,16 @@ def test_planted_score_ranks_perfectly_with_zero_regret():
         assert entry['regret'] == pytest.approx(max(values) - min(values))
         assert entry['percentile'] == pytest.approx(100 / 15)
     noisy = report['columns']['noisy']
-    assert noisy['all']['spearman'] == pytest.approx(stats.spearmanr(
-        [r['noisy'] for r in rows], [r['top1'] for r in rows]).statistic)
+    assert noisy['all']['spearman'] == pytest.approx(
+        stats.spearmanr([r['noisy'] for r in rows],
+                        [r['top1'] for r in rows]).statistic)
     means = report['columns']['random']['mean_bin']
-    assert means['regret'] == pytest.approx(np.mean([
-        max(v) - np.mean(v) for v in
-        ([r['top1'] for r in rows if r['bin'] == b]
-         for b in ('small', 'large'))]))
+    assert means['regret'] == pytest.approx(
+        np.mean([
+            max(v) - np.mean(v)
+            for v in ([r['top1'] for r in rows if r['bin'] == b]
+                      for b in ('small', 'large'))
+        ]))
     assert means['percentile'] == pytest.approx(100 * 16 / 30)
 
 
@@ -83,12 +91,17 @@ def test_bootstrap_interval_contains_estimate_and_narrows():
 
 def test_bin_pick_random_pick_and_noise_floor():
     assert bin_pick([3, 1, 2], [0.5, 0.9, 0.7]) == dict(
-        winner=0.5, best=0.9, regret=pytest.approx(0.4),
+        winner=0.5,
+        best=0.9,
+        regret=pytest.approx(0.4),
         percentile=pytest.approx(100 / 3))
     assert random_pick([0.5, 0.9, 0.7])['regret'] == pytest.approx(0.2)
     assert correlation([1, 2], [1, 2])['spearman'] is None
-    noise = noise_floor({'a': [0.70, 0.72, 0.74], 'b': [0.60, 0.61],
-                         'c': [0.5]})
+    noise = noise_floor({
+        'a': [0.70, 0.72, 0.74],
+        'b': [0.60, 0.61],
+        'c': [0.5]
+    })
     pooled = np.sqrt((0.02**2 * 2 + 2 * 0.005**2) / 3)
     assert noise['std'] == pytest.approx(pooled)
     assert noise['max_spread'] == pytest.approx(0.04)
@@ -99,10 +112,14 @@ def test_bin_pick_random_pick_and_noise_floor():
 def write_search(folder: Path, rows: list) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     cands = [
-        dict(arch=f'Depth [1,1,1,1] Width [8,8,16,32,{64 + i}]',
-             bin=r['bin'], score=r['planted'], scores=dict(z=r['planted']),
-             flops=1000 + i, params=100 + i,
-             proxies=dict(naswot=r['noisy'], synflow=float(i)))
+        dict(
+            arch=f'Depth [1,1,1,1] Width [8,8,16,32,{64 + i}]',
+            bin=r['bin'],
+            score=r['planted'],
+            scores=dict(z=r['planted']),
+            flops=1000 + i,
+            params=100 + i,
+            proxies=dict(naswot=r['noisy'], synflow=float(i)))
         for i, r in enumerate(rows)
     ]
     (folder / 'candidates.json').write_text(
@@ -118,36 +135,45 @@ def test_rank_correlation_tool_side_by_side(tmp_path):
         writer = csv.DictWriter(f, fieldnames=['arch', 'bin', 'seed', 'top1'])
         writer.writeheader()
         for c, r in zip(cands, rows):
-            writer.writerow(dict(arch=c['arch'], bin=c['bin'], seed=0,
-                                 top1=r['top1']))
+            writer.writerow(
+                dict(arch=c['arch'], bin=c['bin'], seed=0, top1=r['top1']))
         for seed, delta in ((1, 0.01), (2, -0.01)):  # noise rows
-            writer.writerow(dict(arch=cands[0]['arch'], bin='', seed=seed,
-                                 top1=rows[0]['top1'] + delta))
+            writer.writerow(
+                dict(
+                    arch=cands[0]['arch'],
+                    bin='',
+                    seed=seed,
+                    top1=rows[0]['top1'] + delta))
     out = subprocess.run([
-        sys.executable, str(REPO / 'tools/analysis/rank_correlation.py'),
-        str(tmp_path / 'search'), str(tmp_path / 'probe.csv'),
-        '--bootstrap', '100'
-    ], capture_output=True, text=True, env=env())
+        sys.executable,
+        str(REPO / 'tools/analysis/rank_correlation.py'),
+        str(tmp_path / 'search'),
+        str(tmp_path / 'probe.csv'), '--bootstrap', '100'
+    ],
+                         capture_output=True,
+                         text=True,
+                         env=env())
     assert out.returncode == 0, out.stderr
     report = json.loads((tmp_path / 'rank_correlation.json').read_text())
     columns = report['columns']
-    assert list(columns) == ['DATA (z)', 'FLOPs', 'params', 'naswot',
-                             'synflow', 'random']
+    assert list(columns) == [
+        'DATA (z)', 'FLOPs', 'params', 'naswot', 'synflow', 'random'
+    ]
     assert columns['DATA (z)']['all']['spearman'] == pytest.approx(1)
     assert columns['DATA (z)']['mean_bin']['regret'] == 0
     # the seed-1/2 rows are noise, not labels
     assert report['n'] == 12
     assert report['noise_floor']['std'] == pytest.approx(0.01)
-    for name in ('DATA (z)', 'naswot', 'random', 'noise floor',
-                 'bin small', 'Spearman all [95% CI]',
-                 'DATA (z) - params: dtau_bin', 'DATA (z) - random: dtau_bin',
+    for name in ('DATA (z)', 'naswot', 'random', 'noise floor', 'bin small',
+                 'Spearman all [95% CI]', 'DATA (z) - params: dtau_bin',
+                 'DATA (z) - random: dtau_bin',
                  'given params, mean in bins: DATA (z)',
                  'can this metric rank inside bins? '):
         assert name in out.stdout, name
     # the planted score is the label: its paired lead over every baseline
-    assert [(p['score'], p['baseline']) for p in report['paired']] == [
-        ('DATA (z)', b) for b in ('FLOPs', 'params', 'naswot', 'synflow',
-                                  'random')]
+    assert [(p['score'], p['baseline']) for p in report['paired']
+            ] == [('DATA (z)', b)
+                  for b in ('FLOPs', 'params', 'naswot', 'synflow', 'random')]
     for pair in report['paired']:
         assert pair['kendall']['delta'] > 0 and pair['regret']['ci'][1] <= 0
         if pair['baseline'] != 'naswot':  # naswot: the label plus noise
@@ -155,10 +181,14 @@ def test_rank_correlation_tool_side_by_side(tmp_path):
     assert (tmp_path / 'rank_correlation.png').read_bytes()[:4] == \
         b'\x89PNG'
     bad = subprocess.run([
-        sys.executable, str(REPO / 'tools/analysis/rank_correlation.py'),
-        str(tmp_path / 'search'), str(tmp_path / 'probe.csv'),
-        '--metric', 'top5'
-    ], capture_output=True, text=True, env=env())
+        sys.executable,
+        str(REPO / 'tools/analysis/rank_correlation.py'),
+        str(tmp_path / 'search'),
+        str(tmp_path / 'probe.csv'), '--metric', 'top5'
+    ],
+                         capture_output=True,
+                         text=True,
+                         env=env())
     assert bad.returncode == 2
     assert bad.stderr.strip().startswith("error: ") and 'top5' in bad.stderr
 
@@ -175,13 +205,12 @@ def test_linear_probe_is_converged_and_deterministic():
                              labels[150:])
     assert top1 == 1.0
     noisy = torch.randn(200, 8, generator=gen)
-    a = linear_probe_top1(noisy[:150], labels[:150], noisy[150:],
-                          labels[150:])
+    a = linear_probe_top1(noisy[:150], labels[:150], noisy[150:], labels[150:])
     assert a == linear_probe_top1(noisy[:150], labels[:150], noisy[150:],
                                   labels[150:])
     with pytest.raises(ConfigError, match='max_iter=1 L-BFGS'):
-        linear_probe_top1(noisy[:150], labels[:150], noisy[150:],
-                          labels[150:], max_iter=1)
+        linear_probe_top1(
+            noisy[:150], labels[:150], noisy[150:], labels[150:], max_iter=1)
 
 
 def test_probe_subsets_are_seeded(tmp_path):
@@ -215,21 +244,25 @@ def test_probe_normaliser_is_the_models_data_preprocessor():
     from mmengine.config import Config
 
     from mmdata.evaluation import normalizer
-    cfg = Config(dict(
-        default_scope='mmpretrain',
-        model=dict(data_preprocessor=dict(
-            type='SelfSupDataPreprocessor', mean=[10., 20., 30.],
-            std=[2., 4., 8.], to_rgb=True))))
+    cfg = Config(
+        dict(
+            default_scope='mmpretrain',
+            model=dict(
+                data_preprocessor=dict(
+                    type='SelfSupDataPreprocessor',
+                    mean=[10., 20., 30.],
+                    std=[2., 4., 8.],
+                    to_rgb=True))))
     images = torch.randint(0, 255, (2, 3, 4, 4), dtype=torch.uint8)
     expected = (images[:, [2, 1, 0]].float() -
                 torch.tensor([10., 20., 30.]).view(1, 3, 1, 1)) / \
         torch.tensor([2., 4., 8.]).view(1, 3, 1, 1)
     assert torch.allclose(normalizer(cfg)(images), expected)
     cfg.model.data_preprocessor.to_rgb = False
-    assert torch.allclose(normalizer(cfg)(images),
-                          (images.float() - torch.tensor(
-                              [10., 20., 30.]).view(1, 3, 1, 1)) /
-                          torch.tensor([2., 4., 8.]).view(1, 3, 1, 1))
+    assert torch.allclose(
+        normalizer(cfg)(images),
+        (images.float() - torch.tensor([10., 20., 30.]).view(1, 3, 1, 1)) /
+        torch.tensor([2., 4., 8.]).view(1, 3, 1, 1))
 
 
 def test_vectorised_kendall_equals_scipy_with_ties():
@@ -240,8 +273,8 @@ def test_vectorised_kendall_equals_scipy_with_ties():
     y[:, :3] = y[:, :1]  # ties on the label side too
     got = kendall_rows(x, y)
     for i in range(len(x)):
-        assert got[i] == pytest.approx(stats.kendalltau(x[i], y[i])
-                                       .statistic, abs=1e-12)
+        assert got[i] == pytest.approx(
+            stats.kendalltau(x[i], y[i]).statistic, abs=1e-12)
     assert np.isnan(kendall_rows(np.ones((1, 5)), y[:1, :5]))[0]
 
 
@@ -250,8 +283,7 @@ def test_stratified_resamples_keep_bins_and_sizes():
     bins = ['a'] * 5 + ['b'] * 3 + ['a'] * 2 + ['c'] * 4
     index = stratified_resamples(bins, 200, seed=1)
     assert index.shape == (200, len(bins))
-    assert all(bins[j] == bins[i] for row in index
-               for i, j in enumerate(row))
+    assert all(bins[j] == bins[i] for row in index for i, j in enumerate(row))
     # every member of a bin is drawn, and draws differ between resamples
     assert set(index[:, bins.index('b')]) == {5, 6, 7}
     assert len({tuple(r) for r in index}) > 190
@@ -271,8 +303,9 @@ def test_paired_bootstrap_on_planted_scores():
     assert 0 < lo <= result['kendall']['delta'] <= hi
     assert result['kendall']['delta'] == pytest.approx(1 - np.mean([
         stats.kendalltau([r['pure_noise'] for r in rows if r['bin'] == b],
-                         [r['top1'] for r in rows if r['bin'] == b])
-        .statistic for b in ('small', 'large')]))
+                         [r['top1'] for r in rows if r['bin'] == b]).statistic
+        for b in ('small', 'large')
+    ]))
     assert result['regret']['ci'][1] < 0  # less regret than noise
     # two identical scores: differences exactly 0, interval [0, 0]
     same = paired_bootstrap(rows, 'noisy', 'copy', 'top1', 200)
@@ -281,9 +314,11 @@ def test_paired_bootstrap_on_planted_scores():
     # against a random pick: Kendall 0 and the expected regret
     rand = paired_bootstrap(rows, 'planted', RANDOM, 'top1', 200)
     assert rand['kendall']['delta'] == pytest.approx(1)
-    expected = np.mean([max(v) - np.mean(v) for v in (
-        [r['top1'] for r in rows if r['bin'] == b]
-        for b in ('small', 'large'))])
+    expected = np.mean([
+        max(v) - np.mean(v)
+        for v in ([r['top1'] for r in rows if r['bin'] == b]
+                  for b in ('small', 'large'))
+    ])
     assert rand['regret']['delta'] == pytest.approx(-expected)
 
 
@@ -308,8 +343,10 @@ def test_partial_spearman_removes_what_params_explain():
 
     assert partial_spearman(x, y, z) == pytest.approx(
         stats.pearsonr(residual(rx), residual(ry)).statistic)
-    rows = [dict(bin=b, s=v, top1=w, params=p) for b in 'ab'
-            for v, w, p in zip(x, y, z)]
+    rows = [
+        dict(bin=b, s=v, top1=w, params=p) for b in 'ab'
+        for v, w, p in zip(x, y, z)
+    ]
     assert mean_partial_spearman(rows, 's', 'top1', 'params') == \
         pytest.approx(partial_spearman(x, y, z))
 
@@ -318,8 +355,11 @@ def test_multi_tap_score_has_no_across_bin_correlation():
     rows = planted_rows(6)
     for r in rows:  # standardised inside its bin: no meaning across bins
         r['multi'] = r['planted'] - (1 if r['bin'] == 'small' else 0)
-    report = ranking_report(rows, ['planted', 'multi'], 'top1', num_boot=50,
-                            bin_relative=['multi'])
+    report = ranking_report(
+        rows, ['planted', 'multi'],
+        'top1',
+        num_boot=50,
+        bin_relative=['multi'])
     multi = report['columns']['multi']
     assert multi['all']['spearman'] is None
     assert multi['all']['kendall'] is None
@@ -366,8 +406,11 @@ def test_reliability_rule_and_run_agreement():
     first = {f'a{i}': float(i) for i in range(10)}
     second = {f'a{i}': float(i if i % 2 else -i) for i in range(10)}
     got = run_agreement(first, dict(second, extra=1.))
-    assert got == dict(archs=10, spearman=pytest.approx(stats.spearmanr(
-        list(first.values()), list(second.values())).statistic))
+    assert got == dict(
+        archs=10,
+        spearman=pytest.approx(
+            stats.spearmanr(list(first.values()),
+                            list(second.values())).statistic))
     assert run_agreement(first, {'a1': 1., 'a2': 2.}) is None
 
 
@@ -378,9 +421,12 @@ def test_markdown_summary_of_label_metrics():
     for r in rows:
         r['params'] = r['reverse']
     report = ranking_report(rows, ['planted', 'params'], 'top1', 100)
-    report['paired'] = [dict(score='planted', baseline='params',
-                             **paired_bootstrap(rows, 'planted', 'params',
-                                                'top1', 100))]
+    report['paired'] = [
+        dict(
+            score='planted',
+            baseline='params',
+            **paired_bootstrap(rows, 'planted', 'params', 'top1', 100))
+    ]
     report['can_rank_in_bins'] = can_rank_in_bins(
         report, noise_floor({'x': [0.70, 0.70001]}))
     text = markdown_summary(dict(knn=report))
@@ -394,43 +440,54 @@ def test_markdown_summary_of_label_metrics():
 def test_markdown_summary_without_defined_kendall():
     """Bins too small or constant for a Kendall: '-' instead of a crash."""
     from mmdata.evaluation.ranking import markdown_summary, paired_bootstrap
-    rows = [dict(bin=b, top1=0.5, s=float(i), params=float(-i))
-            for b in 'ab' for i in range(3)]
+    rows = [
+        dict(bin=b, top1=0.5, s=float(i), params=float(-i)) for b in 'ab'
+        for i in range(3)
+    ]
     report = ranking_report(rows, ['s', 'params'], 'top1', 0)
-    report['paired'] = [dict(score='s', baseline='params',
-                             **paired_bootstrap(rows, 's', 'params', 'top1',
-                                                20))]
+    report['paired'] = [
+        dict(
+            score='s',
+            baseline='params',
+            **paired_bootstrap(rows, 's', 'params', 'top1', 20))
+    ]
     assert '| m | s | - | - | ' in markdown_summary(dict(m=report))
 
 
 @pytest.mark.slow
-def test_rank_correlation_compares_searches_of_the_same_candidates(
-        tmp_path):
+def test_rank_correlation_compares_searches_of_the_same_candidates(tmp_path):
     """``--also``: other searches of the same candidates (taps,
     similarities) become columns, tested against each other; the CSV's
     value column (here bbox_mAP) is found without ``--metric``."""
     rows = planted_rows(6)
     cands = write_search(tmp_path / 'main' / 'search', rows)
-    for name, taps, similarity, sign in (
-            ('fpn', ['C2', 'C3', 'C4', 'C5'], 'relation', 1),
-            ('fpn-cos', ['C2', 'C3', 'C4', 'C5'], 'cosine', -1)):
+    for name, taps, similarity, sign in (('fpn', ['C2', 'C3', 'C4',
+                                                  'C5'], 'relation', 1),
+                                         ('fpn-cos', ['C2', 'C3', 'C4',
+                                                      'C5'], 'cosine', -1)):
         other = [dict(c, score=sign * r['top1']) for c, r in zip(cands, rows)]
         folder = tmp_path / name / 'search'
         folder.mkdir(parents=True)
-        (folder / 'candidates.json').write_text(json.dumps(dict(
-            taps=taps, similarity=similarity, candidates=other)))
+        (folder / 'candidates.json').write_text(
+            json.dumps(
+                dict(taps=taps, similarity=similarity, candidates=other)))
     with open(tmp_path / 'det.csv', 'w', newline='') as f:
         writer = csv.DictWriter(f, ['arch', 'bin', 'seed', 'bbox_mAP'])
         writer.writeheader()
         for c, r in zip(cands, rows):
-            writer.writerow(dict(arch=c['arch'], bin=c['bin'], seed=0,
-                                 bbox_mAP=r['top1']))
+            writer.writerow(
+                dict(arch=c['arch'], bin=c['bin'], seed=0, bbox_mAP=r['top1']))
     out = subprocess.run([
-        sys.executable, str(REPO / 'tools/analysis/rank_correlation.py'),
-        str(tmp_path / 'main' / 'search'), str(tmp_path / 'det.csv'),
-        '--also', str(tmp_path / 'fpn' / 'search'),
+        sys.executable,
+        str(REPO / 'tools/analysis/rank_correlation.py'),
+        str(tmp_path / 'main' / 'search'),
+        str(tmp_path / 'det.csv'), '--also',
+        str(tmp_path / 'fpn' / 'search'),
         str(tmp_path / 'fpn-cos' / 'search'), '--bootstrap', '100'
-    ], capture_output=True, text=True, env=env())
+    ],
+                         capture_output=True,
+                         text=True,
+                         env=env())
     assert out.returncode == 0, out.stderr
     report = json.loads((tmp_path / 'rank_correlation.json').read_text())
     fpn, cos = 'DATA (C2+C3+C4+C5)', 'DATA (C2+C3+C4+C5) cosine'
@@ -442,12 +499,17 @@ def test_rank_correlation_compares_searches_of_the_same_candidates(
     assert pairs[(fpn, cos)]['kendall']['ci'][0] > 0
     assert f'{fpn} - {cos}: dtau_bin' in out.stdout
     # a search of other candidates is refused
-    (tmp_path / 'fpn' / 'search' / 'candidates.json').write_text(json.dumps(
-        dict(taps=['C5'], candidates=cands[:3])))
+    (tmp_path / 'fpn' / 'search' / 'candidates.json').write_text(
+        json.dumps(dict(taps=['C5'], candidates=cands[:3])))
     bad = subprocess.run([
-        sys.executable, str(REPO / 'tools/analysis/rank_correlation.py'),
-        str(tmp_path / 'main' / 'search'), str(tmp_path / 'det.csv'),
-        '--also', str(tmp_path / 'fpn' / 'search'), '--bootstrap', '0'
-    ], capture_output=True, text=True, env=env())
+        sys.executable,
+        str(REPO / 'tools/analysis/rank_correlation.py'),
+        str(tmp_path / 'main' / 'search'),
+        str(tmp_path / 'det.csv'), '--also',
+        str(tmp_path / 'fpn' / 'search'), '--bootstrap', '0'
+    ],
+                         capture_output=True,
+                         text=True,
+                         env=env())
     assert bad.returncode != 0
     assert 'did not score the candidates' in bad.stderr

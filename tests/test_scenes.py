@@ -23,9 +23,10 @@ ARCH = 'Depth [1,1,2,1] Width [16,16,32,64,128]'
 
 
 def digest(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): hashlib.sha256(
-        p.read_bytes()).hexdigest() for p in sorted(folder.rglob('*'))
-        if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob('*')) if p.is_file()
+    }
 
 
 @pytest.fixture(scope='module')
@@ -41,18 +42,21 @@ def test_generator_is_deterministic_and_splits_are_independent(tmp_path):
     assert digest(tmp_path / 'a') == digest(tmp_path / 'b')
     SCENES.prepare(items, tmp_path / 'c', dict(sizes, train=6), seed=3)
     for split in ('val', 'test'):  # another train size leaves them alone
-        assert {k: v for k, v in digest(tmp_path / 'a').items()
-                if k.startswith(split)} == {
-                    k: v for k, v in digest(tmp_path / 'c').items()
-                    if k.startswith(split)}
+        assert {
+            k: v
+            for k, v in digest(tmp_path / 'a').items() if k.startswith(split)
+        } == {
+            k: v
+            for k, v in digest(tmp_path / 'c').items() if k.startswith(split)
+        }
     SCENES.prepare(items, tmp_path / 'd', sizes, seed=4)
     assert digest(tmp_path / 'a') != digest(tmp_path / 'd')
     # the same settings again: kept; other settings: refused, or replaced
     assert SCENES.prepare(items, tmp_path / 'a', sizes, seed=3) == a
     with pytest.raises(WorkDirError, match='--overwrite'):
         SCENES.prepare(items, tmp_path / 'a', dict(sizes, train=2), seed=3)
-    SCENES.prepare(items, tmp_path / 'a', dict(sizes, train=2), seed=3,
-                   overwrite=True)
+    SCENES.prepare(
+        items, tmp_path / 'a', dict(sizes, train=2), seed=3, overwrite=True)
     assert len(list((tmp_path / 'a' / 'train' / 'images').iterdir())) == 2
 
 
@@ -65,14 +69,17 @@ def test_annotations_load_in_mmdet_and_mmseg_and_agree(scenes):
     coco = json.loads(
         (scenes / 'annotations' / 'instances_val.json').read_text())
     det = CocoDataset(
-        data_root=str(scenes), ann_file='annotations/instances_val.json',
+        data_root=str(scenes),
+        ann_file='annotations/instances_val.json',
         data_prefix=dict(img='val/images/'),
-        metainfo=dict(classes=SCENES.CLASSES), test_mode=True)
+        metainfo=dict(classes=SCENES.CLASSES),
+        test_mode=True)
     assert len(det) == 8
     seg = BaseSegDataset(
         data_root=str(scenes),
         data_prefix=dict(img_path='val/images', seg_map_path='val/semantic'),
-        img_suffix='.png', seg_map_suffix='.png',
+        img_suffix='.png',
+        seg_map_suffix='.png',
         metainfo=dict(classes=('background', ) + SCENES.CLASSES))
     assert len(seg) == 8
     total = 0
@@ -81,8 +88,7 @@ def test_annotations_load_in_mmdet_and_mmseg_and_agree(scenes):
         semantic = np.asarray(Image.open(scenes / 'val' / 'semantic' / name))
         canvas = np.asarray(Image.open(scenes / 'val' / 'images' / name))
         assert canvas.shape == semantic.shape == (96, 96)
-        anns = [a for a in coco['annotations']
-                if a['image_id'] == image['id']]
+        anns = [a for a in coco['annotations'] if a['image_id'] == image['id']]
         assert 1 <= len(anns) <= info['max_items']
         union = np.zeros((96, 96), bool)
         for a in anns:
@@ -91,8 +97,8 @@ def test_annotations_load_in_mmdet_and_mmseg_and_agree(scenes):
             # the box is the visible mask's, the semantic map its class
             ys, xs = np.nonzero(mask)
             x, y, w, h = a['bbox']
-            assert (x, y, x + w, y + h) == (xs.min(), ys.min(),
-                                            xs.max() + 1, ys.max() + 1)
+            assert (x, y, x + w, y + h) == (xs.min(), ys.min(), xs.max() + 1,
+                                            ys.max() + 1)
             assert (semantic[mask] == a['category_id']).all()
             assert not (union & mask).any()  # one owner per pixel
             union |= mask
@@ -111,14 +117,13 @@ ITERS = 30
 @pytest.mark.slow
 @pytest.mark.parametrize('metric', ['det-map', 'seg-miou'])
 def test_scenes_protocol_trains_with_falling_loss(metric, scenes,
-                                                  tiny_supernet,
-                                                  tmp_path):
+                                                  tiny_supernet, tmp_path):
     from mmdata.evaluation.downstream import (DownstreamSettings,
                                               measurement_config, metric_value)
     from mmdata.export import TASKS, export_subnet
     settings = DownstreamSettings(metric, data_root=str(scenes), iters=ITERS)
-    export_subnet(str(tiny_supernet['ckpt']), ARCH, settings.task,
-                  str(tmp_path / 'x'))
+    export_subnet(
+        str(tiny_supernet['ckpt']), ARCH, settings.task, str(tmp_path / 'x'))
     exported = Config.fromfile(
         str(tmp_path / 'x' / TASKS[settings.task]['config']))
     cfg = measurement_config(exported, settings, str(tmp_path / 'run'), 0)
@@ -139,11 +144,13 @@ def test_scenes_protocol_trains_with_falling_loss(metric, scenes,
 def test_label_metric_cli_measures_scenes_and_resumes(scenes, tiny_supernet,
                                                       tmp_path):
     out = tmp_path / 'det.csv'
-    cmd = [sys.executable, 'tools/analysis/label_metric.py', 'unused.py',
-           str(tiny_supernet['ckpt']), '--metric', 'seg-miou', '--scenes',
-           str(scenes),
-           '--iters', '2', '--archs', ARCH, '--seeds', '0', '1', '--out',
-           str(out)]
+    cmd = [
+        sys.executable, 'tools/analysis/label_metric.py', 'unused.py',
+        str(tiny_supernet['ckpt']), '--metric', 'seg-miou', '--scenes',
+        str(scenes), '--iters', '2', '--archs', ARCH, '--seeds', '0', '1',
+        '--out',
+        str(out)
+    ]
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     rows = out.read_text().splitlines()
@@ -152,8 +159,11 @@ def test_label_metric_cli_measures_scenes_and_resumes(scenes, tiny_supernet,
     again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     assert '0 (arch, seed) pairs to do, 2 already' in again.stdout
     # other ground-truth settings are refused, not mixed in
-    other = subprocess.run(cmd[:-1] + [str(out), '--iters', '3'], cwd=REPO,
-                           capture_output=True, text=True)
+    other = subprocess.run(
+        cmd[:-1] + [str(out), '--iters', '3'],
+        cwd=REPO,
+        capture_output=True,
+        text=True)
     assert other.returncode != 0
     assert 'computed differently' in other.stderr
 
@@ -171,15 +181,19 @@ def test_scenes_settings_refuse_bad_values(tmp_path):
 
 
 def test_small_search_configs_score_the_same_candidates():
-    base = Config.fromfile(str(
-        REPO / 'configs/small/search-cls_dynresnet-tiny_fashion-scenes.py'))
+    base = Config.fromfile(
+        str(REPO /
+            'configs/small/search-cls_dynresnet-tiny_fashion-scenes.py'))
     searches = set()
     for path in (REPO / 'configs' / 'small').glob('search-*.py'):
         cfg = Config.fromfile(str(path))
         loop = dict(cfg.train_cfg)
         searches.add((loop.pop('tap'), loop.pop('similarity')))
-        assert loop == {k: v for k, v in base.train_cfg.items()
-                        if k not in ('tap', 'similarity')}, path.name
+        assert loop == {
+            k: v
+            for k, v in base.train_cfg.items()
+            if k not in ('tap', 'similarity')
+        }, path.name
         assert cfg.train_dataloader == base.train_dataloader
     assert searches == {('cls', 'relation'), ('det_c4', 'relation'),
                         ('det_fpn', 'relation'), ('seg', 'relation'),
@@ -198,10 +212,11 @@ def test_scenes_study_quick_run(scenes, tmp_path):
             'fashion-scenes.py'),
         str(small / 'search-cls_dynresnet-tiny_fashion-scenes.py'),
         str(small / 'search-det-fpn_dynresnet-tiny_fashion-scenes.py'),
-        '--work-dir', str(tmp_path / 'study'), '--iters', '2',
-        '--candidates', '2', '--label-metrics', 'det-map', 'seg-miou',
-        '--gt-iters', '2', '--noise-seeds', '2', '--scenes', str(scenes),
-        '--bootstrap', '20', '--cfg-options',
+        '--work-dir',
+        str(tmp_path / 'study'), '--iters', '2', '--candidates', '2',
+        '--label-metrics', 'det-map', 'seg-miou', '--gt-iters', '2',
+        '--noise-seeds', '2', '--scenes',
+        str(scenes), '--bootstrap', '20', '--cfg-options',
         f'train_dataloader.dataset.data_root={scenes}',
         'train_dataloader.batch_size=4', '--search-options',
         'train_cfg.calib_batches=1', 'train_cfg.score_batches=2'

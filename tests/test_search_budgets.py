@@ -17,11 +17,18 @@ def table(space=TINY, input_size=32) -> LatencyTable:
     """Made-up block times that differ per block, so that latency ranks
     archs unlike FLOPs (irregular, so that no sum lands on a bin edge)."""
     shapes = space_blocks(space, input_size)
-    entries = {s.key: 0.013 + (7 * i % 11) / 97 + i / 7919
-               for i, s in enumerate(shapes)}
-    header = dict(device='cpu', torch='x', threads=1, batch_size=1,
-                  input_size=input_size, space=space.to_dict(),
-                  overhead_ms=0.2)
+    entries = {
+        s.key: 0.013 + (7 * i % 11) / 97 + i / 7919
+        for i, s in enumerate(shapes)
+    }
+    header = dict(
+        device='cpu',
+        torch='x',
+        threads=1,
+        batch_size=1,
+        input_size=input_size,
+        space=space.to_dict(),
+        overhead_ms=0.2)
     return LatencyTable(header, entries)
 
 
@@ -44,17 +51,22 @@ def test_space_prediction_equals_per_arch_prediction():
     predicted = lut.predict_space(TINY)
     assert len(predicted) == TINY.size()
     for i in range(0, TINY.size(), 97):
-        assert predicted[i] == pytest.approx(lut.predict(TINY.arch_at(i)),
-                                             abs=1e-12)
+        assert predicted[i] == pytest.approx(
+            lut.predict(TINY.arch_at(i)), abs=1e-12)
 
 
 def test_latency_bins_with_constraints_draw_exactly_the_allowed_archs():
     lut = table()
     bins = parse_budgets([(0.6, 0.66), (0.66, 0.72)], 'latency', 32)
     limits = dict(params=4e5, flops=(1e6, 3e6))
-    every = sample_candidates(TINY, bins, 10**6, metric='latency',
-                              input_size=32, constraints=limits,
-                              latency_table=lut)
+    every = sample_candidates(
+        TINY,
+        bins,
+        10**6,
+        metric='latency',
+        input_size=32,
+        constraints=limits,
+        latency_table=lut)
     # brute force: every arch of the space, its bin and constraints
     expected = set()
     for i in range(TINY.size()):
@@ -70,14 +82,26 @@ def test_latency_bins_with_constraints_draw_exactly_the_allowed_archs():
         assert c['latency'] == pytest.approx(lut.predict(c['arch']))
         assert c['params'] == arch_cost(c['arch'], 32).params
     # a smaller draw: unique, inside, seeded
-    few = sample_candidates(TINY, bins, 5, seed=3, metric='latency',
-                            input_size=32, constraints=limits,
-                            latency_table=lut)
+    few = sample_candidates(
+        TINY,
+        bins,
+        5,
+        seed=3,
+        metric='latency',
+        input_size=32,
+        constraints=limits,
+        latency_table=lut)
     assert len(few) == 10 and len({str(c['arch']) for c in few}) == 10
     assert {(str(c['arch']), c['bin']) for c in few} <= expected
-    again = sample_candidates(TINY, bins, 5, seed=3, metric='latency',
-                              input_size=32, constraints=limits,
-                              latency_table=lut)
+    again = sample_candidates(
+        TINY,
+        bins,
+        5,
+        seed=3,
+        metric='latency',
+        input_size=32,
+        constraints=limits,
+        latency_table=lut)
     assert [c['arch'] for c in again] == [c['arch'] for c in few]
 
 
@@ -87,13 +111,13 @@ def test_draws_are_uniform_among_the_allowed_archs():
     from scipy.stats import chisquare
     bins = parse_budgets([(1e6, 1.1e6)], 'flops', 32)
     limits = dict(params=2e5)  # 22 of the bin's 61 archs
-    allowed = sample_candidates(TINY, bins, 10**6, input_size=32,
-                                constraints=limits)
+    allowed = sample_candidates(
+        TINY, bins, 10**6, input_size=32, constraints=limits)
     assert len(allowed) == 22
     counts = {str(c['arch']): 0 for c in allowed}
     for seed in range(40 * len(allowed)):
-        pick = sample_candidates(TINY, bins, 1, seed=seed, input_size=32,
-                                 constraints=limits)[0]
+        pick = sample_candidates(
+            TINY, bins, 1, seed=seed, input_size=32, constraints=limits)[0]
         counts[str(pick['arch'])] += 1
     assert chisquare(list(counts.values())).pvalue > 0.001
 
@@ -104,25 +128,50 @@ def test_bad_budgets_and_tables_give_one_clear_error():
     with pytest.raises(ConfigError, match='give latency_table=PATH'):
         sample_candidates(TINY, bins, 3, metric='latency', input_size=32)
     with pytest.raises(ConfigError, match='the constraint on latency'):
-        sample_candidates(TINY, parse_budgets([(1e6, 2e6)], 'flops', 32), 3,
-                          input_size=32, constraints=dict(latency=1.0))
+        sample_candidates(
+            TINY,
+            parse_budgets([(1e6, 2e6)], 'flops', 32),
+            3,
+            input_size=32,
+            constraints=dict(latency=1.0))
     with pytest.raises(ConfigError, match="constraint 'speed'"):
-        sample_candidates(TINY, bins, 3, metric='latency', input_size=32,
-                          latency_table=lut, constraints=dict(speed=1))
-    with pytest.raises(ConfigError, match=r"budget 1-1.3ms: none of the \d+ "
-                       r"archs with latency in \[1, 1.3\) at input size 32 "
-                       r"satisfies constraints=\{'params': \(0, 1000\)\}"):
-        sample_candidates(TINY, bins, 3, metric='latency', input_size=32,
-                          latency_table=lut, constraints=dict(params=1000))
+        sample_candidates(
+            TINY,
+            bins,
+            3,
+            metric='latency',
+            input_size=32,
+            latency_table=lut,
+            constraints=dict(speed=1))
+    with pytest.raises(
+            ConfigError,
+            match=r"budget 1-1.3ms: none of the \d+ "
+            r"archs with latency in \[1, 1.3\) at input size 32 "
+            r"satisfies constraints=\{'params': \(0, 1000\)\}"):
+        sample_candidates(
+            TINY,
+            bins,
+            3,
+            metric='latency',
+            input_size=32,
+            latency_table=lut,
+            constraints=dict(params=1000))
     with pytest.raises(ConfigError, match=r'budget 50-60ms holds no arch'):
-        sample_candidates(TINY, parse_budgets([(50, 60)], 'latency'), 3,
-                          metric='latency', input_size=32, latency_table=lut)
+        sample_candidates(
+            TINY,
+            parse_budgets([(50, 60)], 'latency'),
+            3,
+            metric='latency',
+            input_size=32,
+            latency_table=lut)
     with pytest.raises(ConfigError, match='measured for the space'):
         Measures(ResNetSpace(), 32, lut)
-    with pytest.raises(ConfigError, match='input_size=32, this run '
-                       'input_size=64'):
+    with pytest.raises(
+            ConfigError, match='input_size=32, this run '
+            'input_size=64'):
         Measures(TINY, 64, lut)
-    with pytest.raises(ConfigError, match="device='cpu', this run "
-                       "device='cuda'"):
+    with pytest.raises(
+            ConfigError, match="device='cpu', this run "
+            "device='cuda'"):
         Measures(TINY, 32, lut, dict(device='cuda'))
     Measures(TINY, 32, lut, dict(device='cpu', batch_size=1))

@@ -38,8 +38,9 @@ def test_relation_ignores_channel_counts_and_scale():
 @pytest.mark.parametrize('kind', ['relation', 'cosine', 'mse'])
 def test_chunked_equals_unchunked(kind):
     gen = torch.Generator().manual_seed(1)
-    s, t = torch.randn(3, 6, 5, 7, generator=gen), torch.randn(
-        3, 9, 5, 7, generator=gen)
+    s, t = torch.randn(
+        3, 6, 5, 7, generator=gen), torch.randn(
+            3, 9, 5, 7, generator=gen)
     full = map_similarity(s, t, kind, chunk=10_000)
     torch.testing.assert_close(map_similarity(s, t, kind, chunk=3), full)
 
@@ -56,8 +57,8 @@ def _per_image_reference(s, t, kind, tau=0.1):
         for i in range(sr.shape[0]):
             a, b = sr[i] @ sr.t(), tr[i] @ tr.t()
             if kind == 'relation':
-                rows.append((F.softmax(b / tau, 0) *
-                             F.log_softmax(a / tau, 0)).sum())
+                rows.append(
+                    (F.softmax(b / tau, 0) * F.log_softmax(a / tau, 0)).sum())
             elif kind == 'cosine':
                 rows.append(F.cosine_similarity(a, b, dim=0))
             else:
@@ -75,13 +76,13 @@ def test_batched_relations_equal_the_per_image_path(kind, memory_mb):
     from mmdata.search.similarity import relation_plan, rows_per_step
     gen = torch.Generator().manual_seed(2)
     for shape_s, shape_t in (((4, 8, 6, 6), (4, 16, 6, 6)),
-                             ((3, 32, 3, 3), (3, 64, 3, 3)),
-                             ((2, 4, 12, 10), (2, 8, 12, 10))):
+                             ((3, 32, 3, 3), (3, 64, 3, 3)), ((2, 4, 12, 10),
+                                                              (2, 8, 12, 10))):
         s = torch.randn(*shape_s, generator=gen)
         t = torch.randn(*shape_t, generator=gen)
         got = map_similarity(s, t, kind, 0.1, 1024, memory_mb)
-        torch.testing.assert_close(got, _per_image_reference(s, t, kind),
-                                   atol=1e-6, rtol=1e-6)
+        torch.testing.assert_close(
+            got, _per_image_reference(s, t, kind), atol=1e-6, rtol=1e-6)
     assert rows_per_step(32, 56 * 56, 1024, 256) == 167  # C2, batch 32
     assert rows_per_step(32, 56 * 56, 1024, 1e-6) == 1
     assert rows_per_step(2, 9, 1024, 256) == 1024
@@ -116,8 +117,8 @@ def test_taps():
 
 def test_paper_bins_and_candidates_are_unique_uniform_and_seeded():
     bins = parse_budgets(None)
-    assert [b['name'] for b in bins] == [
-        f'{i}-{i + 1}GFLOPs@224px' for i in range(1, 8)]
+    assert [b['name'] for b in bins
+            ] == [f'{i}-{i + 1}GFLOPs@224px' for i in range(1, 8)]
     space = ResNetSpace()
     # the smallest paper bin holds only 27 archs of Table 1: all are taken
     assert len(sample_candidates(space, bins[:1], 100)) == 27
@@ -149,8 +150,10 @@ def test_bn_calibration_says_when_the_data_ends(monkeypatch):
     batches = [torch.randn(4, 3, 2, 2) * (i + 1) for i in range(3)]
     bn = torch.nn.BatchNorm2d(3)
     calibration.calibrate_bn(bn, iter(batches), 5)
-    assert logged == ['BN calibration used 3 batches, fewer than the 5 '
-                      'asked: the data ended']
+    assert logged == [
+        'BN calibration used 3 batches, fewer than the 5 '
+        'asked: the data ended'
+    ]
     expected = torch.stack([b.mean((0, 2, 3)) for b in batches]).mean(0)
     torch.testing.assert_close(bn.running_mean, expected)
     logged.clear()

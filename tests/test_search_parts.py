@@ -31,12 +31,15 @@ def test_settings_refuse_unknown_and_bad_options():
 
 def test_identity_holds_what_scores_depend_on():
     base = SearchSettings(budgets=[(1, 2)], metric='params').identity()
-    assert SearchSettings(budgets=[(1, 2)], metric='params',
-                          candidates_per_pass=3, chunk_size=7,
-                          num_candidates=9).identity() == base
-    for change in (dict(seed=1), dict(score_batches=None),
-                   dict(tap='det_fpn'), dict(temperature=0.2),
-                   dict(budgets=[(1, 3)]), dict(constraints=dict(flops=5))):
+    assert SearchSettings(
+        budgets=[(1, 2)],
+        metric='params',
+        candidates_per_pass=3,
+        chunk_size=7,
+        num_candidates=9).identity() == base
+    for change in (dict(seed=1), dict(score_batches=None), dict(tap='det_fpn'),
+                   dict(temperature=0.2), dict(budgets=[(1, 3)]),
+                   dict(constraints=dict(flops=5))):
         options = {**dict(budgets=[(1, 2)], metric='params'), **change}
         assert SearchSettings(**options).identity() != base, change
 
@@ -51,12 +54,16 @@ def test_sharded_scoring_skips_done_keeps_order_and_records(tmp_path):
 
     def score_group(group):
         calls.append(len(group))
-        return [dict(arch=str(c['arch']), scores=dict(z=float(i)))
-                for i, c in enumerate(group)]
+        return [
+            dict(arch=str(c['arch']), scores=dict(z=float(i)))
+            for i, c in enumerate(group)
+        ]
 
     candidates = _candidates(5)
-    done = {str(candidates[1]['arch']): dict(arch=str(candidates[1]['arch']),
-                                             scores=dict(z=-1.))}
+    done = {
+        str(candidates[1]['arch']):
+        dict(arch=str(candidates[1]['arch']), scores=dict(z=-1.))
+    }
     records = score_sharded(candidates, done, score_group, store, 2)
     assert calls == [2, 2]  # 4 to score, in groups of 2
     assert [r['arch'] for r in records] == \
@@ -78,18 +85,39 @@ def _run_evolution(seed, measures, bins, constraints):
     target = TINY.max_arch
 
     def score(candidates):  # made-up: close to the max arch's widths
-        return [dict(arch=str(c['arch']), bin=c['bin'],
-                     flops=c['flops'], params=c['params'],
-                     scores=dict(z=-sum(abs(a - b) for a, b in zip(
-                         c['arch'].widths, target.widths))))
-                for c in candidates]
+        return [
+            dict(
+                arch=str(c['arch']),
+                bin=c['bin'],
+                flops=c['flops'],
+                params=c['params'],
+                scores=dict(z=-sum(
+                    abs(a - b)
+                    for a, b in zip(c['arch'].widths, target.widths))))
+            for c in candidates
+        ]
 
-    first = [sample_candidates(TINY, [b], 6, seed, 'flops',
-                               constraints=constraints, measures=measures)
-             for b in bins]
-    return first, evolve(first, bins, score, measures, 'flops',
-                         constraints, seed, population=6, generations=3,
-                         parents=3, mutation_prob=0.3)
+    first = [
+        sample_candidates(
+            TINY, [b],
+            6,
+            seed,
+            'flops',
+            constraints=constraints,
+            measures=measures) for b in bins
+    ]
+    return first, evolve(
+        first,
+        bins,
+        score,
+        measures,
+        'flops',
+        constraints,
+        seed,
+        population=6,
+        generations=3,
+        parents=3,
+        mutation_prob=0.3)
 
 
 def test_evolution_stays_in_budget_improves_and_is_seeded():
@@ -104,8 +132,8 @@ def test_evolution_stays_in_budget_improves_and_is_seeded():
         inside = [r for r in records if r['bin'] == b['name']]
         assert len(inside) <= 6 * 4
         ranges = bin_ranges(b, 'flops', constraints)
-        assert all(within(measures.of(Arch.parse(r['arch'])), ranges)
-                   for r in inside)
+        assert all(
+            within(measures.of(Arch.parse(r['arch'])), ranges) for r in inside)
         start = max(r['scores']['z'] for r in inside[:len(population)])
         assert max(r['scores']['z'] for r in inside) >= start
     _, again = _run_evolution(0, measures, bins, constraints)
@@ -116,7 +144,11 @@ def test_evolution_stays_in_budget_improves_and_is_seeded():
 
 def test_params_rank_inside_each_bin():
     from mmdata.search.outputs import add_params_rank
-    records = [dict(bin='a', params=5), dict(bin='a', params=9),
-               dict(bin='a', params=5), dict(bin='b', params=1)]
+    records = [
+        dict(bin='a', params=5),
+        dict(bin='a', params=9),
+        dict(bin='a', params=5),
+        dict(bin='b', params=1)
+    ]
     add_params_rank(records)
     assert [r['params_rank'] for r in records] == [2, 1, 2, 1]

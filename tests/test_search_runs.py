@@ -13,8 +13,7 @@ from mmengine.registry import DefaultScope
 
 from mmdata.registry import MODELS
 from mmdata.search import SubnetScorer, resolve_taps
-from tests.helpers import write_fashion_mnist
-from tests.test_train_runs import env, train
+from tests.test_train_runs import env
 
 pytestmark = pytest.mark.slow  # trains and runs the tools end to end
 
@@ -32,17 +31,11 @@ FAST = [
 ]
 
 
-@pytest.fixture(scope='module')
-def supernet(tmp_path_factory):
-    """A tiny supernet trained for 4 iterations on synthetic data."""
-    base = tmp_path_factory.mktemp('supernet')
-    data_root = write_fashion_mnist(base / 'data')
-    out = train(base / 'work', data_root, 4)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return dict(ckpt=base / 'work' / 'iter_4.pth', data_root=data_root)
-
-
-def search(supernet, work_dir, extra=(), launcher=None, config=SEARCH_CFG,
+def search(supernet,
+           work_dir,
+           extra=(),
+           launcher=None,
+           config=SEARCH_CFG,
            flags=()):
     """tools/search.py, or with ``launcher`` tools/dist_search.sh on 2
     processes."""
@@ -51,16 +44,24 @@ def search(supernet, work_dir, extra=(), launcher=None, config=SEARCH_CFG,
         import os
         e['PATH'] = f'{Path(sys.executable).parent}{os.pathsep}{e["PATH"]}'
         e['PORT'] = '29641'
-        cmd = ['bash', str(REPO / 'tools/dist_search.sh'), config,
-               str(supernet['ckpt']), '2']
+        cmd = [
+            'bash',
+            str(REPO / 'tools/dist_search.sh'), config,
+            str(supernet['ckpt']), '2'
+        ]
     else:
-        cmd = [sys.executable, str(REPO / 'tools/search.py'), config,
-               str(supernet['ckpt'])]
-    cmd += ['--work-dir', str(work_dir), *flags, '--cfg-options',
-            f"train_dataloader.dataset.data_root={supernet['data_root']}",
-            *FAST, *extra]
-    out = subprocess.run(cmd, cwd=REPO, env=e, capture_output=True,
-                         text=True)
+        cmd = [
+            sys.executable,
+            str(REPO / 'tools/search.py'), config,
+            str(supernet['ckpt'])
+        ]
+    cmd += [
+        '--work-dir',
+        str(work_dir), *flags, '--cfg-options',
+        f"train_dataloader.dataset.data_root={supernet['data_root']}", *FAST,
+        *extra
+    ]
+    out = subprocess.run(cmd, cwd=REPO, env=e, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     return out
 
@@ -75,14 +76,15 @@ def test_search_writes_outputs_and_is_reproducible(supernet, tmp_path):
     search(supernet, tmp_path / 'a')
     cands, best = results(tmp_path / 'a')
     assert len(cands['candidates']) == 9  # 3 bins x 3
-    assert list(best) == ['1-1.5MFLOPs@32px', '1.5-2MFLOPs@32px',
-                          '2-3MFLOPs@32px']
+    assert list(best) == [
+        '1-1.5MFLOPs@32px', '1.5-2MFLOPs@32px', '2-3MFLOPs@32px'
+    ]
     for name, b in best.items():
         inside = [c for c in cands['candidates'] if c['bin'] == name]
         assert len(inside) == 3
         assert b['score'] == max(c['score'] for c in inside)
-        lo, hi = next((x['lo'], x['hi']) for x in cands['bins']
-                      if x['name'] == name)
+        lo, hi = next(
+            (x['lo'], x['hi']) for x in cands['bins'] if x['name'] == name)
         assert lo <= b['flops'] < hi
     png = (tmp_path / 'a' / 'search' / 'search.png').read_bytes()
     assert png[:8] == b'\x89PNG\r\n\x1a\n'
@@ -90,11 +92,15 @@ def test_search_writes_outputs_and_is_reproducible(supernet, tmp_path):
     assert results(tmp_path / 'b') == results(tmp_path / 'a')
     # the same search as a train_cfg run through tools/train.py
     out = subprocess.run([
-        sys.executable, str(REPO / 'tools/train.py'), SEARCH_CFG,
-        '--work-dir', str(tmp_path / 'c'), '--cfg-options',
-        f"load_from={supernet['ckpt']}",
+        sys.executable,
+        str(REPO / 'tools/train.py'), SEARCH_CFG, '--work-dir',
+        str(tmp_path / 'c'), '--cfg-options', f"load_from={supernet['ckpt']}",
         f"train_dataloader.dataset.data_root={supernet['data_root']}", *FAST
-    ], cwd=REPO, env=env(), capture_output=True, text=True)
+    ],
+                         cwd=REPO,
+                         env=env(),
+                         capture_output=True,
+                         text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     assert results(tmp_path / 'c')[1] == results(tmp_path / 'a')[1]
 
@@ -151,12 +157,15 @@ def test_evolution_strategy_by_latency_with_constraints(supernet, tmp_path):
     evolutionary strategy: children stay inside their bin and the
     constraint; every output carries the predicted latency."""
     from mmdata.space import Arch, LatencyTable, arch_cost
-    search(supernet, tmp_path, config=LATENCY_CFG, extra=[
-        'train_cfg.strategy=evolution',
-        'train_cfg.evolution.population=3',
-        'train_cfg.evolution.generations=2',
-        'train_cfg.evolution.parents=2'
-    ])
+    search(
+        supernet,
+        tmp_path,
+        config=LATENCY_CFG,
+        extra=[
+            'train_cfg.strategy=evolution', 'train_cfg.evolution.population=3',
+            'train_cfg.evolution.generations=2',
+            'train_cfg.evolution.parents=2'
+        ])
     cands, best = results(tmp_path)
     archs = [c['arch'] for c in cands['candidates']]
     assert len(archs) == len(set(archs)) > 9  # children were added
@@ -186,9 +195,9 @@ def test_scoring_leaves_the_supernet_untouched(supernet):
     model.load_state_dict(state)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     images = [torch.randn(8, 3, 32, 32) for _ in range(2)]
-    scorer = SubnetScorer(model.backbone, model.teacher.backbone, model.neck,
-                          model.teacher.neck, resolve_taps(['C2', 'z']),
-                          images[:1], images[1:])
+    scorer = SubnetScorer(model.backbone, model.teacher.backbone,
+                          model.neck, model.teacher.neck,
+                          resolve_taps(['C2', 'z']), images[:1], images[1:])
     scores = scorer.score(model.space.min_arch)
     assert set(scores) == {'C2', 'z'}
     assert all(torch.isfinite(torch.tensor(v)) for v in scores.values())
@@ -202,16 +211,22 @@ def test_scoring_leaves_the_supernet_untouched(supernet):
     # (by hand, with the scorer's static copies) and proxies are computed
     from mmdata.models.utils.calibration import calibrate_bn
     from mmdata.search import embedding_similarity, static_extractor
-    pooled = SubnetScorer(model.backbone, model.teacher.backbone, None, None,
-                          resolve_taps('C5pool'), images[:1], images[1:],
-                          proxies=['naswot', 'synflow'])
+    pooled = SubnetScorer(
+        model.backbone,
+        model.teacher.backbone,
+        None,
+        None,
+        resolve_taps('C5pool'),
+        images[:1],
+        images[1:],
+        proxies=['naswot', 'synflow'])
     result = pooled.evaluate(model.space.min_arch)
     student = calibrate_bn(
         static_extractor(model.backbone, None, model.space.min_arch),
         images[:1], 1)
     teacher = calibrate_bn(
-        static_extractor(model.teacher.backbone, None,
-                         model.space.max_arch), images[:1], 1)
+        static_extractor(model.teacher.backbone, None, model.space.max_arch),
+        images[:1], 1)
     with torch.no_grad():
         expected = embedding_similarity(
             student.backbone(images[1])[-1].mean((2, 3)),
@@ -223,11 +238,16 @@ def test_scoring_leaves_the_supernet_untouched(supernet):
 
 def test_search_rejects_a_training_config(supernet):
     out = subprocess.run([
-        sys.executable, str(REPO / 'tools/search.py'),
+        sys.executable,
+        str(REPO / 'tools/search.py'),
         str(REPO / 'configs/tiny/'
             'supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py'),
         str(supernet['ckpt'])
-    ], cwd=REPO, env=env(), capture_output=True, text=True)
+    ],
+                         cwd=REPO,
+                         env=env(),
+                         capture_output=True,
+                         text=True)
     assert out.returncode != 0 and 'is not a search config' in out.stderr
 
 
@@ -259,15 +279,24 @@ def test_det_fpn_search_config_data_with_kept_aspect(supernet, tmp_path):
     cfg.train_dataloader = det.train_dataloader
     cfg.train_dataloader.update(batch_size=2, num_workers=0)
     cfg.train_dataloader.dataset.data_root = str(root)
-    cfg.train_cfg.update(tap=det.train_cfg.tap, num_candidates=2,
-                         calib_batches=1, score_batches=2)
+    cfg.train_cfg.update(
+        tap=det.train_cfg.tap,
+        num_candidates=2,
+        calib_batches=1,
+        score_batches=2)
     cfg.model = dict(queue_len=64)  # updates the checkpoint's model
     cfg.dump(str(tmp_path / 'det_search.py'))
     out = subprocess.run([
-        sys.executable, str(REPO / 'tools/search.py'),
-        str(tmp_path / 'det_search.py'), str(supernet['ckpt']),
-        '--work-dir', str(tmp_path / 'work')
-    ], cwd=REPO, env=env(), capture_output=True, text=True)
+        sys.executable,
+        str(REPO / 'tools/search.py'),
+        str(tmp_path / 'det_search.py'),
+        str(supernet['ckpt']), '--work-dir',
+        str(tmp_path / 'work')
+    ],
+                         cwd=REPO,
+                         env=env(),
+                         capture_output=True,
+                         text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     cands, best = results(tmp_path / 'work')
     assert cands['taps'] == ['C2', 'C3', 'C4', 'C5']
@@ -300,9 +329,16 @@ train_cfg = dict(tap={tap!r}, num_candidates=2, calib_batches=1,
 model = dict(queue_len=64)
 """)
     out = subprocess.run([
-        sys.executable, str(REPO / 'tools/search.py'), str(cfg),
-        str(supernet['ckpt']), '--work-dir', str(tmp_path / 'work')
-    ], cwd=REPO, env=env(), capture_output=True, text=True)
+        sys.executable,
+        str(REPO / 'tools/search.py'),
+        str(cfg),
+        str(supernet['ckpt']), '--work-dir',
+        str(tmp_path / 'work')
+    ],
+                         cwd=REPO,
+                         env=env(),
+                         capture_output=True,
+                         text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     cands, best = results(tmp_path / 'work')
     assert cands['taps'] == tap_names

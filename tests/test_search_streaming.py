@@ -53,9 +53,9 @@ class Batches:
 
 
 def scorer(model, calib, score, taps=('C2', 'z'), **kwargs):
-    return SubnetScorer(model.backbone, model.teacher.backbone, model.neck,
-                        model.teacher.neck, resolve_taps(list(taps)), calib,
-                        score, **kwargs)
+    return SubnetScorer(model.backbone,
+                        model.teacher.backbone, model.neck, model.teacher.neck,
+                        resolve_taps(list(taps)), calib, score, **kwargs)
 
 
 def test_images_are_streamed_not_cached(model):
@@ -81,8 +81,7 @@ def test_scores_do_not_depend_on_groups_or_order(model):
     apart = dict(zip([archs[3], archs[2], archs[0], archs[1]], apart))
     for arch, result in zip(archs, together):
         for tap, value in result['scores'].items():
-            assert apart[arch]['scores'][tap] == pytest.approx(value,
-                                                               abs=1e-6)
+            assert apart[arch]['scores'][tap] == pytest.approx(value, abs=1e-6)
     again = scorer(model, Batches(2, 0), Batches(2, 1)).evaluate(archs[0])
     assert again['scores'] == together[0]['scores']
 
@@ -100,18 +99,19 @@ def test_candidates_are_built_on_the_device_without_random_init(
     plain.load_state_dict(export_subnet_state_dict(sup, arch))
 
     def no_init(original):
+
         def init(tensor, *args, **kwargs):
             assert tensor.is_meta, 'random init while building a candidate'
             return original(tensor, *args, **kwargs)
+
         return init
 
-    for name in ('kaiming_uniform_', 'kaiming_normal_', 'uniform_',
-                 'normal_', 'ones_', 'zeros_'):
+    for name in ('kaiming_uniform_', 'kaiming_normal_', 'uniform_', 'normal_',
+                 'ones_', 'zeros_'):
         monkeypatch.setattr(torch.nn.init, name,
                             no_init(getattr(torch.nn.init, name)))
     built = static_extractor(sup, None, arch)
-    assert all(p.device == sup.conv1.weight.device
-               for p in built.parameters())
+    assert all(p.device == sup.conv1.weight.device for p in built.parameters())
     x = torch.randn(2, 3, 32, 32)
     for a, b in zip(built.backbone(x), plain.eval()(x)):
         assert torch.equal(a, b)
@@ -134,8 +134,9 @@ def test_bounded_positions_keep_the_ranking(seed):
         student = torch.einsum('oc,nchw->nohw', mix, teacher) + level * noise
         full.append(map_similarity(student, teacher).mean().item())
         bounded.append(
-            map_similarity(bound_positions(student, 256),
-                           bound_positions(teacher, 256)).mean().item())
+            map_similarity(
+                bound_positions(student, 256),
+                bound_positions(teacher, 256)).mean().item())
     assert bound_positions(teacher, 256).shape[2:] == (16, 16)
     assert bound_positions(teacher, 2000).shape[2:] == (32, 32)
     assert bound_positions(torch.randn(1, 4, 30, 60), 200).shape[2:] == \
@@ -154,16 +155,18 @@ def test_target_split_is_seeded_disjoint_and_counted():
     assert not np.array_equal(other[1], score)
     calib, score = split_target(100, 8, 2, None, seed=0)  # all the rest
     assert len(score) == 80 and len(set(calib) | set(score)) == 96
-    with pytest.raises(DataError, match='has 20 images; calib_batches=2 x '
-                       'batch_size=8 .* plus 1 x 8'):
+    with pytest.raises(
+            DataError,
+            match='has 20 images; calib_batches=2 x '
+            'batch_size=8 .* plus 1 x 8'):
         split_target(20, 8, 2, 1, seed=0)
 
 
 def test_multi_tap_scores_are_standardised_within_the_bin():
     records = [
         dict(arch=f'a{i}', bin='b', scores=dict(C2=c2, C5=c5))
-        for i, (c2, c5) in enumerate([(-9.0, -1.0), (-8.0, -1.2),
-                                      (-7.0, -1.1)])
+        for i, (c2, c5) in enumerate([(-9.0, -1.0), (-8.0, -1.2), (-7.0,
+                                                                   -1.1)])
     ] + [dict(arch='one', bin='other', scores=dict(C2=-3.0, C5=-3.0))]
     combine_tap_scores(records)
     c2 = np.array([-9.0, -8.0, -7.0])
@@ -177,10 +180,12 @@ def test_multi_tap_scores_are_standardised_within_the_bin():
 
 
 def test_scorer_stores_every_ranker_independent_of_the_group(model):
-    names = ['cka-C5pool', 'cka-C2', 'rankme-z', 'top1-z', 'infonce-z',
-             'relation-centred-C5pool']
-    s = scorer(model, Batches(2, 0), Batches(2, 1), taps=('C4', ),
-               rankers=names)
+    names = [
+        'cka-C5pool', 'cka-C2', 'rankme-z', 'top1-z', 'infonce-z',
+        'relation-centred-C5pool'
+    ]
+    s = scorer(
+        model, Batches(2, 0), Batches(2, 1), taps=('C4', ), rankers=names)
     archs = [model.space.sample(seed) for seed in range(3)]
     together = s.evaluate_group(archs)
     for arch, result in zip(archs, together):
@@ -188,8 +193,8 @@ def test_scorer_stores_every_ranker_independent_of_the_group(model):
         alone = s.evaluate(arch)['rankers']
         for name in names:
             assert math.isfinite(result['rankers'][name])
-            assert alone[name] == pytest.approx(result['rankers'][name],
-                                                rel=1e-9, abs=1e-12)
+            assert alone[name] == pytest.approx(
+                result['rankers'][name], rel=1e-9, abs=1e-12)
     # the teacher's own max arch has CKA 1 with itself
     own = s.evaluate(model.space.max_arch)['rankers']
     assert own['cka-C5pool'] == pytest.approx(1, abs=1e-6)

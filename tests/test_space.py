@@ -26,7 +26,9 @@ def test_space_package_does_not_import_torch():
         'print("torch" in sys.modules)',
     ])
     out = subprocess.run([sys.executable, '-c', code],
-                         capture_output=True, text=True, check=True)
+                         capture_output=True,
+                         text=True,
+                         check=True)
     assert out.stdout.strip() == 'False'
 
 

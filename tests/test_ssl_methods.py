@@ -42,8 +42,9 @@ def probe_loss(model, batch, queue_seed=0):
     gen = torch.Generator().manual_seed(queue_seed)
     for name, buf in model.named_buffers():
         if name.startswith('queue') and not name.endswith('ptr'):
-            buf.copy_(torch.nn.functional.normalize(
-                torch.randn(buf.shape, generator=gen), dim=0))
+            buf.copy_(
+                torch.nn.functional.normalize(
+                    torch.randn(buf.shape, generator=gen), dim=0))
     with torch.no_grad():
         losses = model(**model.data_preprocessor(batch, True), mode='loss')
     model.load_state_dict(state)
@@ -79,8 +80,7 @@ def test_trains_with_finite_decreasing_loss(algo, data_root):
 
 @pytest.mark.slow
 @pytest.mark.parametrize('algo', ALGOS)
-def test_checkpoint_goes_through_search_and_export(algo, data_root,
-                                                   tmp_path):
+def test_checkpoint_goes_through_search_and_export(algo, data_root, tmp_path):
     opts = [
         f'train_dataloader.dataset.data_root={data_root}',
         'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
@@ -89,22 +89,32 @@ def test_checkpoint_goes_through_search_and_export(algo, data_root,
     if algo != 'byol':
         opts.append('model.queue_len=64')
     out = subprocess.run([
-        sys.executable, 'tools/train.py', tiny_cfg(algo), '--work-dir',
+        sys.executable, 'tools/train.py',
+        tiny_cfg(algo), '--work-dir',
         str(tmp_path / 'train'), '--cfg-options', *opts
-    ], cwd=REPO, env=env(), capture_output=True, text=True)
+    ],
+                         cwd=REPO,
+                         env=env(),
+                         capture_output=True,
+                         text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     ckpt = tmp_path / 'train' / 'iter_2.pth'
 
     # the one tiny search config searches every method's checkpoint: the
     # supernet and its teacher are the checkpoint's own
     out = subprocess.run([
-        sys.executable, 'tools/search.py', SEARCH_CFG, str(ckpt),
-        '--work-dir', str(tmp_path / 'search'), '--cfg-options',
+        sys.executable, 'tools/search.py', SEARCH_CFG,
+        str(ckpt), '--work-dir',
+        str(tmp_path / 'search'), '--cfg-options',
         f'train_dataloader.dataset.data_root={data_root}',
         'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
         'train_cfg.num_candidates=2', 'train_cfg.calib_batches=1',
         'train_cfg.score_batches=1'
-    ], cwd=REPO, env=env(), capture_output=True, text=True)
+    ],
+                         cwd=REPO,
+                         env=env(),
+                         capture_output=True,
+                         text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     assert (tmp_path / 'search' / 'search' / 'best.yaml').exists()
     check_search_teacher(algo, ckpt, data_root)
@@ -133,12 +143,12 @@ def check_search_teacher(algo, ckpt, data_root):
         load_supernet(model, str(ckpt))
         models.append(model.eval())
     assert type(models[0]) is type(models[1])
-    images = torch.randn(4, 3, 32, 32, generator=torch.Generator()
-                         .manual_seed(0))
+    images = torch.randn(
+        4, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     # no teacher recalibration: the checkpoint's statistics, as in training
-    scorer = SubnetScorer.of_algorithm(
-        models[0], SearchSettings(calibrate_teacher=False), [images],
-        [images])
+    scorer = SubnetScorer.of_algorithm(models[0],
+                                       SearchSettings(calibrate_teacher=False),
+                                       [images], [images])
     with torch.no_grad():
         searched = scorer.teacher(images)['z']
         trained = models[1].teacher_forward(images)[0]

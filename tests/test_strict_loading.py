@@ -56,26 +56,28 @@ def edited(saved, tmp_path, change) -> str:
     ('neck.', 'missing keys (neck.'),
 ])
 def test_missing_keys_are_refused(saved, tmp_path, drop, needle):
-    path = edited(saved, tmp_path, lambda s: [
-        s.pop(k) for k in list(s) if k.startswith(drop)])
-    with pytest.raises(CheckpointError, match=r'does not fit the '
-                       r'SupernetMoCo of the config: \d+ ' +
-                       needle.replace('(', r'\(')):
+    path = edited(saved, tmp_path,
+                  lambda s: [s.pop(k) for k in list(s) if k.startswith(drop)])
+    with pytest.raises(
+            CheckpointError,
+            match=r'does not fit the '
+            r'SupernetMoCo of the config: \d+ ' + needle.replace('(', r'\(')):
         load_supernet(build(), path)
 
 
 def test_not_a_supernet_is_refused(tmp_path):
     import torchvision
     plain = torchvision.models.resnet18().state_dict()
-    for i, content in enumerate([plain, dict(state_dict=plain),
-                                 dict(meta=dict(epoch=1))]):
+    for i, content in enumerate(
+        [plain, dict(state_dict=plain),
+         dict(meta=dict(epoch=1))]):
         path = tmp_path / f'{i}.pth'
         torch.save(content, path)
-        with pytest.raises(CheckpointError,
-                           match="not an mmdata supernet checkpoint"):
+        with pytest.raises(
+                CheckpointError, match="not an mmdata supernet checkpoint"):
             load_supernet(build(), str(path))
-        with pytest.raises(CheckpointError,
-                           match="not an mmdata supernet checkpoint"):
+        with pytest.raises(
+                CheckpointError, match="not an mmdata supernet checkpoint"):
             load_supernet_backbone(str(path))
 
 
@@ -90,16 +92,20 @@ def test_another_method_is_refused(tmp_path):
 def test_backbone_of_export_and_probes_must_be_complete(saved, tmp_path):
     path = edited(saved, tmp_path, lambda s: s.pop('backbone.layer4.1.'
                                                    'conv2.weight'))
-    with pytest.raises(CheckpointError,
-                       match=r'1 missing keys \(layer4.1.conv2.weight\)'):
+    with pytest.raises(
+            CheckpointError,
+            match=r'1 missing keys \(layer4.1.conv2.weight\)'):
         load_supernet_backbone(path)
-    path = edited(saved, tmp_path, lambda s: s.update({
-        'teacher.backbone.conv1.weight': torch.zeros(1)}))
+    path = edited(
+        saved, tmp_path,
+        lambda s: s.update({'teacher.backbone.conv1.weight': torch.zeros(1)}))
     with pytest.raises(CheckpointError, match=r'conv1.weight \(1,\) vs'):
         load_supernet_backbone(path, 'teacher')
     state, space = load_supernet_backbone(str(saved[0]))
-    assert state.keys() == {k[len('backbone.'):] for k in saved[1]
-                            if k.startswith('backbone.')}
+    assert state.keys() == {
+        k[len('backbone.'):]
+        for k in saved[1] if k.startswith('backbone.')
+    }
 
 
 def test_valid_checkpoint_scores_equal_mmengine_load(saved):
@@ -112,12 +118,14 @@ def test_valid_checkpoint_scores_equal_mmengine_load(saved):
             continue  # the queue: training state, not loaded for a search
         assert torch.equal(value, state[key]), key
         assert torch.equal(value, loose.state_dict()[key]), key
-    settings = SearchSettings(budgets=[(1e6, 3e6)], input_size=32,
-                              calib_batches=1, score_batches=1)
+    settings = SearchSettings(
+        budgets=[(1e6, 3e6)], input_size=32, calib_batches=1, score_batches=1)
     torch.manual_seed(0)
     images = [torch.randn(8, 3, 32, 32)]
-    archs = [Arch.parse('Depth [1,2,3,1] Width [8,12,24,48,96]'),
-             Arch.parse('Depth [2,1,4,2] Width [16,16,32,64,128]')]
+    archs = [
+        Arch.parse('Depth [1,2,3,1] Width [8,12,24,48,96]'),
+        Arch.parse('Depth [2,1,4,2] Width [16,16,32,64,128]')
+    ]
     scores = []
     for model in (strict, loose):
         model.eval()

@@ -179,8 +179,10 @@ def test_checkpoint_of_another_space_is_refused(tiny_space):
         depths=[(1, 2, 1), (1, 3, 2), (1, 5, 2), (1, 3, 1)])
     source = DynamicResNet(space=tiny_space.to_dict())
     target = DynamicResNet(space=other.to_dict())
-    with pytest.raises(ValueError, match='checkpoint holds a supernet of '
-                       r'space .*\(1, 2, 1\)\)\).*config builds'):
+    with pytest.raises(
+            ValueError,
+            match='checkpoint holds a supernet of '
+            r'space .*\(1, 2, 1\)\)\).*config builds'):
         target.load_state_dict(source.state_dict())
     with pytest.raises(ValueError, match='checkpoint holds a supernet'):
         load_state_dict(target, source.state_dict())  # mmengine's loader

@@ -30,8 +30,9 @@ def build(**overrides):
 
 def batch(n=8, size=32, seed=0):
     gen = torch.Generator().manual_seed(seed)
-    views = [torch.rand(n, 3, size, size, generator=gen) * 255
-             for _ in range(2)]
+    views = [
+        torch.rand(n, 3, size, size, generator=gen) * 255 for _ in range(2)
+    ]
     return dict(inputs=views, data_samples=[None] * n)
 
 
@@ -71,8 +72,8 @@ def test_omega_presets_and_named_archs():
     arch = 'Depth [1,1,1,1] Width [8,8,16,32,64]'
     model = build(omega=dict(fixed=['max', arch], num_random=3))
     omega = model.sample_omega()
-    assert [n for n, _ in omega] == ['max', 'fixed2', 'rand1', 'rand2',
-                                     'rand3']
+    assert [n
+            for n, _ in omega] == ['max', 'fixed2', 'rand1', 'rand2', 'rand3']
     assert omega[1][1] == Arch.parse(arch)
 
 
@@ -87,8 +88,10 @@ def test_arch_sampling_is_keyed_on_the_step():
 
 
 def test_omega_outside_the_space_is_one_clear_error():
-    with pytest.raises(ValueError, match=r'omega names an arch outside.*'
-                       r'widths\[0\] \(stage 1\)=10'):
+    with pytest.raises(
+            ValueError,
+            match=r'omega names an arch outside.*'
+            r'widths\[0\] \(stage 1\)=10'):
         build(omega=dict(fixed=['Depth [1,1,1,1] Width [8,10,16,32,64]']))
     with pytest.raises(ValueError, match="omega='best'"):
         build(omega='best')
@@ -122,36 +125,57 @@ def test_one_arch_supernet_moco_equals_mmpretrain_moco():
     from mmpretrain.structures import DataSample
 
     from mmdata.registry import MODELS
-    head = dict(type='ContrastiveHead', loss=dict(type='CrossEntropyLoss'),
-                temperature=0.2)
+    head = dict(
+        type='ContrastiveHead',
+        loss=dict(type='CrossEntropyLoss'),
+        temperature=0.2)
     single = [(64, 64, 1), (128, 128, 1), (256, 256, 1), (512, 512, 1)]
     ours_cfg = dict(
-        type='mmdata.SupernetMoCo', queue_len=64, feat_dim=128,
+        type='mmdata.SupernetMoCo',
+        queue_len=64,
+        feat_dim=128,
         omega=dict(fixed=('max', ), num_random=0),
         backbone=dict(
-            type='mmdata.DynamicResNet', norm_cfg=dict(type='BN'),
-            space=dict(stem=(64, 64, 1), widths=single,
-                       depths=[(3, 3, 1), (4, 4, 1), (6, 6, 1), (3, 3, 1)])),
-        neck=dict(type='mmdata.DynamicMoCoV2Neck', in_channels=2048,
-                  hid_channels=2048, out_channels=128),
+            type='mmdata.DynamicResNet',
+            norm_cfg=dict(type='BN'),
+            space=dict(
+                stem=(64, 64, 1),
+                widths=single,
+                depths=[(3, 3, 1), (4, 4, 1), (6, 6, 1), (3, 3, 1)])),
+        neck=dict(
+            type='mmdata.DynamicMoCoV2Neck',
+            in_channels=2048,
+            hid_channels=2048,
+            out_channels=128),
         head=head)
     ref_cfg = dict(
-        type='mmpretrain.MoCo', queue_len=64, feat_dim=128, momentum=0.001,
+        type='mmpretrain.MoCo',
+        queue_len=64,
+        feat_dim=128,
+        momentum=0.001,
         backbone=dict(type='ResNet', depth=50, norm_cfg=dict(type='BN')),
-        neck=dict(type='MoCoV2Neck', in_channels=2048, hid_channels=2048,
-                  out_channels=128, with_avg_pool=True),
+        neck=dict(
+            type='MoCoV2Neck',
+            in_channels=2048,
+            hid_channels=2048,
+            out_channels=128,
+            with_avg_pool=True),
         head=head)
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         ours, ref = MODELS.build(ours_cfg), MODELS.build(ref_cfg)
     ref.init_weights()
     ours.train(), ref.train()
-    weights = {k: v for k, v in ref.state_dict().items()
-               if k.startswith(('backbone.', 'neck.'))}
+    weights = {
+        k: v
+        for k, v in ref.state_dict().items()
+        if k.startswith(('backbone.', 'neck.'))
+    }
     missing, unexpected = ours.load_state_dict(weights, strict=False)
     assert not unexpected
-    assert all(k.startswith(('teacher.', 'queue', 'step', 'head.')) or
-               k == 'backbone.space_grid' for k in missing)
+    assert all(
+        k.startswith(('teacher.', 'queue', 'step',
+                      'head.')) or k == 'backbone.space_grid' for k in missing)
     ours.copy_student_to_teacher()
     ref.encoder_k.module.load_state_dict(
         torch.nn.Sequential(ref.backbone, ref.neck).state_dict())
@@ -169,7 +193,7 @@ def test_one_arch_supernet_moco_equals_mmpretrain_moco():
     for name, p in ours.named_parameters():
         if p.grad is None:
             continue
-        torch.testing.assert_close(p.grad, ref_params[name].grad, rtol=1e-4,
-                                   atol=1e-5, msg=name)
+        torch.testing.assert_close(
+            p.grad, ref_params[name].grad, rtol=1e-4, atol=1e-5, msg=name)
         compared += 1
     assert compared == sum(p.grad is not None for p in ref.parameters())

@@ -34,7 +34,8 @@ def test_train_args_are_merged_into_the_config(tmp_path, monkeypatch):
 def test_tools_print_help():
     for tool in ('train', 'search'):
         out = subprocess.run(
-            [sys.executable, str(REPO / 'tools' / f'{tool}.py'), '--help'],
+            [sys.executable,
+             str(REPO / 'tools' / f'{tool}.py'), '--help'],
             capture_output=True,
             text=True,
             check=True)
@@ -42,15 +43,14 @@ def test_tools_print_help():
 
 
 HELP_TOOLS = [
-    'tools/train.py', 'tools/search.py',
-    'tools/export_subnet.py', 'tools/demo.py',
-    'tools/analysis/label_metric.py', 'tools/analysis/rank_correlation.py',
+    'tools/train.py', 'tools/search.py', 'tools/export_subnet.py',
+    'tools/demo.py', 'tools/analysis/label_metric.py',
+    'tools/analysis/rank_correlation.py',
     'tools/analysis/ranking_benchmark.py', 'tools/analysis/search_levers.py',
     'tools/analysis/knn_eval.py', 'benchmarks/benchmark_search.py',
     'benchmarks/benchmark_supernet.py', 'benchmarks/benchmark_train.py',
     'experiments/classifier_protocol_check.py',
-    'tools/analysis/measure_latency.py',
-    'tools/misc/prepare_fashion_mnist.py'
+    'tools/analysis/measure_latency.py', 'tools/misc/prepare_fashion_mnist.py'
 ]
 
 
@@ -65,8 +65,11 @@ def test_help_answers_before_heavy_imports(tool):
             '    pass\n'
             'print("heavy:", sorted(m for m in ("torch", "mmdata") '
             'if m in sys.modules))')
-    out = subprocess.run([sys.executable, '-c', code], cwd=REPO,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, '-c', code],
+                         cwd=REPO,
+                         capture_output=True,
+                         text=True,
+                         check=True)
     assert 'usage:' in out.stdout
     assert out.stdout.strip().splitlines()[-1] == 'heavy: []', out.stdout
     if tool == 'tools/export_subnet.py':
@@ -81,10 +84,13 @@ def test_mim_finds_mmdata_configs_and_tools():
     assert (mim_dir / 'configs').is_dir()
     # in a subprocess: mim's pip internals change the importing process
     # (a later `import onnxscript` then fails on pip's typing_extensions)
-    out = subprocess.run(
-        [sys.executable, '-c', 'from mim.utils import get_installed_path; '
-         "print(get_installed_path('mmdata'))"],
-        capture_output=True, text=True, check=True)
+    out = subprocess.run([
+        sys.executable, '-c', 'from mim.utils import get_installed_path; '
+        "print(get_installed_path('mmdata'))"
+    ],
+                         capture_output=True,
+                         text=True,
+                         check=True)
     assert Path(out.stdout.strip()).resolve() == Path(
         mmdata.__file__).parent.resolve()
 
@@ -99,14 +105,13 @@ def test_schedules_follow_the_training_length(tmp_path, monkeypatch):
                 'supernet-byol_dynresnet_16xb256-coslr-200e_in1k-10pc.py')
 
     def merged(config, *options):
-        monkeypatch.setattr(sys, 'argv', ['train.py', config,
-                                          '--cfg-options', *options])
+        monkeypatch.setattr(sys, 'argv',
+                            ['train.py', config, '--cfg-options', *options])
         return train.merge_args(Config.fromfile(config), train.parse_args())
 
     cfg = merged(tiny, 'train_cfg.max_iters=5')
     assert cfg.param_scheduler[0].T_max == 5
-    cfg = merged(tiny, 'train_cfg.max_iters=5',
-                 'param_scheduler.0.T_max=100')
+    cfg = merged(tiny, 'train_cfg.max_iters=5', 'param_scheduler.0.T_max=100')
     assert cfg.param_scheduler[0].T_max == 100
     cfg = merged(paper, 'train_cfg.max_epochs=20')
     warmup, cosine = cfg.param_scheduler

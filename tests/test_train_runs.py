@@ -34,8 +34,7 @@ def options(data_root, max_iters, extra=()):
         'train_dataloader.persistent_workers=False', 'model.queue_len=64',
         f'train_cfg.max_iters={max_iters}',
         'default_hooks.checkpoint.interval=4',
-        'default_hooks.logger.interval=1',
-        *extra
+        'default_hooks.logger.interval=1', *extra
     ]
 
 
@@ -49,14 +48,21 @@ def config_with_hooks(path: Path, hooks: str) -> str:
     return str(path)
 
 
-def train(work_dir, data_root, max_iters, extra=(), resume=False,
+def train(work_dir,
+          data_root,
+          max_iters,
+          extra=(),
+          resume=False,
           config=TINY_CFG):
-    cmd = [sys.executable, str(REPO / 'tools/train.py'), config,
-           '--work-dir', str(work_dir)]
+    cmd = [
+        sys.executable,
+        str(REPO / 'tools/train.py'), config, '--work-dir',
+        str(work_dir)
+    ]
     cmd += ['--resume'] if resume else []
     cmd += options(data_root, max_iters, extra)
-    return subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        cmd, cwd=REPO, env=env(), capture_output=True, text=True, check=False)
 
 
 @pytest.fixture(scope='module')
@@ -101,20 +107,25 @@ def test_two_process_gloo_run_keeps_ranks_in_sync(tmp_path, data_root):
     config = config_with_hooks(
         tmp_path / 'record.py', "dict(type='mmdata.TeacherEMA', "
         "momentum=0.9), dict(type='mmdata.RecordOmega')")
-    cmd = [sys.executable, '-m', 'torch.distributed.run',
-           '--nproc_per_node=2', '--master_port=29631',
-           str(REPO / 'tools/train.py'), config, '--launcher', 'pytorch',
-           '--work-dir', str(tmp_path / 'work')]
+    cmd = [
+        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+        '--master_port=29631',
+        str(REPO / 'tools/train.py'), config, '--launcher', 'pytorch',
+        '--work-dir',
+        str(tmp_path / 'work')
+    ]
     cmd += options(data_root, 4)
-    out = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        cmd, cwd=REPO, env=env(), capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
-    omega = [json.loads((tmp_path / 'work' / f'omega_{r}.json').read_text())
-             for r in range(2)]
+    omega = [
+        json.loads((tmp_path / 'work' / f'omega_{r}.json').read_text())
+        for r in range(2)
+    ]
     assert len(omega[0]) == 4 and omega[0] == omega[1]
     assert len({tuple(o) for o in omega[0]}) > 1  # archs change per iter
-    t0, t1 = (torch.load(tmp_path / 'work' / f'teacher_{r}.pth')
-              for r in range(2))
+    t0, t1 = (
+        torch.load(tmp_path / 'work' / f'teacher_{r}.pth') for r in range(2))
     assert len(t0) > 50
     for k in t0:
         assert torch.equal(t0[k], t1[k]), k
@@ -138,14 +149,22 @@ def test_mim_train_and_dist_train_sh(tmp_path, data_root):
     rel_cfg = str(Path(TINY_CFG).relative_to(REPO))
     runs = {
         # mim resolves the config inside the installed package (.mim)
-        'mim': (['mim', 'train', 'mmdata', rel_cfg, '--work-dir',
-                 str(tmp_path / 'mim')], tmp_path),
-        'dist': (['bash', str(REPO / 'tools/dist_train.sh'), TINY_CFG, '2',
-                  '--work-dir', str(tmp_path / 'dist')], REPO),
+        'mim': ([
+            'mim', 'train', 'mmdata', rel_cfg, '--work-dir',
+            str(tmp_path / 'mim')
+        ], tmp_path),
+        'dist': ([
+            'bash',
+            str(REPO / 'tools/dist_train.sh'), TINY_CFG, '2', '--work-dir',
+            str(tmp_path / 'dist')
+        ], REPO),
     }
     for name, (cmd, cwd) in runs.items():
         out = subprocess.run(
-            cmd + options(data_root, 2), cwd=cwd, env=e, capture_output=True,
+            cmd + options(data_root, 2),
+            cwd=cwd,
+            env=e,
+            capture_output=True,
             text=True)
         assert out.returncode == 0, (name, out.stderr[-3000:])
         assert (tmp_path / name / 'iter_2.pth').exists(), name
@@ -154,10 +173,14 @@ def test_mim_train_and_dist_train_sh(tmp_path, data_root):
 def test_checkpoint_of_another_space_is_one_clear_error(tmp_path, data_root):
     first = train(tmp_path / 'a', data_root, 2)
     assert first.returncode == 0, first.stderr[-3000:]
-    other = train(tmp_path / 'b', data_root, 2, extra=[
-        f"load_from={tmp_path / 'a' / 'iter_2.pth'}",
-        'model.backbone.space.depths=[(1,2,1),(1,2,1),(1,4,1),(1,3,1)]'
-    ])
+    other = train(
+        tmp_path / 'b',
+        data_root,
+        2,
+        extra=[
+            f"load_from={tmp_path / 'a' / 'iter_2.pth'}",
+            'model.backbone.space.depths=[(1,2,1),(1,2,1),(1,4,1),(1,3,1)]'
+        ])
     assert other.returncode != 0
     last = other.stderr.strip().splitlines()[-1]
     assert last.startswith('error: the checkpoint holds a supernet of space')

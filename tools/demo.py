@@ -78,16 +78,22 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data-root', default='data/fashion-mnist')
-    parser.add_argument('--iters', type=int, default=468,
-                        help='training iterations (468 = one epoch)')
+    parser.add_argument(
+        '--iters',
+        type=int,
+        default=468,
+        help='training iterations (468 = one epoch)')
     parser.add_argument('--batch-size', type=int, default=128)
-    parser.add_argument('--candidates', type=int, default=5,
-                        help='candidates per bin')
-    parser.add_argument('--score-batches', type=int, default=8,
-                        help='target batches (64 images) each candidate is '
-                        'scored on (the search config scores all)')
-    parser.add_argument('--no-apt', action='store_true',
-                        help='never call apt-get')
+    parser.add_argument(
+        '--candidates', type=int, default=5, help='candidates per bin')
+    parser.add_argument(
+        '--score-batches',
+        type=int,
+        default=8,
+        help='target batches (64 images) each candidate is '
+        'scored on (the search config scores all)')
+    parser.add_argument(
+        '--no-apt', action='store_true', help='never call apt-get')
     return parser.parse_args()
 
 
@@ -144,8 +150,8 @@ def main(args: argparse.Namespace) -> None:
                   f'train_cfg.max_iters={args.iters}')
 
     steps.step('3/6 label-free search of 3 FLOPs bins')
-    steps.run('search', 'tools/search.py', SEARCH_CFG, str(ckpt),
-              '--work-dir', str(work), '--cfg-options',
+    steps.run('search', 'tools/search.py', SEARCH_CFG, str(ckpt), '--work-dir',
+              str(work), '--cfg-options',
               f'train_dataloader.dataset.data_root={root}',
               f'train_cfg.num_candidates={args.candidates}',
               f'train_cfg.score_batches={args.score_batches}')
@@ -156,21 +162,22 @@ def main(args: argparse.Namespace) -> None:
     steps.step('4/6 export the best subnet of each bin (mmpretrain), the '
                'largest bin\'s also for mmdet')
     for bin_name in best:
-        steps.run(f'export-{bin_name}', 'tools/export_subnet.py', str(ckpt),
-                  '--search-dir', str(search_dir), '--bin', bin_name,
-                  '--task', CLS_TASK, '--out',
-                  str(work / 'export' / bin_name), '--overwrite')
+        steps.run(f'export-{bin_name}',
+                  'tools/export_subnet.py', str(ckpt), '--search-dir',
+                  str(search_dir), '--bin', bin_name, '--task', CLS_TASK,
+                  '--out', str(work / 'export' / bin_name), '--overwrite')
     largest = list(best)[-1]
-    steps.run('export-detector', 'tools/export_subnet.py', str(ckpt),
-              '--search-dir', str(search_dir), '--bin', largest, '--task',
-              DET_TASK, '--out', str(work / 'export' / 'detector'),
-              '--overwrite')
+    steps.run('export-detector',
+              'tools/export_subnet.py', str(ckpt), '--search-dir',
+              str(search_dir), '--bin', largest, '--task', DET_TASK, '--out',
+              str(work / 'export' / 'detector'), '--overwrite')
 
     steps.step('5/6 fine-tune both exports one iteration (mim train)')
     scenes = work / 'scenes'
-    steps.run('scenes', 'tools/misc/prepare_fashion_scenes.py', str(scenes),
-              '--src', str(root), '--num-train', '16', '--num-val', '8',
-              '--num-test', '8')
+    steps.run('scenes',
+              'tools/misc/prepare_fashion_scenes.py', str(scenes), '--src',
+              str(root), '--num-train', '16', '--num-val', '8', '--num-test',
+              '8')
     finetune(steps, work, 'detector', 'mmdet', DETECTOR,
              work / 'export' / 'detector', DET_TASK, f'{scenes}/')
     finetune(steps, work, 'classifier', 'mmpretrain', CLASSIFIER,
@@ -195,30 +202,31 @@ def finetune(steps, work: Path, name: str, library: str, template: str,
     folder = work / 'finetune'
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / f'{name}.py'
-    config.write_text(template.format(
-        base=str(export / TASKS[task]['config']), root=root))
+    config.write_text(
+        template.format(base=str(export / TASKS[task]['config']), root=root))
     steps.run(f'finetune-{name}', '-m', 'mim', 'train', library, str(config),
               '--work-dir', str(folder / name))
     log = (work / 'logs' / f'finetune-{name}.log').read_text()
     loss = re.findall(r'\(train\).*?\sloss: ([0-9.]+)', log)
     found = re.findall(r'coco/bbox_mAP: ([0-9.]+)', log)
-    print(f'  {name}: loss {loss[-1] if loss else "?"} after 1 iteration'
-          + (f', val bbox mAP {found[-1]}' if found else '') +
+    print(f'  {name}: loss {loss[-1] if loss else "?"} after 1 iteration' +
+          (f', val bbox mAP {found[-1]}' if found else '') +
           f'; {folder / name / "iter_1.pth"}')
 
 
 def winners_table(best: dict) -> str:
     """The best arch of each bin (``best.yaml``) with its score and its
     rank by params among the bin's candidates."""
-    lines = ['winners (best search score per bin; params rank: 1 = the '
-             "bin's largest)",
-             f'{"bin":<17} {"arch":<44} {"MFLOPs":>7} {"params":>8} '
-             f'{"score":>8} {"params rank":>11}']
+    lines = [
+        'winners (best search score per bin; params rank: 1 = the '
+        "bin's largest)",
+        f'{"bin":<17} {"arch":<44} {"MFLOPs":>7} {"params":>8} '
+        f'{"score":>8} {"params rank":>11}'
+    ]
     for bin_name, b in best.items():
-        lines.append(
-            f'{bin_name:<17} {b["arch"]:<44} {b["flops"] / 1e6:7.2f} '
-            f'{b["params"] / 1e6:7.2f}M {b["score"]:8.3f} '
-            f'{b["params_rank"]:>11}')
+        lines.append(f'{bin_name:<17} {b["arch"]:<44} {b["flops"] / 1e6:7.2f} '
+                     f'{b["params"] / 1e6:7.2f}M {b["score"]:8.3f} '
+                     f'{b["params_rank"]:>11}')
     return '\n'.join(lines)
 
 

@@ -29,7 +29,8 @@ def parse_args() -> argparse.Namespace:
     which.add_argument('--search-dir', help='search output folder')
     parser.add_argument('--bin', help='budget name in best.yaml')
     parser.add_argument(
-        '--task', required=True,
+        '--task',
+        required=True,
         help='coco-maskrcnn-fpn, voc-fasterrcnn-c4, cityscapes-fcn, '
         'scenes-fasterrcnn-fpn, scenes-fcn, '
         'in1k-linear, in1k-semi-1pc or in1k-semi-10pc (mmdata.export.TASKS)')
@@ -41,13 +42,16 @@ def parse_args() -> argparse.Namespace:
         choices=['student', 'teacher'])
     parser.add_argument('--overwrite', action='store_true')
     parser.add_argument(
-        '--force', action='store_true',
+        '--force',
+        action='store_true',
         help='export the picks of a search made on another checkpoint')
     parser.add_argument(
-        '--onnx', action='store_true',
+        '--onnx',
+        action='store_true',
         help='also write backbone.onnx (224 px, dynamic batch axis)')
     parser.add_argument(
-        '--debug', action='store_true',
+        '--debug',
+        action='store_true',
         help='show the traceback of an error (also MMDATA_DEBUG=1)')
     args = parser.parse_args()
     if args.search_dir and not args.bin:

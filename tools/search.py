@@ -19,7 +19,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='supernet checkpoint')
     parser.add_argument('--work-dir', help='the dir to save results')
     parser.add_argument(
-        '--train-config', help="the supernet's training config, for a "
+        '--train-config',
+        help="the supernet's training config, for a "
         'checkpoint that records none (default: the model the checkpoint '
         'recorded)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -28,11 +29,13 @@ def parse_args() -> argparse.Namespace:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none')
     parser.add_argument(
-        '--overwrite', action='store_true',
+        '--overwrite',
+        action='store_true',
         help='drop the results of another search in WORK_DIR/search')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     parser.add_argument(
-        '--debug', action='store_true',
+        '--debug',
+        action='store_true',
         help='show the traceback of an error (also MMDATA_DEBUG=1)')
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:

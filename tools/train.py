@@ -35,7 +35,8 @@ def parse_args() -> argparse.Namespace:
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     parser.add_argument(
-        '--debug', action='store_true',
+        '--debug',
+        action='store_true',
         help='show the traceback of an error (also MMDATA_DEBUG=1)')
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:

@@ -9,8 +9,7 @@
 #     configs/search/search-seg_dynresnet_cityscapes.py SUPERNET.pth
 _base_ = './search-cls_dynresnet_in1k.py'
 
-model = dict(
-    backbone=dict(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4)))
+model = dict(backbone=dict(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4)))
 
 search_pipeline = [
     dict(type='mmseg.LoadImageFromFile'),

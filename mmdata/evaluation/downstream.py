@@ -85,8 +85,8 @@ def measurement_config(export_cfg: Config, settings: DownstreamSettings,
         dataset.data_root = settings.data_root
     evaluator = cfg.test_evaluator
     if evaluator.get('ann_file', '').startswith(shipped_root):
-        evaluator.ann_file = osp.join(
-            settings.data_root, evaluator.ann_file[len(shipped_root):])
+        evaluator.ann_file = osp.join(settings.data_root,
+                                      evaluator.ann_file[len(shipped_root):])
     for key in ('train_dataloader', 'test_dataloader'):
         cfg[key].update(num_workers=0, persistent_workers=False)
     iters = settings.iters or cfg.train_cfg.max_iters
@@ -100,22 +100,27 @@ def measurement_config(export_cfg: Config, settings: DownstreamSettings,
             sched['milestones'] = [int(m * scale) for m in sched.milestones]
     for key in ('val_dataloader', 'val_cfg', 'val_evaluator'):
         cfg[key] = None
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1,
-                                        save_last=False)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=-1, save_last=False)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=10**6)
     # no files of the library's visualizer; a name of its own, so that a
     # measurement never reuses the logger or visualizer of an earlier one
     cfg.visualizer.vis_backends = []
     cfg.experiment_name = f'{settings.metric}-seed{seed}-{uuid.uuid4().hex}'
-    cfg.update(work_dir=work_dir, launcher='none', log_level='WARNING',
-               randomness=dict(seed=seed, deterministic=False),
-               env_cfg=dict(cudnn_benchmark=False,
-                            dist_cfg=dict(backend='gloo')))
+    cfg.update(
+        work_dir=work_dir,
+        launcher='none',
+        log_level='WARNING',
+        randomness=dict(seed=seed, deterministic=False),
+        env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo')))
     return cfg
 
 
-def downstream_metric(checkpoint: str, arch, settings: DownstreamSettings,
-                      work_dir: str, seed: int,
+def downstream_metric(checkpoint: str,
+                      arch,
+                      settings: DownstreamSettings,
+                      work_dir: str,
+                      seed: int,
                       source: str = 'student') -> float:
     """Export ``arch`` of the supernet ``checkpoint`` with the scenes
     protocol of ``settings.metric``, train it with MMEngine's Runner
@@ -126,10 +131,15 @@ def downstream_metric(checkpoint: str, arch, settings: DownstreamSettings,
     from mmdata.export import TASKS, export_subnet
     from mmdata.utils import load_config
     export_dir = osp.join(work_dir, 'export')
-    export_subnet(checkpoint, arch, settings.task, export_dir, source=source,
-                  overwrite=True)
-    export_cfg = load_config(osp.join(export_dir,
-                                      TASKS[settings.task]['config']))
+    export_subnet(
+        checkpoint,
+        arch,
+        settings.task,
+        export_dir,
+        source=source,
+        overwrite=True)
+    export_cfg = load_config(
+        osp.join(export_dir, TASKS[settings.task]['config']))
     cfg = measurement_config(export_cfg, settings, osp.join(work_dir, 'run'),
                              seed)
     runner = Runner.from_cfg(cfg)
@@ -146,8 +156,10 @@ def metric_value(metrics: dict, metric: str) -> float:
     if key in metrics:
         return float(metrics[key]) * scale
     if metric == 'det-map' and not metrics:
-        print_log('the detector kept no box on any val scene: bbox mAP 0',
-                  logger='current', level=30)
+        print_log(
+            'the detector kept no box on any val scene: bbox mAP 0',
+            logger='current',
+            level=30)
         return 0.
     raise KeyError(f'{key} not in the test results {sorted(metrics)}')
 
@@ -161,7 +173,10 @@ def settings_identity(settings: DownstreamSettings) -> dict:
         protocol_sha = hashlib.sha256(f.read()).hexdigest()
     with open(osp.join(settings.data_root, 'scenes.json')) as f:
         scenes = json.load(f)
-    identity = dict(asdict(settings), task=settings.task,
-                    protocol_sha256=protocol_sha, scenes=scenes)
+    identity = dict(
+        asdict(settings),
+        task=settings.task,
+        protocol_sha256=protocol_sha,
+        scenes=scenes)
     identity.pop('data_root')  # the scenes' recipe says what they are
     return identity

@@ -72,29 +72,39 @@ def _train_pipeline(pipeline: list, size: int, padding: int) -> list:
     """The eval pipeline with a padded random crop and a flip before
     packing."""
     pipeline = copy.deepcopy(list(pipeline))
-    augment = [dict(type='RandomCrop', crop_size=size, padding=padding),
-               dict(type='RandomFlip', prob=0.5)]
+    augment = [
+        dict(type='RandomCrop', crop_size=size, padding=padding),
+        dict(type='RandomFlip', prob=0.5)
+    ]
     return pipeline[:-1] + augment + pipeline[-1:]
 
 
-def finetune_config(export_cfg: Config, probe_cfg: Config, subset: List[int],
-                    settings: FinetuneSettings, work_dir: str,
-                    seed: int, input_size: int = 32) -> Config:
+def finetune_config(export_cfg: Config,
+                    probe_cfg: Config,
+                    subset: List[int],
+                    settings: FinetuneSettings,
+                    work_dir: str,
+                    seed: int,
+                    input_size: int = 32) -> Config:
     """The exported protocol config ``export_cfg`` set up for the probe
     config's labeled splits (train: ``subset``, test: all)."""
     cfg = copy.deepcopy(export_cfg)
     train = copy.deepcopy(probe_cfg.probe_train_dataloader)
     test = copy.deepcopy(probe_cfg.probe_test_dataloader)
     train.dataset.indices = subset
-    train.dataset.pipeline = _train_pipeline(
-        train.dataset.pipeline, input_size, settings.crop_padding)
-    train.update(batch_size=settings.batch_size, num_workers=0,
-                 sampler=dict(type='DefaultSampler', shuffle=True),
-                 persistent_workers=False)
+    train.dataset.pipeline = _train_pipeline(train.dataset.pipeline,
+                                             input_size, settings.crop_padding)
+    train.update(
+        batch_size=settings.batch_size,
+        num_workers=0,
+        sampler=dict(type='DefaultSampler', shuffle=True),
+        persistent_workers=False)
     test.update(num_workers=0, persistent_workers=False)
     pre = probe_cfg.model.data_preprocessor
     cfg.model.data_preprocessor = dict(
-        type='ClsDataPreprocessor', mean=pre.mean, std=pre.std,
+        type='ClsDataPreprocessor',
+        mean=pre.mean,
+        std=pre.std,
         to_rgb=pre.get('to_rgb', False))
     cfg.train_dataloader = train
     cfg.test_dataloader = test
@@ -103,25 +113,34 @@ def finetune_config(export_cfg: Config, probe_cfg: Config, subset: List[int],
         cfg[split] = None
     cfg.train_cfg = dict(by_epoch=True, max_epochs=settings.epochs)
     cfg.optim_wrapper.optimizer.lr = settings.lr
-    cfg.param_scheduler = dict(type='CosineAnnealingLR', by_epoch=True,
-                               T_max=settings.epochs, begin=0,
-                               end=settings.epochs)
+    cfg.param_scheduler = dict(
+        type='CosineAnnealingLR',
+        by_epoch=True,
+        T_max=settings.epochs,
+        begin=0,
+        end=settings.epochs)
     cfg.auto_scale_lr = dict(enable=False, base_batch_size=256)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1,
-                                        save_last=False)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10 ** 6)
-    cfg.default_hooks.visualization = dict(type='VisualizationHook',
-                                           enable=False)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=-1, save_last=False)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10**6)
+    cfg.default_hooks.visualization = dict(
+        type='VisualizationHook', enable=False)
     cfg.visualizer = dict(type='Visualizer', vis_backends=[])
-    cfg.update(work_dir=work_dir, launcher='none', log_level='WARNING',
-               randomness=dict(seed=seed, deterministic=False),
-               env_cfg=dict(cudnn_benchmark=False,
-                            dist_cfg=dict(backend='gloo')))
+    cfg.update(
+        work_dir=work_dir,
+        launcher='none',
+        log_level='WARNING',
+        randomness=dict(seed=seed, deterministic=False),
+        env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo')))
     return cfg
 
 
-def finetune_top1(checkpoint: str, arch, probe_cfg: Config, work_dir: str,
-                  seed: int, settings: FinetuneSettings,
+def finetune_top1(checkpoint: str,
+                  arch,
+                  probe_cfg: Config,
+                  work_dir: str,
+                  seed: int,
+                  settings: FinetuneSettings,
                   source: str = 'student') -> float:
     """Export ``arch`` of the supernet ``checkpoint`` (its ``source``
     weights, ``'student'`` or ``'teacher'``) with the shipped
@@ -135,8 +154,8 @@ def finetune_top1(checkpoint: str, arch, probe_cfg: Config, work_dir: str,
     from mmdata.export import TASKS, export_subnet
     from mmdata.utils import load_config
     export_dir = osp.join(work_dir, 'export')
-    export_subnet(checkpoint, arch, TASK, export_dir, source=source,
-                  overwrite=True)
+    export_subnet(
+        checkpoint, arch, TASK, export_dir, source=source, overwrite=True)
     export_cfg = load_config(osp.join(export_dir, TASKS[TASK]['config']))
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         dataset = Runner.build_dataloader(

@@ -29,11 +29,11 @@ def normalizer(cfg: Config) -> Callable[[Tensor], Tensor]:
     return lambda x: to_image_batch(dict(inputs=x), pre)
 
 
-def labeled_loaders(cfg: Config,
-                    max_train: Optional[int] = None,
-                    max_test: Optional[int] = None,
-                    seed: Optional[int] = None
-                    ) -> Tuple[DataLoader, DataLoader]:
+def labeled_loaders(
+        cfg: Config,
+        max_train: Optional[int] = None,
+        max_test: Optional[int] = None,
+        seed: Optional[int] = None) -> Tuple[DataLoader, DataLoader]:
     """Loaders of ``cfg.probe_train_dataloader`` / ``probe_test_dataloader``.
 
     With ``max_*``, a subset of that many samples: the first ones, or, when
@@ -53,8 +53,8 @@ def labeled_loaders(cfg: Config,
                 index = range(limit)
             else:
                 gen = torch.Generator().manual_seed(seed * 2 + i)
-                index = torch.randperm(len(loader.dataset),
-                                       generator=gen)[:limit].tolist()
+                index = torch.randperm(
+                    len(loader.dataset), generator=gen)[:limit].tolist()
             loader = DataLoader(
                 Subset(loader.dataset, index),
                 batch_size=loader.batch_size,
@@ -73,7 +73,9 @@ def images_and_labels(loader: DataLoader,
 
 
 @torch.no_grad()
-def extract_features(model: nn.Module, loader: DataLoader, norm: Callable,
+def extract_features(model: nn.Module,
+                     loader: DataLoader,
+                     norm: Callable,
                      progress: bool = True) -> Tuple[Tensor, Tensor]:
     """Globally pooled last-stage features and labels of a whole split."""
     feats, labels = [], []
@@ -88,9 +90,12 @@ def extract_features(model: nn.Module, loader: DataLoader, norm: Callable,
     return torch.cat(feats), torch.cat(labels)
 
 
-def calibrated_features(model: nn.Module, train_loader: DataLoader,
-                        test_loader: DataLoader, norm: Callable,
-                        calib_batches: int, progress: bool = True):
+def calibrated_features(model: nn.Module,
+                        train_loader: DataLoader,
+                        test_loader: DataLoader,
+                        norm: Callable,
+                        calib_batches: int,
+                        progress: bool = True):
     """BN-calibrate ``model`` on the train split, then extract both splits."""
     calibrate_bn(model, (x for x, _ in images_and_labels(train_loader, norm)),
                  calib_batches)
@@ -98,8 +103,12 @@ def calibrated_features(model: nn.Module, train_loader: DataLoader,
             extract_features(model, test_loader, norm, progress))
 
 
-def knn_top1(train_f: Tensor, train_y: Tensor, test_f: Tensor,
-             test_y: Tensor, k: int = 20, t: float = 0.07) -> float:
+def knn_top1(train_f: Tensor,
+             train_y: Tensor,
+             test_f: Tensor,
+             test_y: Tensor,
+             k: int = 20,
+             t: float = 0.07) -> float:
     """Weighted kNN top-1 (cosine similarity, votes ``exp(sim / t)``)."""
     train_f, test_f = F.normalize(train_f, dim=1), F.normalize(test_f, dim=1)
     num_classes = int(train_y.max()) + 1
@@ -113,7 +122,9 @@ def knn_top1(train_f: Tensor, train_y: Tensor, test_f: Tensor,
     return correct / len(test_f)
 
 
-def fixed_projection(train_f: Tensor, test_f: Tensor, width: int,
+def fixed_projection(train_f: Tensor,
+                     test_f: Tensor,
+                     width: int,
                      seed: int = 0) -> Tuple[Tensor, Tensor]:
     """Both splits' features standardised (train statistics) and projected
     by one seeded Gaussian matrix to ``width`` features: a readout of the
@@ -122,8 +133,9 @@ def fixed_projection(train_f: Tensor, test_f: Tensor, width: int,
         raise ConfigError(f'projection width={width}, allowed >= 1')
     mean, std = train_f.mean(0), train_f.std(0) + 1e-6
     gen = torch.Generator().manual_seed(seed)
-    matrix = torch.randn(train_f.shape[1], width, generator=gen,
-                         dtype=train_f.dtype) / train_f.shape[1]**0.5
+    matrix = torch.randn(
+        train_f.shape[1], width, generator=gen,
+        dtype=train_f.dtype) / train_f.shape[1]**0.5
     return ((train_f - mean) / std) @ matrix, ((test_f - mean) / std) @ matrix
 
 

@@ -63,8 +63,10 @@ def bootstrap_interval(x: Sequence[float],
     if len(values) < num / 2:
         return None
     tail = 100 * (1 - level) / 2
-    return [float(np.percentile(values, tail)),
-            float(np.percentile(values, 100 - tail))]
+    return [
+        float(np.percentile(values, tail)),
+        float(np.percentile(values, 100 - tail))
+    ]
 
 
 def bin_pick(x: Sequence[float], y: Sequence[float]) -> Dict:
@@ -89,8 +91,7 @@ def random_pick(y: Sequence[float]) -> Dict:
         best=float(y.max()),
         regret=float(y.max() - y.mean()),
         percentile=float(
-            np.mean([stats.percentileofscore(y, v, kind='weak')
-                     for v in y])))
+            np.mean([stats.percentileofscore(y, v, kind='weak') for v in y])))
 
 
 def _with_intervals(x, y, num: int, seed: int) -> Dict:
@@ -137,7 +138,8 @@ def ranking_report(rows: List[Dict],
         label=label,
         n=len(rows),
         bins={
-            b: dict(
+            b:
+            dict(
                 n=len(v),
                 best=max(v),
                 std=float(np.std(v, ddof=1)) if len(v) > 1 else 0.)
@@ -167,12 +169,17 @@ def ranking_report(rows: List[Dict],
     picks = {b: random_pick(y) for b, y in y_bin.items()}
     report['columns'][RANDOM] = dict(
         all=dict(n=len(rows), spearman=0., kendall=0.),
-        bins={b: dict(n=len(y_bin[b]), spearman=0., kendall=0., **p)
-              for b, p in picks.items()},
+        bins={
+            b: dict(n=len(y_bin[b]), spearman=0., kendall=0., **p)
+            for b, p in picks.items()
+        },
         mean_bin=dict(
-            spearman=0., kendall=0.,
-            **{key: _mean(p[key] for p in picks.values())
-               for key in ('regret', 'percentile', 'winner')}))
+            spearman=0.,
+            kendall=0.,
+            **{
+                key: _mean(p[key] for p in picks.values())
+                for key in ('regret', 'percentile', 'winner')
+            }))
     return report
 
 
@@ -184,8 +191,8 @@ def noise_floor(repeats: Dict[str, List[float]]) -> Optional[Dict]:
     if not groups:
         return None
     pooled = math.sqrt(
-        sum(((g - g.mean())**2).sum() for g in groups) /
-        sum(len(g) - 1 for g in groups))
+        sum(((g - g.mean())**2).sum()
+            for g in groups) / sum(len(g) - 1 for g in groups))
     return dict(
         archs=len(groups),
         repeats=int(min(len(g) for g in groups)),
@@ -218,7 +225,8 @@ def _bin_statistics(x: Optional[np.ndarray],
     return kendall_rows(x, y), y.max(1) - winner
 
 
-def stratified_resamples(bins: Sequence[str], num: int,
+def stratified_resamples(bins: Sequence[str],
+                         num: int,
                          seed: int = 0) -> np.ndarray:
     """``num`` bootstrap resamples (rows of indices into ``bins``) drawn
     with replacement inside each bin: slot ``i`` of every resample holds a
@@ -258,8 +266,10 @@ def paired_bootstrap(rows: List[Dict],
     regret = {a: [], b: []}
     point = {a: [], b: []}
     y = np.array([r[label] for r in rows], float)
-    columns = {c: None if c == RANDOM else np.array([r[c] for r in rows],
-                                                    float) for c in (a, b)}
+    columns = {
+        c: None if c == RANDOM else np.array([r[c] for r in rows], float)
+        for c in (a, b)
+    }
     for name in dict.fromkeys(bins):
         slots = np.array([i for i, v in enumerate(bins) if v == name])
         index = resamples[:, slots]
@@ -267,8 +277,9 @@ def paired_bootstrap(rows: List[Dict],
             t, g = _bin_statistics(None if x is None else x[index], y[index])
             tau[col].append(t)
             regret[col].append(g)
-            point[col].append(_bin_statistics(
-                None if x is None else x[slots][None], y[slots][None]))
+            point[col].append(
+                _bin_statistics(None if x is None else x[slots][None],
+                                y[slots][None]))
     tail = 100 * (1 - level) / 2
     out = {}
     for key, values, which in (('kendall', tau, 0), ('regret', regret, 1)):
@@ -278,9 +289,10 @@ def paired_bootstrap(rows: List[Dict],
             [p[which][0] for p in point[b]])
         out[key] = dict(
             delta=float(on_data) if np.isfinite(on_data) else None,
-            ci=[float(np.percentile(delta, tail)),
-                float(np.percentile(delta, 100 - tail))]
-            if len(delta) >= num / 2 else None)
+            ci=[
+                float(np.percentile(delta, tail)),
+                float(np.percentile(delta, 100 - tail))
+            ] if len(delta) >= num / 2 else None)
     return out
 
 
@@ -303,9 +315,10 @@ def mean_partial_spearman(rows: List[Dict], col: str, label: str,
     values = []
     for name in dict.fromkeys(r['bin'] for r in rows):
         inside = [r for r in rows if r['bin'] == name]
-        values.append(partial_spearman([r[col] for r in inside],
-                                       [r[label] for r in inside],
-                                       [r[given] for r in inside]))
+        values.append(
+            partial_spearman([r[col] for r in inside],
+                             [r[label] for r in inside],
+                             [r[given] for r in inside]))
     return _mean(values)
 
 
@@ -316,8 +329,8 @@ def add_rank_mean(rows: List[Dict], columns: Sequence[str]) -> str:
     name = '+'.join(columns) + ' ranks'
     for bin_name in dict.fromkeys(r['bin'] for r in rows):
         inside = [r for r in rows if r['bin'] == bin_name]
-        ranks = np.mean([stats.rankdata([r[c] for r in inside])
-                         for c in columns], axis=0)
+        ranks = np.mean(
+            [stats.rankdata([r[c] for r in inside]) for c in columns], axis=0)
         for r, value in zip(inside, ranks):
             r[name] = float(value)
     return name
@@ -334,8 +347,10 @@ def metric_agreement(tables: Dict[str, str], seed: str = '0') -> List[Dict]:
         with open(path) as f:
             reader = csv.DictReader(f)
             value = reader.fieldnames[-1]
-            values[name] = {r['arch']: (r['bin'], float(r[value]))
-                            for r in reader if r.get('seed', seed) == seed}
+            values[name] = {
+                r['arch']: (r['bin'], float(r[value]))
+                for r in reader if r.get('seed', seed) == seed
+            }
     names = list(values)
     out = []
     for i, a in enumerate(names):
@@ -343,18 +358,21 @@ def metric_agreement(tables: Dict[str, str], seed: str = '0') -> List[Dict]:
             common = [k for k in values[a] if k in values[b]]
             bins = dict.fromkeys(values[a][k][0] for k in common)
             in_bins = [
-                correlation([values[a][k][1] for k in common
-                             if values[a][k][0] == name],
-                            [values[b][k][1] for k in common
-                             if values[a][k][0] == name])['spearman']
-                for name in bins
+                correlation([
+                    values[a][k][1] for k in common if values[a][k][0] == name
+                ], [
+                    values[b][k][1] for k in common if values[a][k][0] == name
+                ])['spearman'] for name in bins
             ]
-            out.append(dict(
-                a=a, b=b, n=len(common),
-                spearman=correlation([values[a][k][1] for k in common],
-                                     [values[b][k][1] for k in common]
-                                     )['spearman'],
-                spearman_bin=_mean(in_bins)))
+            out.append(
+                dict(
+                    a=a,
+                    b=b,
+                    n=len(common),
+                    spearman=correlation([values[a][k][1] for k in common],
+                                         [values[b][k][1]
+                                          for k in common])['spearman'],
+                    spearman_bin=_mean(in_bins)))
     return out
 
 
@@ -362,8 +380,10 @@ def format_agreement(pairs: List[Dict]) -> str:
     """:func:`metric_agreement` as text, one line per pair."""
     if not pairs:
         return 'label metric agreement: one metric only'
-    lines = ['label metric agreement (Spearman, all candidates / mean in '
-             'bins):']
+    lines = [
+        'label metric agreement (Spearman, all candidates / mean in '
+        'bins):'
+    ]
     for p in pairs:
         overall = '-' if p['spearman'] is None else f"{p['spearman']:+.2f}"
         inside = '-' if p['spearman_bin'] is None else \
@@ -380,8 +400,10 @@ def can_rank_in_bins(report: Dict, noise: Optional[Dict]) -> Optional[Dict]:
     if not noise:
         return None
     spread = float(np.mean([b['std'] for b in report['bins'].values()]))
-    return dict(noise=noise['std'], spread=spread,
-                ok=bool(noise['std'] < 0.5 * spread))
+    return dict(
+        noise=noise['std'],
+        spread=spread,
+        ok=bool(noise['std'] < 0.5 * spread))
 
 
 def run_agreement(first: Dict[str, float],
@@ -393,8 +415,7 @@ def run_agreement(first: Dict[str, float],
     common = [a for a in first if a in second]
     if len(common) < min_archs:
         return None
-    corr = correlation([first[a] for a in common],
-                       [second[a] for a in common])
+    corr = correlation([first[a] for a in common], [second[a] for a in common])
     return dict(archs=len(common), spearman=corr['spearman'])
 
 
@@ -404,21 +425,24 @@ def markdown_summary(reports: Dict[str, Dict]) -> str:
     Kendall, its paired difference to params with the 95% interval, the
     mean pick percentile, the across-bin Spearman; per metric, its noise
     floor against the in-bin spread and the decision rule's verdict."""
-    lines = ['| label metric | score | Kendall in bins | vs params: dtau '
-             '[95% CI] | pick pct | Spearman all |',
-             '|---|---|---|---|---|---|']
+    lines = [
+        '| label metric | score | Kendall in bins | vs params: dtau '
+        '[95% CI] | pick pct | Spearman all |', '|---|---|---|---|---|---|'
+    ]
     notes = []
     for metric, report in reports.items():
-        paired = {p['score']: p for p in report.get('paired', [])
-                  if p['baseline'] == 'params'}
+        paired = {
+            p['score']: p
+            for p in report.get('paired', []) if p['baseline'] == 'params'
+        }
         for name, col in report['columns'].items():
             mean, across = col['mean_bin'], col['all']['spearman']
             versus = ''
             if name in paired:
                 k = paired[name]['kendall']
-                versus = _signed(k['delta']) + (
-                    f" [{k['ci'][0]:+.2f}, {k['ci'][1]:+.2f}]"
-                    if k['ci'] else '')
+                versus = _signed(
+                    k['delta']) + (f" [{k['ci'][0]:+.2f}, {k['ci'][1]:+.2f}]"
+                                   if k['ci'] else '')
             lines.append(
                 f"| {metric} | {name} | {_signed(mean['kendall'])} | "
                 f"{versus} | {mean['percentile']:.0f}% | {_signed(across)} |")
@@ -428,9 +452,9 @@ def markdown_summary(reports: Dict[str, Dict]) -> str:
             notes.append(
                 f"* {metric}: noise std {rule['noise']:.4f}, mean in-bin "
                 f"std {rule['spread']:.4f}: can rank inside bins: "
-                f"{'yes' if rule['ok'] else '**no**'}"
-                + (f"; two runs over {runs['archs']} archs agree with "
-                   f"Spearman {_signed(runs['spearman'])}" if runs else ''))
+                f"{'yes' if rule['ok'] else '**no**'}" +
+                (f"; two runs over {runs['archs']} archs agree with "
+                 f"Spearman {_signed(runs['spearman'])}" if runs else ''))
     return '\n'.join(lines + [''] + notes)
 
 

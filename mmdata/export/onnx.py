@@ -6,7 +6,8 @@ from mmdata.errors import UserError
 OUTPUT_NAMES = ('stage1', 'stage2', 'stage3', 'stage4')
 
 
-def export_onnx(model: torch.nn.Module, path: str,
+def export_onnx(model: torch.nn.Module,
+                path: str,
                 input_size: int = 224) -> None:
     """Write ``model`` (images ``N x 3 x input_size x input_size``, N
     dynamic) as ONNX to ``path``; outputs ``stage1`` ... ``stage4``."""
@@ -23,6 +24,8 @@ def export_onnx(model: torch.nn.Module, path: str,
             path,
             input_names=['input'],
             output_names=list(OUTPUT_NAMES),
-            dynamic_shapes=({0: batch}, ),
+            dynamic_shapes=({
+                0: batch
+            }, ),
             dynamo=True,
             verbose=False)

@@ -151,8 +151,10 @@ def export_subnet(checkpoint: str,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    files = ['backbone.pth', 'arch.yaml', spec['config'],
-             f"_base_/{osp.basename(spec['base'])}"]
+    files = [
+        'backbone.pth', 'arch.yaml', spec['config'],
+        f"_base_/{osp.basename(spec['base'])}"
+    ]
     if spec['num_stages'] < 4:
         files.insert(1, 'res_layer.pth')
     if onnx:

@@ -33,8 +33,10 @@ HEADER = '''# Fine-tune the DATA subnet {arch}
 
 def _pretrained(name: str = 'backbone.pth') -> dict:
     # replaces the shipped ``init_cfg=None``
-    return dict(_delete_=True, type='Pretrained',
-                checkpoint=f'{{{{ fileDirname }}}}/{name}')
+    return dict(
+        _delete_=True,
+        type='Pretrained',
+        checkpoint=f'{{{{ fileDirname }}}}/{name}')
 
 
 def _backbone(arch: Arch) -> dict:
@@ -42,28 +44,31 @@ def _backbone(arch: Arch) -> dict:
 
 
 def fpn_detector(arch: Arch) -> dict:
-    return dict(model=dict(
-        backbone=_backbone(arch),
-        neck=dict(in_channels=list(arch.out_channels))))
+    return dict(
+        model=dict(
+            backbone=_backbone(arch),
+            neck=dict(in_channels=list(arch.out_channels))))
 
 
 def voc_fasterrcnn_c4(arch: Arch) -> dict:
     c4, c5 = arch.out_channels[2], arch.out_channels[3]
-    return dict(model=dict(
-        backbone=_backbone(arch),
-        rpn_head=dict(in_channels=c4, feat_channels=c4),
-        roi_head=dict(
-            shared_head=dict(
-                arch=str(arch), init_cfg=_pretrained('res_layer.pth')),
-            bbox_roi_extractor=dict(out_channels=c4),
-            bbox_head=dict(in_channels=c5))))
+    return dict(
+        model=dict(
+            backbone=_backbone(arch),
+            rpn_head=dict(in_channels=c4, feat_channels=c4),
+            roi_head=dict(
+                shared_head=dict(
+                    arch=str(arch), init_cfg=_pretrained('res_layer.pth')),
+                bbox_roi_extractor=dict(out_channels=c4),
+                bbox_head=dict(in_channels=c5))))
 
 
 def fcn_segmentor(arch: Arch) -> dict:
-    return dict(model=dict(
-        backbone=_backbone(arch),
-        decode_head=dict(in_channels=arch.out_channels[3]),
-        auxiliary_head=dict(in_channels=arch.out_channels[2])))
+    return dict(
+        model=dict(
+            backbone=_backbone(arch),
+            decode_head=dict(in_channels=arch.out_channels[3]),
+            auxiliary_head=dict(in_channels=arch.out_channels[2])))
 
 
 # Classifier protocols train the linear head on BN-normalised pooled features
@@ -95,8 +100,8 @@ def _classifier(arch: Arch) -> dict:
 
 def in1k_linear(arch: Arch) -> dict:
     lr = head_lr(arch.out_channels[3])
-    return dict(model=_classifier(arch),
-                optim_wrapper=dict(optimizer=dict(lr=lr)))
+    return dict(
+        model=_classifier(arch), optim_wrapper=dict(optimizer=dict(lr=lr)))
 
 
 SEMI_BACKBONE_LR = 0.01  # the shipped semi-supervised configs' lr
@@ -106,50 +111,63 @@ def in1k_semi(arch: Arch) -> dict:
     lr_mult = head_lr(arch.out_channels[3]) / SEMI_BACKBONE_LR
     return dict(
         model=_classifier(arch),
-        optim_wrapper=dict(paramwise_cfg=dict(
-            custom_keys={'head': dict(lr_mult=lr_mult)})))
+        optim_wrapper=dict(
+            paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=lr_mult)})))
 
 
-def _task(config: str, library: str, overrides: Callable, protocol: str,
+def _task(config: str,
+          library: str,
+          overrides: Callable,
+          protocol: str,
           num_stages: int = 4) -> dict:
-    return dict(config=config, library=library, overrides=overrides,
-                protocol=protocol, num_stages=num_stages,
-                base=f'downstream/{library}/{config}')
+    return dict(
+        config=config,
+        library=library,
+        overrides=overrides,
+        protocol=protocol,
+        num_stages=num_stages,
+        base=f'downstream/{library}/{config}')
 
 
 # task -> config name (shipped and exported), library, the exported
 # config's overrides, protocol, stages exported in backbone.pth (the C4
 # detector runs stage 4 as its ROI head), shipped config (under configs/)
 TASKS: Dict[str, dict] = {
-    'coco-maskrcnn-fpn': _task(
-        'mask-rcnn_subnet_fpn_syncbn_1x_coco.py', 'mmdet', fpn_detector,
-        'Mask R-CNN FPN 1x on COCO, SyncBN (MoCo detection)'),
-    'voc-fasterrcnn-c4': _task(
-        'faster-rcnn_subnet-c4_syncbn_24k_voc0712.py', 'mmdet',
+    'coco-maskrcnn-fpn':
+    _task('mask-rcnn_subnet_fpn_syncbn_1x_coco.py', 'mmdet', fpn_detector,
+          'Mask R-CNN FPN 1x on COCO, SyncBN (MoCo detection)'),
+    'voc-fasterrcnn-c4':
+    _task(
+        'faster-rcnn_subnet-c4_syncbn_24k_voc0712.py',
+        'mmdet',
         voc_fasterrcnn_c4, 'Faster R-CNN C4 on VOC07+12 trainval, 24k '
-        'iterations, VOC2007 test', num_stages=3),
-    'cityscapes-fcn': _task(
-        'fcn_subnet-d8_8xb2-40k_cityscapes-512x1024.py', 'mmseg',
-        fcn_segmentor, 'FCN on Cityscapes, 40k iterations, batch 16, '
-        'dilated stages 3-4'),
-    'scenes-fasterrcnn-fpn': _task(
+        'iterations, VOC2007 test',
+        num_stages=3),
+    'cityscapes-fcn':
+    _task('fcn_subnet-d8_8xb2-40k_cityscapes-512x1024.py', 'mmseg',
+          fcn_segmentor, 'FCN on Cityscapes, 40k iterations, batch 16, '
+          'dilated stages 3-4'),
+    'scenes-fasterrcnn-fpn':
+    _task(
         'faster-rcnn_subnet_fpn_1xb8-1200it_fashion-scenes.py', 'mmdet',
         fpn_detector, 'Faster R-CNN FPN on the 96 px Fashion-MNIST scenes, '
         '1200 iterations, val bbox mAP (the scenes ranking study)'),
-    'scenes-fcn': _task(
-        'fcn_subnet-d8_1xb8-1200it_fashion-scenes.py', 'mmseg',
-        fcn_segmentor, 'FCN on the 96 px Fashion-MNIST scenes, 1200 '
+    'scenes-fcn':
+    _task(
+        'fcn_subnet-d8_1xb8-1200it_fashion-scenes.py', 'mmseg', fcn_segmentor,
+        'FCN on the 96 px Fashion-MNIST scenes, 1200 '
         'iterations, val mIoU (the scenes ranking study)'),
-    'in1k-linear': _task(
+    'in1k-linear':
+    _task(
         'subnet_8xb32-linear-steplr-100e_in1k.py', 'mmpretrain', in1k_linear,
         'ImageNet linear classification on frozen, BN-calibrated features, '
         '100 epochs'),
-    'in1k-semi-1pc': _task(
-        'subnet_8xb32-semi-20e_in1k-1pc.py', 'mmpretrain', in1k_semi,
-        'ImageNet 1% semi-supervised fine-tuning, 20 epochs'),
-    'in1k-semi-10pc': _task(
-        'subnet_8xb32-semi-20e_in1k-10pc.py', 'mmpretrain', in1k_semi,
-        'ImageNet 10% semi-supervised fine-tuning, 20 epochs'),
+    'in1k-semi-1pc':
+    _task('subnet_8xb32-semi-20e_in1k-1pc.py', 'mmpretrain', in1k_semi,
+          'ImageNet 1% semi-supervised fine-tuning, 20 epochs'),
+    'in1k-semi-10pc':
+    _task('subnet_8xb32-semi-20e_in1k-10pc.py', 'mmpretrain', in1k_semi,
+          'ImageNet 10% semi-supervised fine-tuning, 20 epochs'),
 }
 
 
@@ -180,12 +198,15 @@ def copy_protocol(task: str, out_dir: str) -> str:
     todo = [osp.join(shipped_configs(), base)]
     while todo:
         src = todo.pop()
-        dst = osp.join(out_dir, '_base_', osp.relpath(
-            src, osp.join(shipped_configs(), osp.dirname(base))))
+        dst = osp.join(
+            out_dir, '_base_',
+            osp.relpath(src, osp.join(shipped_configs(), osp.dirname(base))))
         os.makedirs(osp.dirname(dst), exist_ok=True)
         shutil.copyfile(src, dst)
-        todo += [osp.normpath(osp.join(osp.dirname(src), b))
-                 for b in _relative_bases(src)]
+        todo += [
+            osp.normpath(osp.join(osp.dirname(src), b))
+            for b in _relative_bases(src)
+        ]
     return f'_base_/{osp.basename(base)}'
 
 

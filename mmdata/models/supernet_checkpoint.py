@@ -22,8 +22,8 @@ def read_supernet_state(path: str) -> Dict[str, Tensor]:
     """The state dict of an mmdata supernet checkpoint (``module.`` prefixes
     of a wrapped model removed); anything without the supernet's
     ``backbone.space_grid`` is refused."""
-    return _supernet_state(load_local_checkpoint(path, map_location='cpu'),
-                           path)
+    return _supernet_state(
+        load_local_checkpoint(path, map_location='cpu'), path)
 
 
 def _supernet_state(ckpt, path: str) -> Dict[str, Tensor]:
@@ -46,10 +46,8 @@ def _first(keys: List[str], num: int = 3) -> str:
     return ', '.join(keys[:num]) + more
 
 
-def check_state(expected: Dict[str, torch.Size],
-                state: Dict[str, Tensor],
-                path: str,
-                what: str) -> None:
+def check_state(expected: Dict[str, torch.Size], state: Dict[str, Tensor],
+                path: str, what: str) -> None:
     """Refuse ``state`` unless it holds every key of ``expected`` with its
     shape, and nothing else.
 
@@ -91,10 +89,14 @@ def load_supernet(model: nn.Module, path: str) -> None:
     """Load the weights and buffers a search uses (:data:`SEARCHED`: the
     student's and the teacher's backbone and neck) of a supernet algorithm
     from ``path``, strictly (see :func:`check_state`)."""
-    state = {k: v for k, v in read_supernet_state(path).items()
-             if k.startswith(SEARCHED)}
-    expected = {k: v.shape for k, v in model.state_dict().items()
-                if k.startswith(SEARCHED)}
+    state = {
+        k: v
+        for k, v in read_supernet_state(path).items() if k.startswith(SEARCHED)
+    }
+    expected = {
+        k: v.shape
+        for k, v in model.state_dict().items() if k.startswith(SEARCHED)
+    }
     check_state(expected, state, path, f'the {type(model).__name__} of the '
                 'config')
     model.load_state_dict(state, strict=False)
@@ -121,8 +123,8 @@ def load_supernet_backbone(
             f'{path} holds no {source} supernet (no {prefix}space_grid '
             'entry)')
     space = space_from_tensor(state[f'{prefix}space_grid'])
-    backbone = OrderedDict((k[len(prefix):], v) for k, v in state.items()
-                           if k.startswith(prefix))
+    backbone = OrderedDict(
+        (k[len(prefix):], v) for k, v in state.items() if k.startswith(prefix))
     stem = backbone.get('conv1.weight')
     in_channels = stem.shape[1] if stem is not None and stem.dim() == 4 \
         else 3
@@ -157,7 +159,8 @@ def recorded_model_config(path: str) -> dict:
     return model.to_dict() if hasattr(model, 'to_dict') else dict(model)
 
 
-def search_model_config(cfg, checkpoint: Optional[str],
+def search_model_config(cfg,
+                        checkpoint: Optional[str],
                         train_config: Optional[str] = None) -> None:
     """Give a search config the supernet it searches, in place.
 

@@ -10,7 +10,6 @@ from .taps import TAPS, resolve_taps
 __all__ = [
     'calibrate_bn', 'parse_budgets', 'sample_candidates', 'best_per_bin',
     'write_outputs', 'FeatureExtractor', 'SubnetScorer', 'static_extractor',
-    'SearchSettings',
-    'embedding_similarity', 'get_similarity', 'map_similarity', 'TAPS',
-    'resolve_taps'
+    'SearchSettings', 'embedding_similarity', 'get_similarity',
+    'map_similarity', 'TAPS', 'resolve_taps'
 ]

@@ -79,9 +79,11 @@ def parse_budgets(budgets: Optional[Sequence] = None,
             name = None
         if not lo < hi:
             raise ConfigError(f'budget ({lo}, {hi}) is empty: need lo < hi')
-        bins.append(dict(name=name or budget_label(lo, hi, metric,
-                                                   input_size),
-                         lo=lo, hi=hi))
+        bins.append(
+            dict(
+                name=name or budget_label(lo, hi, metric, input_size),
+                lo=lo,
+                hi=hi))
     names = [b['name'] for b in bins]
     if len(set(names)) != len(names):
         raise ConfigError(f'budget names must be unique, got {names}')

@@ -25,15 +25,17 @@ class Measures:
             measured with, e.g. ``dict(device='cpu', batch_size=1)``.
     """
 
-    def __init__(self, space: ResNetSpace, input_size: Size = 224,
+    def __init__(self,
+                 space: ResNetSpace,
+                 input_size: Size = 224,
                  latency_table: Optional[LatencyTable] = None,
                  latency_setting: Optional[dict] = None) -> None:
         self.space = space
         self.input_size = input_size
         self.latency_table = latency_table
         if latency_table is not None:
-            latency_table.check(space, input_size=input_size,
-                                **(latency_setting or {}))
+            latency_table.check(
+                space, input_size=input_size, **(latency_setting or {}))
         self.names = ('flops', 'params') + (
             ('latency', ) if latency_table is not None else ())
 
@@ -104,7 +106,8 @@ def sample_candidates(space: ResNetSpace,
         if len(index) < num:
             print_log(
                 f"budget {b['name']} holds only {len(index)} archs; all are "
-                'candidates', logger='current')
+                'candidates',
+                logger='current')
         rng = random.Random(bin_seed(seed, b))
         picks = rng.sample(range(len(index)), min(num, len(index)))
         for i in sorted(picks):

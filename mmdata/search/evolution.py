@@ -38,9 +38,13 @@ def crossover(a: Arch, b: Arch, rng: random.Random) -> Arch:
     ])
 
 
-def next_generation(parents: Sequence[Arch], space: ResNetSpace,
-                    in_budget: Callable[[Arch], bool], seen: set,
-                    size: int, rng: random.Random, mutation_prob: float,
+def next_generation(parents: Sequence[Arch],
+                    space: ResNetSpace,
+                    in_budget: Callable[[Arch], bool],
+                    seen: set,
+                    size: int,
+                    rng: random.Random,
+                    mutation_prob: float,
                     max_tries: int = 50) -> List[Arch]:
     """Up to ``size`` new archs inside the budget, half by mutation, half by
     crossover of the parents; gives up after ``max_tries * size`` draws."""
@@ -61,9 +65,8 @@ def next_generation(parents: Sequence[Arch], space: ResNetSpace,
 
 def evolve(populations: List[List[dict]], bins: List[dict],
            score: Callable[[List[dict]], List[dict]], measures: Measures,
-           metric: str, constraints: Ranges, seed: int,
-           population: int, generations: int, parents: int,
-           mutation_prob: float) -> List[dict]:
+           metric: str, constraints: Ranges, seed: int, population: int,
+           generations: int, parents: int, mutation_prob: float) -> List[dict]:
     """Evolutionary search inside each bin, from its random population.
 
     Per generation, the ``parents`` best scored archs of the bin breed up to

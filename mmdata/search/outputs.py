@@ -62,8 +62,11 @@ def best_per_bin(records: List[dict], bins: List[Dict]) -> Dict[str, dict]:
     return best
 
 
-def write_outputs(out_dir: str, records: List[dict], bins: List[Dict],
-                  metric: str, taps: List[str],
+def write_outputs(out_dir: str,
+                  records: List[dict],
+                  bins: List[Dict],
+                  metric: str,
+                  taps: List[str],
                   input_size: Union[int, Sequence[int]],
                   similarity: str = 'relation') -> None:
     """Write the three search outputs of ``records`` to ``out_dir``.
@@ -91,30 +94,36 @@ def write_outputs(out_dir: str, records: List[dict], bins: List[Dict],
 
     def dump_yaml(tmp):
         with open(tmp, 'w') as f:
-            yaml.safe_dump({
-                name: dict(
-                    arch=r['arch'],
-                    **r['arch_dict'],
-                    **{m: r[m] for m in measures},
-                    input_size=input_size,
-                    score=r['score'],
-                    scores=r['scores'],
-                    params_rank=f"{r['params_rank']} of "
-                    f"{sum(o['bin'] == r['bin'] for o in records)}")
-                for name, r in best.items()
-            }, f, sort_keys=False)
+            yaml.safe_dump(
+                {
+                    name:
+                    dict(
+                        arch=r['arch'],
+                        **r['arch_dict'],
+                        **{m: r[m]
+                           for m in measures},
+                        input_size=input_size,
+                        score=r['score'],
+                        scores=r['scores'],
+                        params_rank=f"{r['params_rank']} of "
+                        f"{sum(o['bin'] == r['bin'] for o in records)}")
+                    for name, r in best.items()
+                },
+                f,
+                sort_keys=False)
 
     atomic_write(osp.join(out_dir, 'candidates.json'), dump_json)
     atomic_write(osp.join(out_dir, 'best.yaml'), dump_yaml)
     for name, r in best.items():
-        print_log(f'{name}: best {r["arch"]} score {r["score"]:.4f}, params '
-                  f'rank {r["params_rank"]} of '
-                  f'{sum(o["bin"] == name for o in records)} (1 = the '
-                  "bin's largest, the free baseline's pick)",
-                  logger='current')
-    atomic_write(osp.join(out_dir, 'search.png'),
-                 lambda tmp: plot_search(records, best, metric, input_size,
-                                         tmp))
+        print_log(
+            f'{name}: best {r["arch"]} score {r["score"]:.4f}, params '
+            f'rank {r["params_rank"]} of '
+            f'{sum(o["bin"] == name for o in records)} (1 = the '
+            "bin's largest, the free baseline's pick)",
+            logger='current')
+    atomic_write(
+        osp.join(out_dir, 'search.png'),
+        lambda tmp: plot_search(records, best, metric, input_size, tmp))
 
 
 def plot_search(records: List[dict], best: Dict[str, dict], metric: str,
@@ -157,12 +166,11 @@ def plot_search(records: List[dict], best: Dict[str, dict], metric: str,
 def search_file(search_dir: str, name: str) -> str:
     """``name`` in a search work dir or in its ``search/`` folder."""
     if not osp.isdir(search_dir):
-        raise UserError(f'search dir {search_dir} '
-                        + ('is a file' if osp.exists(search_dir) else
-                           'does not exist')
-                        + ' (pass the search work dir or its search/ folder)')
-    for path in (osp.join(search_dir, name),
-                 osp.join(search_dir, 'search', name)):
+        raise UserError(f'search dir {search_dir} ' + (
+            'is a file' if osp.exists(search_dir) else 'does not exist') +
+                        ' (pass the search work dir or its search/ folder)')
+    for path in (osp.join(search_dir,
+                          name), osp.join(search_dir, 'search', name)):
         if osp.isfile(path):
             return path
     raise UserError(f'no {name} in {search_dir} (pass the search work dir '

@@ -227,9 +227,11 @@ class RankMe:
 
     def value(self) -> float:
         if self.count < self.gram.shape[0]:
-            print_log(f'rankme: {self.count} images for {self.gram.shape[0]}'
-                      ' features, the rank is bounded by the image count',
-                      logger='current', level=30)
+            print_log(
+                f'rankme: {self.count} images for {self.gram.shape[0]}'
+                ' features, the rank is bounded by the image count',
+                logger='current',
+                level=30)
         sigma = torch.linalg.eigvalsh(self.gram).clamp(min=0).sqrt()
         p = sigma / sigma.sum() + self.EPS
         return torch.exp(-(p * p.log()).sum()).item()

@@ -37,7 +37,8 @@ from .taps import TAP_NAMES
 class FeatureExtractor(nn.Module):
     """Static backbone (+ neck for ``z``) returning ``{tap: features}``."""
 
-    def __init__(self, backbone: SubnetResNet,
+    def __init__(self,
+                 backbone: SubnetResNet,
                  neck: Optional[nn.Module] = None) -> None:
         super().__init__()
         self.backbone = backbone
@@ -112,6 +113,7 @@ class SubnetScorer:
             the same score images (their features are computed once).
     """
 
+    # yapf: disable
     def __init__(self,
                  student: DynamicResNet,
                  teacher: DynamicResNet,
@@ -128,6 +130,7 @@ class SubnetScorer:
                  proxies: Sequence[str] = (),
                  max_positions: Optional[int] = None,
                  rankers: Sequence[str] = ()) -> None:
+        # yapf: enable
         self.rankers = check_rankers(rankers)
         self.tau = tau
         # the tap each ranker reads, parsed once (not per batch)
@@ -203,11 +206,11 @@ class SubnetScorer:
             static_extractor(self.student, self.student_neck, arch)
             for arch in archs
         ]
-        calibrate_bn(_Group(models), self.calib_images,
-                     _count(self.calib_images))
+        calibrate_bn(
+            _Group(models), self.calib_images, _count(self.calib_images))
         scores, rankers, ranker_seconds = self._similarities(models)
-        share = (time.perf_counter() - start - sum(ranker_seconds)) / len(
-            archs)
+        share = (time.perf_counter() - start -
+                 sum(ranker_seconds)) / len(archs)
         results = []
         for model, tap_scores, ranks, ranker_time in zip(
                 models, scores, rankers, ranker_seconds):
@@ -217,36 +220,42 @@ class SubnetScorer:
             proxies = {}
             for name in self.proxies:
                 start = time.perf_counter()
-                proxies[name] = PROXIES[name](model.backbone,
-                                              self.first_batch)
+                proxies[name] = PROXIES[name](model.backbone, self.first_batch)
                 seconds[name] = time.perf_counter() - start
             results.append(
-                dict(scores=tap_scores, proxies=proxies, rankers=ranks,
-                     seconds=seconds))
+                dict(
+                    scores=tap_scores,
+                    proxies=proxies,
+                    rankers=ranks,
+                    seconds=seconds))
         return results
 
     @torch.no_grad()
-    def _similarities(self, models: List[FeatureExtractor]) -> Tuple[
-            List[Dict[str, float]], List[Dict[str, float]], List[float]]:
+    def _similarities(
+        self, models: List[FeatureExtractor]
+    ) -> Tuple[List[Dict[str, float]], List[Dict[str, float]], List[float]]:
         """Every model's mean tap scores, its rankers' values and the
         seconds its rankers took (beyond the shared forward passes)."""
         sums = [{tap: 0. for tap in self.taps} for _ in models]
         ranker_seconds = [0. for _ in models]
-        rankers = [{name: build_ranker(name, self.tau)
-                    for name in self.rankers} for _ in models]
+        rankers = [{
+            name: build_ranker(name, self.tau)
+            for name in self.rankers
+        } for _ in models]
         needed = set(self.taps) | set(self.ranker_taps.values())
         count = 0
         for images in self.score_images:
             teacher = {
                 tap: bound_positions(feats, self.max_positions)
-                for tap, feats in self.teacher(images).items()
-                if tap in needed
+                for tap, feats in self.teacher(images).items() if tap in needed
             }
-            for i, (model, total, ranks) in enumerate(
-                    zip(models, sums, rankers)):
+            for i, (model, total,
+                    ranks) in enumerate(zip(models, sums, rankers)):
                 out = model(images)
-                student = {tap: bound_positions(out[tap], self.max_positions)
-                           for tap in needed}
+                student = {
+                    tap: bound_positions(out[tap], self.max_positions)
+                    for tap in needed
+                }
                 for tap in self.taps:
                     total[tap] += self.similarity(student[tap],
                                                   teacher[tap]).sum().item()
@@ -261,16 +270,19 @@ class SubnetScorer:
             start = time.perf_counter()
             values.append({name: r.value() for name, r in ranks.items()})
             ranker_seconds[i] += time.perf_counter() - start
-        return ([{TAP_NAMES[tap]: value / count
-                  for tap, value in total.items()} for total in sums],
-                values, ranker_seconds)
+        return ([{
+            TAP_NAMES[tap]: value / count
+            for tap, value in total.items()
+        } for total in sums], values, ranker_seconds)
 
 
 def check_finite(arch: Arch, scores: Dict[str, float]) -> None:
     """Refuse a NaN or infinite score: it would be ranked as if it meant
     something (NaN compares false with everything)."""
-    bad = {tap: value for tap, value in scores.items()
-           if not math.isfinite(value)}
+    bad = {
+        tap: value
+        for tap, value in scores.items() if not math.isfinite(value)
+    }
     if bad:
         tap, value = next(iter(bad.items()))
         raise UserError(
@@ -298,8 +310,10 @@ def log_cost(seconds: List[Dict[str, float]]) -> None:
     if seconds:
         cost = ', '.join(f'{k} {sum(t[k] for t in seconds) / len(seconds):.3f}'
                          for k in seconds[0])
-        print_log(f'seconds per candidate ({len(seconds)} candidates): '
-                  f'{cost}', logger='current')
+        print_log(
+            f'seconds per candidate ({len(seconds)} candidates): '
+            f'{cost}',
+            logger='current')
 
 
 def _count(batches: Iterable) -> int:

@@ -113,10 +113,12 @@ class SearchSettings:
 
     def __post_init__(self) -> None:
         check_metric(self.metric)
-        for name, value, allowed in (
-                ('similarity', self.similarity, SIMILARITIES),
-                ('strategy', self.strategy, ('random', 'evolution')),
-                ('source', self.source, ('student', 'teacher'))):
+        for name, value, allowed in (('similarity', self.similarity,
+                                      SIMILARITIES),
+                                     ('strategy', self.strategy,
+                                      ('random', 'evolution')),
+                                     ('source', self.source, ('student',
+                                                              'teacher'))):
             if value not in allowed:
                 raise ConfigError(f'{name}={value!r}: choose one of '
                                   f'{tuple(allowed)}')
@@ -164,8 +166,7 @@ class SearchSettings:
         identity.update(
             budgets=self.bins,
             taps=[TAP_NAMES[t] for t in self.taps],
-            evolution=self.evolution if self.strategy == 'evolution' else
-            None)
+            evolution=self.evolution if self.strategy == 'evolution' else None)
         if self.rankers:  # absent when none: older searches stay valid
             identity['rankers'] = self.rankers
         return identity

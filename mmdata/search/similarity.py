@@ -73,8 +73,7 @@ def relation_plan(num: int, positions: int, channels: int, chunk: int,
     images = int(cap // (copies + rows * positions * 4 * _BUFFERS_PER_ROW))
     if images >= 1:
         return min(num, images), rows
-    return 1, rows_per_step(1, positions, chunk,
-                            max(cap - copies, 0) / 2**20)
+    return 1, rows_per_step(1, positions, chunk, max(cap - copies, 0) / 2**20)
 
 
 def map_similarity(student: Tensor,
@@ -135,8 +134,9 @@ def embedding_similarity(student: Tensor,
     one score per sample (its row); ``cosine`` / ``mse`` compare each
     sample's normalised embeddings and need D' == D.
     """
-    s, t = F.normalize(student.float(), dim=1), F.normalize(
-        teacher.float(), dim=1)
+    s, t = F.normalize(
+        student.float(), dim=1), F.normalize(
+            teacher.float(), dim=1)
     if kind == 'relation':
         return _row_score(s @ s.t(), t @ t.t(), kind, tau)
     if s.shape != t.shape:
@@ -149,7 +149,9 @@ def embedding_similarity(student: Tensor,
     raise ValueError(f'similarity={kind!r}: choose one of {SIMILARITIES}')
 
 
-def get_similarity(kind: str, tau: float, chunk: int,
+def get_similarity(kind: str,
+                   tau: float,
+                   chunk: int,
                    memory_mb: float = 256.) -> Callable:
     """A function ``(student, teacher) -> per-image scores`` for maps (4-D)
     or embeddings (2-D)."""

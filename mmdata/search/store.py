@@ -139,7 +139,8 @@ class SearchStore:
             self.unlock()
             raise
 
-    def open_on_every_rank(self, identity: dict,
+    def open_on_every_rank(self,
+                           identity: dict,
                            overwrite: bool = False) -> Dict[str, dict]:
         """:meth:`open` on rank 0 (every rank raises its error), then the
         records scored so far, read by every rank."""

@@ -21,8 +21,9 @@ def split_target(num_images: int, batch_size: int, calib_batches: int,
     on every remaining image (whole batches only)."""
     num_calib = calib_batches * batch_size
     rest = num_images - num_calib
-    num_score = (rest // batch_size * batch_size if score_batches is None
-                 else score_batches * batch_size)
+    num_score = (
+        rest // batch_size *
+        batch_size if score_batches is None else score_batches * batch_size)
     if num_calib + num_score > num_images or num_score < 1:
         wanted = ('all remaining' if score_batches is None else
                   f'{score_batches} x {batch_size}')

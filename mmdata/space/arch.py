@@ -41,8 +41,8 @@ class Arch:
                     f'got {values!r}')
             object.__setattr__(
                 self, name,
-                tuple(_as_int(f'{name}[{i}]', v)
-                      for i, v in enumerate(values)))
+                tuple(
+                    _as_int(f'{name}[{i}]', v) for i, v in enumerate(values)))
 
     @property
     def out_channels(self) -> tuple:
@@ -73,9 +73,8 @@ class Arch:
         """Parse the paper notation ``Depth [3,2,17,3] Width [32,48,...]``."""
         match = _PAPER_RE.match(text)
         if match is None:
-            raise ConfigError(
-                f'cannot parse arch {text!r}: expected the form '
-                "'Depth [d1,d2,d3,d4] Width [stem,w1,w2,w3,w4]'")
+            raise ConfigError(f'cannot parse arch {text!r}: expected the form '
+                              "'Depth [d1,d2,d3,d4] Width [stem,w1,w2,w3,w4]'")
         depths = [int(v) for v in match.group(1).split(',') if v.strip()]
         widths = [int(v) for v in match.group(2).split(',') if v.strip()]
         if len(depths) != 4 or len(widths) != 5:

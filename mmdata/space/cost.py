@@ -32,7 +32,10 @@ class Cost:
     __rmul__ = __mul__
 
 
-def _out(size: int, kernel: int, stride: int, padding: int,
+def _out(size: int,
+         kernel: int,
+         stride: int,
+         padding: int,
          dilation: int = 1) -> int:
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
@@ -63,7 +66,8 @@ class StageCost:
         return self.first + self.other * (depth - 1)
 
 
-def stem_cost(stem: int, input_size: Size = 224,
+def stem_cost(stem: int,
+              input_size: Size = 224,
               in_channels: int = 3) -> Tuple[Cost, Tuple[int, int]]:
     """Cost of the 7x7/2 stem conv + BN; returns it and the size after the
     3x3/2 max-pool."""
@@ -73,13 +77,16 @@ def stem_cost(stem: int, input_size: Size = 224,
     return _conv_bn(in_channels, stem, 7, conv_hw), pool_hw
 
 
-def stage_cost(in_channels: int, width: int, hw_in: Tuple[int, int],
-               stride: int = 1, dilation: int = 1) -> StageCost:
+def stage_cost(in_channels: int,
+               width: int,
+               hw_in: Tuple[int, int],
+               stride: int = 1,
+               dilation: int = 1) -> StageCost:
     """Cost of a stage of PyTorch-style bottlenecks (stride on the 3x3,
     dilation and padding ``dilation`` on the 3x3)."""
     out_ch = 4 * width
-    hw_out = (_out(hw_in[0], 3, stride, dilation, dilation),
-              _out(hw_in[1], 3, stride, dilation, dilation))
+    hw_out = (_out(hw_in[0], 3, stride, dilation,
+                   dilation), _out(hw_in[1], 3, stride, dilation, dilation))
     # The first block of every stage has a projection shortcut (1x1 conv).
     first = (
         _conv_bn(in_channels, width, 1, hw_in) +

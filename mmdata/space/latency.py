@@ -52,7 +52,8 @@ def stage_input_sizes(input_size: Size = 224) -> List[Tuple[int, int]]:
     return sizes
 
 
-def arch_blocks(arch: Arch, input_size: Size = 224,
+def arch_blocks(arch: Arch,
+                input_size: Size = 224,
                 in_channels: int = 3) -> List[Tuple[BlockShape, int]]:
     """The blocks of ``arch`` and how often each runs."""
     hws = stage_input_sizes(input_size)
@@ -60,8 +61,8 @@ def arch_blocks(arch: Arch, input_size: Size = 224,
                           _hw(input_size)), 1)]
     cin = arch.stem
     for i, (width, depth) in enumerate(zip(arch.widths, arch.depths)):
-        blocks.append(
-            (BlockShape('first', i, cin, width, STRIDES[i], hws[i]), 1))
+        blocks.append((BlockShape('first', i, cin, width, STRIDES[i],
+                                  hws[i]), 1))
         if depth > 1:
             blocks.append((BlockShape('block', i, 4 * width, width, 1,
                                       hws[i + 1]), depth - 1))
@@ -69,20 +70,24 @@ def arch_blocks(arch: Arch, input_size: Size = 224,
     return blocks
 
 
-def space_blocks(space: ResNetSpace, input_size: Size = 224,
+def space_blocks(space: ResNetSpace,
+                 input_size: Size = 224,
                  in_channels: int = 3) -> List[BlockShape]:
     """Every distinct block shape an arch of ``space`` can run, sorted."""
     hws = stage_input_sizes(input_size)
-    shapes = {BlockShape('stem', -1, in_channels, s, 2, _hw(input_size))
-              for s in space.stem_choices}
+    shapes = {
+        BlockShape('stem', -1, in_channels, s, 2, _hw(input_size))
+        for s in space.stem_choices
+    }
     ins = space.stem_choices
     for i, widths in enumerate(space.width_choices):
         for width in widths:
-            shapes.update(BlockShape('first', i, cin, width, STRIDES[i],
-                                     hws[i]) for cin in ins)
+            shapes.update(
+                BlockShape('first', i, cin, width, STRIDES[i], hws[i])
+                for cin in ins)
             if max(space.depth_choices[i]) > 1:
-                shapes.add(BlockShape('block', i, 4 * width, width, 1,
-                                      hws[i + 1]))
+                shapes.add(
+                    BlockShape('block', i, 4 * width, width, 1, hws[i + 1]))
         ins = [4 * w for w in widths]
     return sorted(shapes)
 
@@ -103,8 +108,10 @@ class LatencyTable:
 
     def save(self, path: str) -> None:
         from mmdata.utils.files import atomic_write
-        atomic_write(path, json.dumps(
-            dict(header=self.header, entries=self.entries), indent=1))
+        atomic_write(
+            path,
+            json.dumps(
+                dict(header=self.header, entries=self.entries), indent=1))
 
     @classmethod
     def load(cls, path: str) -> 'LatencyTable':
@@ -120,9 +127,8 @@ class LatencyTable:
         """Refuse a table of another space or setting (``device=...``,
         ``batch_size=...``, ``input_size=...``), naming the difference."""
         if ResNetSpace.from_dict(self.header['space']) != space:
-            raise ConfigError(
-                f'the latency table was measured for the space '
-                f'{self.header["space"]}, not {space.to_dict()}')
+            raise ConfigError(f'the latency table was measured for the space '
+                              f'{self.header["space"]}, not {space.to_dict()}')
         for key, value in expected.items():
             if self.header.get(key) != value:
                 raise ConfigError(

@@ -17,8 +17,8 @@ RngLike = Union[None, int, random.Random]
 TABLE1_STEM: Range = (32, 64, 16)
 TABLE1_WIDTHS: Tuple[Range, ...] = ((48, 80, 16), (96, 160, 32),
                                     (192, 320, 64), (384, 640, 128))
-TABLE1_DEPTHS: Tuple[Range, ...] = ((2, 4, 1), (2, 6, 2), (5, 29, 2),
-                                    (2, 4, 1))
+TABLE1_DEPTHS: Tuple[Range,
+                     ...] = ((2, 4, 1), (2, 6, 2), (5, 29, 2), (2, 4, 1))
 
 
 def _choices(name: str, rng: Sequence[int]) -> Tuple[int, ...]:
@@ -108,12 +108,12 @@ class ResNetSpace:
         naming the field, the value and the allowed grid."""
         arch = Arch.from_any(arch)
         checks = [('stem', arch.stem, self.stem_choices, self.stem)]
-        checks += [(f'widths[{i}] (stage {i + 1})', v, c, g) for i, (v, c, g)
-                   in enumerate(zip(arch.widths, self.width_choices,
-                                    self.widths))]
-        checks += [(f'depths[{i}] (stage {i + 1})', v, c, g) for i, (v, c, g)
-                   in enumerate(zip(arch.depths, self.depth_choices,
-                                    self.depths))]
+        checks += [(f'widths[{i}] (stage {i + 1})', v, c, g) for i, (
+            v, c,
+            g) in enumerate(zip(arch.widths, self.width_choices, self.widths))]
+        checks += [(f'depths[{i}] (stage {i + 1})', v, c, g) for i, (
+            v, c,
+            g) in enumerate(zip(arch.depths, self.depth_choices, self.depths))]
         for name, value, choices, grid in checks:
             if value not in choices:
                 raise ConfigError(
@@ -206,12 +206,12 @@ class ResNetSpace:
         widths = self._width_combos()[w]
         return Arch(widths[0], widths[1:], depth_combos[d])
 
-    def costs(self, input_size: Size = 224,
+    def costs(self,
+              input_size: Size = 224,
               head: Optional[dict] = None) -> Tuple[np.ndarray, np.ndarray]:
         """FLOPs and params of every arch, as flat int64 arrays indexed like
         :meth:`arch_at`. Exact (same numbers as :func:`arch_cost`)."""
-        size = input_size if isinstance(input_size, int) else tuple(
-            input_size)
+        size = input_size if isinstance(input_size, int) else tuple(input_size)
         key = (size, None if head is None else tuple(sorted(head.items())))
         return _enumerate_costs(self, *key)
 
@@ -234,15 +234,17 @@ class ResNetSpace:
             mask &= (values >= lo) & (values < hi)
         return np.flatnonzero(mask)
 
-    def cost(self, arch: Arch, input_size: Size = 224,
+    def cost(self,
+             arch: Arch,
+             input_size: Size = 224,
              head: Optional[dict] = None):
         """Cost of one arch of this space (validated)."""
         return arch_cost(self.validate(arch), input_size, head=head)
 
 
 @lru_cache(maxsize=32)
-def _enumerate_costs(space: ResNetSpace, input_size, head
-                     ) -> Tuple[np.ndarray, np.ndarray]:
+def _enumerate_costs(space: ResNetSpace, input_size,
+                     head) -> Tuple[np.ndarray, np.ndarray]:
     """Costs of all archs, via the per-stage decomposition: a stage costs its
     first block plus (depth - 1) further blocks."""
     head_cfg = None if head is None else dict(head)

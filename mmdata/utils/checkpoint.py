@@ -26,11 +26,13 @@ _EXTRA_SAFE_GLOBALS: List[Any] = []
 def _numpy_globals() -> List[Any]:
     """Numpy objects that appear when arrays and scalars are pickled."""
     multiarray = np.core.multiarray
-    dtype_classes = [type(np.dtype(t)) for t in np.typecodes['All']
-                     if t not in 'Mm']
-    return [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype,
-            *dtype_classes, np.dtypes.DateTime64DType,
-            np.dtypes.TimeDelta64DType]
+    dtype_classes = [
+        type(np.dtype(t)) for t in np.typecodes['All'] if t not in 'Mm'
+    ]
+    return [
+        multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype,
+        *dtype_classes, np.dtypes.DateTime64DType, np.dtypes.TimeDelta64DType
+    ]
 
 
 def _history_buffer_getattr(obj: Any, name: str) -> Any:
@@ -64,9 +66,8 @@ def allow_checkpoint_globals(*objs: Union[type, Callable]) -> None:
 def check_checkpoint_file(path: str) -> None:
     """Refuse a checkpoint path that does not exist or is a directory."""
     if not osp.isfile(path):
-        raise CheckpointError(
-            f'checkpoint {path} '
-            + ('is a directory' if osp.isdir(path) else 'does not exist'))
+        raise CheckpointError(f'checkpoint {path} ' + (
+            'is a directory' if osp.isdir(path) else 'does not exist'))
 
 
 def load_local_checkpoint(filename: str,
@@ -92,8 +93,9 @@ def load_local_checkpoint(filename: str,
                 'file, allow it with mmdata.utils.allow_checkpoint_globals('
                 '...) before loading') from err
         detail = re.search(r'WeightsUnpickler error:\s*(.+?)\n', str(err))
-        reason = one_line(detail.group(1) if detail else
-                          f'{type(err).__name__}: {err}')[:120]
+        reason = one_line(
+            detail.group(1) if detail else f'{type(err).__name__}: {err}'
+        )[:120]
         raise CheckpointError(
             f'{filename} is not a readable PyTorch checkpoint ({reason}); it '
             'may be truncated or not a checkpoint: save or copy it '
@@ -102,5 +104,6 @@ def load_local_checkpoint(filename: str,
 
 def register_local_checkpoint_loader() -> None:
     """Make mmengine load local files through :func:`load_local_checkpoint`."""
-    CheckpointLoader.register_scheme(prefixes='', force=True)(
-        load_local_checkpoint)
+    CheckpointLoader.register_scheme(
+        prefixes='', force=True)(
+            load_local_checkpoint)

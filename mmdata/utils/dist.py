@@ -23,7 +23,9 @@ def prepare_cpu_distributed(cfg: Config) -> None:
     if backend != 'gloo':
         print_log(
             f'dist backend {backend!r} needs CUDA, which is unavailable; '
-            'using gloo', logger='current', level=30)
+            'using gloo',
+            logger='current',
+            level=30)
         dist_cfg['backend'] = 'gloo'
     if not torch_dist.is_initialized():
         kwargs = {k: v for k, v in dist_cfg.items() if k != 'backend'}

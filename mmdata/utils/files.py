@@ -16,8 +16,8 @@ from typing import Callable, Dict, Iterator, List, Union
 from mmdata.errors import UserError, one_line
 
 
-def atomic_write(path: str,
-                 data: Union[str, bytes, Callable[[str], None]]) -> None:
+def atomic_write(path: str, data: Union[str, bytes, Callable[[str],
+                                                             None]]) -> None:
     """Write ``path`` all or nothing: to a temporary file unique to this
     process in the same folder, then renamed over ``path``.
 
@@ -93,8 +93,9 @@ def identity_diff(saved: dict, current: dict, width: int = 80) -> List[str]:
     diff = []
     for key in sorted(set(old) | set(new)):
         if old.get(key) != new.get(key):
-            a, b = (one_line(v or 'missing')[:width] for v in
-                    (old.get(key), new.get(key)))
+            a, b = (
+                one_line(v or 'missing')[:width]
+                for v in (old.get(key), new.get(key)))
             diff.append(f'{key}: {a} vs {b}')
     return diff
 
@@ -110,8 +111,10 @@ def undo_on_user_error(work_dir: str) -> Iterator[None]:
     work = Path(work_dir)
     existed = work.is_dir()
     before = set(work.iterdir()) if existed else set()
-    configs = {p: p.read_bytes() for p in before
-               if p.suffix == '.py' and p.is_file()}
+    configs = {
+        p: p.read_bytes()
+        for p in before if p.suffix == '.py' and p.is_file()
+    }
     try:
         yield
     except UserError:

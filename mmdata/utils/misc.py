@@ -16,7 +16,6 @@ from .files import undo_on_user_error
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
-
 CONFIG_SUFFIXES = ('.py', '.json', '.yaml', '.yml')
 
 
@@ -25,9 +24,9 @@ def load_config(path: str) -> Config:
     that is not a config."""
     if not osp.isfile(path):
         raise ConfigError(
-            f'config {path} '
-            + ('is a directory' if osp.isdir(path) else 'does not exist')
-            + ' (pass the path of a config file, e.g. configs/tiny/...)')
+            f'config {path} ' +
+            ('is a directory' if osp.isdir(path) else 'does not exist') +
+            ' (pass the path of a config file, e.g. configs/tiny/...)')
     if not path.endswith(CONFIG_SUFFIXES):
         raise ConfigError(
             f'{path} is not a config file (allowed: {CONFIG_SUFFIXES}); a '
@@ -77,8 +76,10 @@ def _required_files(dataset: dict, scope: str = None) -> list:
         cls = DATASETS.get(name)
     except Exception:  # an unknown scope: the Runner reports it
         return []
-    names = [name for name, _ in getattr(cls, 'train_list', []) +
-             getattr(cls, 'test_list', [])]
+    names = [
+        name for name, _ in getattr(cls, 'train_list', []) +
+        getattr(cls, 'test_list', [])
+    ]
     return [name[:-3] if name.endswith('.gz') else name for name in names]
 
 
@@ -116,9 +117,10 @@ def check_data(cfg: Config) -> None:
                 if _local(folder) and not osp.exists(path):
                     raise DataError(f'{name}: data folder {path} does not '
                                     'exist')
-            missing = [f for f in _required_files(
-                dataset, cfg.get('default_scope')) if _local(root)
-                       and not osp.isfile(osp.join(str(root), f))]
+            missing = [
+                f for f in _required_files(dataset, cfg.get('default_scope'))
+                if _local(root) and not osp.isfile(osp.join(str(root), f))
+            ]
             if missing:
                 raise DataError(
                     f"{name}: {dataset.get('type')} needs {missing} in "
@@ -156,9 +158,10 @@ def config_mistakes() -> Iterator[None]:
         cls = _registered_class(match.group(1)) if match else None
         if cls is None:
             raise
-        allowed = [p for p in inspect.signature(cls).parameters
-                   if p not in ('self', 'runner', 'dataloader', 'args',
-                                'kwargs')]
+        allowed = [
+            p for p in inspect.signature(cls).parameters
+            if p not in ('self', 'runner', 'dataloader', 'args', 'kwargs')
+        ]
         raise ConfigError(
             f'{match.group(1)} has no argument {match.group(2)!r} (a typo in '
             f'the config or --cfg-options?); allowed: {allowed}') from err
@@ -211,8 +214,9 @@ def follow_train_length(cfg: Config, original: Config) -> list:
         if bool(sched.get('by_epoch', True)) != by_epoch:
             continue
         begin = sched.get('begin', 0)
-        whole = sched.get('end', old) == old and (
-            'T_max' not in sched or sched['T_max'] == old - begin)
+        whole = sched.get('end',
+                          old) == old and ('T_max' not in sched
+                                           or sched['T_max'] == old - begin)
         if not whole:
             continue
         for name, value in (('end', new), ('T_max', new - begin)):

@@ -82,9 +82,8 @@ class Steps:
                     if forward:
                         print(f'  progress {name}: {done}/{total}', flush=True)
                     else:
-                        print(f'\r  {name}: {done}/{total}',
-                              end='',
-                              flush=True)
+                        print(
+                            f'\r  {name}: {done}/{total}', end='', flush=True)
                         shown = True
             code = proc.wait()
         if shown:

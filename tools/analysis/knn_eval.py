@@ -30,7 +30,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--arch', default='max', help="'max', 'min' or paper notation")
     parser.add_argument(
-        '--from', dest='source', default='student',
+        '--from',
+        dest='source',
+        default='student',
         choices=['student', 'teacher'])
     parser.add_argument('--k', type=int, default=20)
     parser.add_argument('--calib-batches', type=int, default=20)
@@ -40,7 +42,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out', help='write the result as JSON here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument(
-        '--debug', action='store_true',
+        '--debug',
+        action='store_true',
         help='show the traceback of an error (also MMDATA_DEBUG=1)')
     args = parser.parse_args()
     if (args.checkpoint is None) == (not args.init):
@@ -55,8 +58,8 @@ if __name__ == '__main__':
 import torch
 from mmengine.registry import DefaultScope
 
-from mmdata.evaluation import (calibrated_features, knn_top1,
-                               labeled_loaders, normalizer)
+from mmdata.evaluation import (calibrated_features, knn_top1, labeled_loaders,
+                               normalizer)
 from mmdata.export import build_subnet, load_supernet_backbone
 from mmdata.registry import MODELS
 from mmdata.space import Arch
@@ -82,16 +85,20 @@ def main() -> None:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     state, space = supernet_state(cfg, args)
-    arch = dict(max=space.max_arch, min=space.min_arch).get(
-        args.arch) or space.validate(Arch.from_any(args.arch))
+    arch = dict(
+        max=space.max_arch, min=space.min_arch).get(
+            args.arch) or space.validate(Arch.from_any(args.arch))
     train_loader, test_loader = labeled_loaders(cfg, args.max_train,
                                                 args.max_test)
     model = build_subnet(
         state, arch, in_channels=cfg.model.backbone.get('in_channels', 3))
     print(f'{arch}: BN calibration on {args.calib_batches} batches, then '
           'features of both splits')
-    (train_f, train_y), (test_f, test_y) = calibrated_features(
-        model, train_loader, test_loader, normalizer(cfg), args.calib_batches)
+    (train_f, train_y), (test_f,
+                         test_y) = calibrated_features(model, train_loader,
+                                                       test_loader,
+                                                       normalizer(cfg),
+                                                       args.calib_batches)
     result = dict(
         arch=str(arch),
         source='init' if args.init else args.source,

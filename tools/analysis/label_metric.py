@@ -52,8 +52,7 @@ import time
 
 from mmengine.config import DictAction
 
-METRICS = ('linear', 'linear-fixed', 'knn', 'finetune', 'det-map',
-           'seg-miou')
+METRICS = ('linear', 'linear-fixed', 'knn', 'finetune', 'det-map', 'seg-miou')
 SCENE_METRICS = {'det-map': 'bbox_mAP', 'seg-miou': 'mIoU'}  # -> column
 
 
@@ -72,46 +71,87 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out', required=True, help='CSV to write')
     parser.add_argument('--metric', default='linear', choices=METRICS)
     parser.add_argument(
-        '--from', dest='source', default='student',
+        '--from',
+        dest='source',
+        default='student',
         choices=['student', 'teacher'])
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0],
-                        help='probe seeds (train subset and calibration)')
+    parser.add_argument(
+        '--seeds',
+        type=int,
+        nargs='+',
+        default=[0],
+        help='probe seeds (train subset and calibration)')
     parser.add_argument('--calib-batches', type=int, default=10)
-    parser.add_argument('--max-train', type=int, default=10000,
-                        help='random train images per seed')
-    parser.add_argument('--max-test', type=int,
-                        help='test images (default: the whole test split)')
-    parser.add_argument('--c', type=float, default=0.1,
-                        help='inverse L2 strength of the classifier (0.1 '
-                        'gave the best test top-1 of 1, 0.1, 0.01 on '
-                        'Fashion-MNIST)')
+    parser.add_argument(
+        '--max-train',
+        type=int,
+        default=10000,
+        help='random train images per seed')
+    parser.add_argument(
+        '--max-test',
+        type=int,
+        help='test images (default: the whole test split)')
+    parser.add_argument(
+        '--c',
+        type=float,
+        default=0.1,
+        help='inverse L2 strength of the classifier (0.1 '
+        'gave the best test top-1 of 1, 0.1, 0.01 on '
+        'Fashion-MNIST)')
     parser.add_argument('--max-iter', type=int, default=1000)
-    parser.add_argument('--width', type=int, default=128,
-                        help='linear-fixed: features after the projection')
-    parser.add_argument('--projection-seed', type=int, default=0,
-                        help='linear-fixed: seed of the projection')
+    parser.add_argument(
+        '--width',
+        type=int,
+        default=128,
+        help='linear-fixed: features after the projection')
+    parser.add_argument(
+        '--projection-seed',
+        type=int,
+        default=0,
+        help='linear-fixed: seed of the projection')
     parser.add_argument('--k', type=int, default=20, help='knn: neighbours')
-    parser.add_argument('--labels-per-class', type=int, default=60,
-                        help='finetune: labeled train images per class')
-    parser.add_argument('--epochs', type=int, default=30,
-                        help='finetune: epochs over the labeled subset')
-    parser.add_argument('--lr', type=float, default=0.05,
-                        help='finetune: backbone lr (cosine)')
-    parser.add_argument('--work-dir', help='finetune, det-map, seg-miou: '
-                        'scratch folder (default: next to --out)')
-    parser.add_argument('--scenes', default='data/fashion-scenes',
-                        help='det-map, seg-miou: folder of the scenes')
-    parser.add_argument('--iters', type=int,
-                        help='det-map, seg-miou: training iterations '
-                        '(default: the protocol\'s 1200)')
-    parser.add_argument('--shard', default='1/1', metavar='I/N',
-                        help='do every N-th (arch, seed) pair, from the I-th: '
-                        'N processes share one --out')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='discard the rows already in --out')
+    parser.add_argument(
+        '--labels-per-class',
+        type=int,
+        default=60,
+        help='finetune: labeled train images per class')
+    parser.add_argument(
+        '--epochs',
+        type=int,
+        default=30,
+        help='finetune: epochs over the labeled subset')
+    parser.add_argument(
+        '--lr',
+        type=float,
+        default=0.05,
+        help='finetune: backbone lr (cosine)')
+    parser.add_argument(
+        '--work-dir',
+        help='finetune, det-map, seg-miou: '
+        'scratch folder (default: next to --out)')
+    parser.add_argument(
+        '--scenes',
+        default='data/fashion-scenes',
+        help='det-map, seg-miou: folder of the scenes')
+    parser.add_argument(
+        '--iters',
+        type=int,
+        help='det-map, seg-miou: training iterations '
+        '(default: the protocol\'s 1200)')
+    parser.add_argument(
+        '--shard',
+        default='1/1',
+        metavar='I/N',
+        help='do every N-th (arch, seed) pair, from the I-th: '
+        'N processes share one --out')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='discard the rows already in --out')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument(
-        '--debug', action='store_true',
+        '--debug',
+        action='store_true',
         help='show the traceback of an error (also MMDATA_DEBUG=1)')
     return parser.parse_args()
 
@@ -121,8 +161,10 @@ def candidates(args) -> list:
         from mmdata.space import Arch
         return [dict(arch=str(Arch.parse(a)), bin='') for a in args.archs]
     from mmdata.search.outputs import read_candidates
-    return [dict(arch=c['arch'], bin=c['bin'])
-            for c in read_candidates(args.search_dir)['candidates']]
+    return [
+        dict(arch=c['arch'], bin=c['bin'])
+        for c in read_candidates(args.search_dir)['candidates']
+    ]
 
 
 def signature(args, cfg) -> dict:
@@ -135,14 +177,17 @@ def signature(args, cfg) -> dict:
     if args.metric in SCENE_METRICS:
         from mmdata.evaluation.downstream import settings_identity
         return dict(sig, **settings_identity(downstream_settings(args)))
-    sig.update(
-        data=[json.loads(json.dumps(cfg[k].dataset, default=str))
-              for k in ('probe_train_dataloader', 'probe_test_dataloader')])
+    sig.update(data=[
+        json.loads(json.dumps(cfg[k].dataset, default=str))
+        for k in ('probe_train_dataloader', 'probe_test_dataloader')
+    ])
     if args.metric == 'finetune':
         from mmdata.evaluation.finetune import settings_identity
         return dict(sig, **settings_identity(finetune_settings(args)))
-    sig.update(calib_batches=args.calib_batches, max_train=args.max_train,
-               max_test=args.max_test)
+    sig.update(
+        calib_batches=args.calib_batches,
+        max_train=args.max_train,
+        max_test=args.max_test)
     if args.metric == 'knn':
         return dict(sig, k=args.k)
     sig.update(c=args.c)
@@ -154,8 +199,8 @@ def signature(args, cfg) -> dict:
 def check_numbers(args) -> None:
     """Every number of the metrics in its valid range."""
     from mmdata.utils import ConfigError
-    for name in ('calib_batches', 'max_train', 'max_test', 'max_iter',
-                 'width', 'k', 'labels_per_class', 'epochs', 'iters'):
+    for name in ('calib_batches', 'max_train', 'max_test', 'max_iter', 'width',
+                 'k', 'labels_per_class', 'epochs', 'iters'):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ConfigError(f"--{name.replace('_', '-')} {value}: "
@@ -181,14 +226,14 @@ def shard(args) -> tuple:
 
 def finetune_settings(args):
     from mmdata.evaluation.finetune import FinetuneSettings
-    return FinetuneSettings(labels_per_class=args.labels_per_class,
-                            epochs=args.epochs, lr=args.lr)
+    return FinetuneSettings(
+        labels_per_class=args.labels_per_class, epochs=args.epochs, lr=args.lr)
 
 
 def downstream_settings(args):
     from mmdata.evaluation.downstream import DownstreamSettings
-    return DownstreamSettings(metric=args.metric, data_root=args.scenes,
-                              iters=args.iters)
+    return DownstreamSettings(
+        metric=args.metric, data_root=args.scenes, iters=args.iters)
 
 
 def done_rows(args, sig: dict) -> set:
@@ -263,8 +308,12 @@ def main(args: argparse.Namespace) -> None:
             except UserError as err:
                 print()  # after the progress bar
                 raise type(err)(f'{err} ({c["arch"]}, seed {seed})')
-            writer.writerow({'arch': c['arch'], 'bin': c['bin'],
-                             'seed': seed, column: f'{value:.6f}'})
+            writer.writerow({
+                'arch': c['arch'],
+                'bin': c['bin'],
+                'seed': seed,
+                column: f'{value:.6f}'
+            })
             f.flush()
             bar.update()
     if bar:
@@ -286,18 +335,18 @@ def measure_frozen(args, cfg):
 
     def measure(arch, seed: int) -> float:
         if seed not in loaders:
-            loaders[seed] = labeled_loaders(cfg, args.max_train,
-                                            args.max_test, seed)
+            loaders[seed] = labeled_loaders(cfg, args.max_train, args.max_test,
+                                            seed)
         model = build_subnet(state, arch, in_channels=in_channels)
         (train_f, train_y), (test_f, test_y) = calibrated_features(
             model, *loaders[seed], norm, args.calib_batches, progress=False)
         if args.metric == 'knn':
             return knn_top1(train_f, train_y, test_f, test_y, args.k)
         if args.metric == 'linear-fixed':
-            train_f, test_f = fixed_projection(
-                train_f, test_f, args.width, args.projection_seed)
-        return linear_probe_top1(train_f, train_y, test_f, test_y,
-                                 c=args.c, max_iter=args.max_iter)
+            train_f, test_f = fixed_projection(train_f, test_f, args.width,
+                                               args.projection_seed)
+        return linear_probe_top1(
+            train_f, train_y, test_f, test_y, c=args.c, max_iter=args.max_iter)
 
     return measure
 

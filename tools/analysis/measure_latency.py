@@ -25,18 +25,27 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--batch-size', type=int, default=1)
     parser.add_argument('--input-size', type=int, default=224)
     parser.add_argument('--out', help='table JSON (default: only print)')
-    parser.add_argument('--table', help='validate this existing table '
-                        'instead of measuring one')
+    parser.add_argument(
+        '--table',
+        help='validate this existing table '
+        'instead of measuring one')
     parser.add_argument('--warmup', type=int, default=5)
     parser.add_argument('--repeats', type=int, default=21)
-    parser.add_argument('--validate', type=int, default=0, metavar='N',
-                        help='time N random whole subnets against the table')
+    parser.add_argument(
+        '--validate',
+        type=int,
+        default=0,
+        metavar='N',
+        help='time N random whole subnets against the table')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
-        '--threads', type=int, default=1,
+        '--threads',
+        type=int,
+        default=1,
         help='torch threads (default 1: stable timings on shared cores)')
     parser.add_argument(
-        '--debug', action='store_true',
+        '--debug',
+        action='store_true',
         help='show the traceback of an error (also MMDATA_DEBUG=1)')
     return parser.parse_args()
 
@@ -72,8 +81,8 @@ def block_module(shape):
             nn.BatchNorm2d(shape.width), nn.ReLU(inplace=True),
             nn.MaxPool2d(3, 2, 1))
     if shape.kind == 'first':
-        return make_res_layer(shape.in_channels, shape.width, 1,
-                              shape.stride, 1, nn.Conv2d, bn)
+        return make_res_layer(shape.in_channels, shape.width, 1, shape.stride,
+                              1, nn.Conv2d, bn)
     return make_res_layer(shape.width * 4, shape.width, 2, 1, 1, nn.Conv2d,
                           bn)[1]
 
@@ -99,8 +108,8 @@ def main(args: argparse.Namespace) -> None:
                           'of the table JSON to write)')
     cfg = load_config(args.config)
     space = ResNetSpace.from_dict(cfg.model.backbone.get('space', {}))
-    if args.device not in ('cpu', 'cuda') and not args.device.startswith(
-            'cuda:'):
+    if args.device not in ('cpu',
+                           'cuda') and not args.device.startswith('cuda:'):
         raise ConfigError(f'--device {args.device!r}: allowed cpu, cuda')
     if args.device.startswith('cuda') and not torch.cuda.is_available():
         raise ConfigError(f'--device {args.device}: no CUDA device here')
@@ -108,15 +117,19 @@ def main(args: argparse.Namespace) -> None:
     device = torch.device(args.device)
     n, size = args.batch_size, args.input_size
     header = dict(
-        device=torch.cuda.get_device_name(device) if device.type == 'cuda'
-        else 'cpu', torch=torch.__version__, threads=args.threads,
-        batch_size=n, input_size=size, space=space.to_dict())
-    print('settings: ' + ', '.join(f'{k}={v}' for k, v in header.items()
-                                   if k != 'space'))
+        device=torch.cuda.get_device_name(device)
+        if device.type == 'cuda' else 'cpu',
+        torch=torch.__version__,
+        threads=args.threads,
+        batch_size=n,
+        input_size=size,
+        space=space.to_dict())
+    print('settings: ' + ', '.join(f'{k}={v}'
+                                   for k, v in header.items() if k != 'space'))
     if args.table:
         table = LatencyTable.load(args.table)
-        table.check(space, batch_size=n, input_size=size,
-                    device=header['device'])
+        table.check(
+            space, batch_size=n, input_size=size, device=header['device'])
     else:
         shapes = space_blocks(space, size)
         print(f'{len(shapes)} block shapes, {args.repeats} repeats each')
@@ -131,11 +144,13 @@ def main(args: argparse.Namespace) -> None:
         table = LatencyTable(header, entries)
         # what whole networks add to their blocks (the forward loop, the
         # output tuple): measured on the space's min and max archs
-        gaps = [median_ms(
-            SubnetResNet(arch, out_indices=(3, )).to(device).eval(),
-            torch.randn(n, 3, size, size, device=device), device,
-            args.warmup, args.repeats) - table.predict(arch)
-            for arch in (space.min_arch, space.max_arch)]
+        gaps = [
+            median_ms(
+                SubnetResNet(arch, out_indices=(3, )).to(device).eval(),
+                torch.randn(n, 3, size, size, device=device), device,
+                args.warmup, args.repeats) - table.predict(arch)
+            for arch in (space.min_arch, space.max_arch)
+        ]
         header['overhead_ms'] = sum(gaps) / len(gaps)
         if args.out:
             table.save(args.out)

@@ -27,11 +27,14 @@ from collections import defaultdict
 from typing import Dict, List, Tuple
 
 # what --name's label metric measures (tools/analysis/label_metric.py)
-LABELS = {'linear': 'linear-probe top-1',
-          'linear-fixed': 'fixed-width linear-probe top-1',
-          'knn': 'kNN top-1', 'finetune': 'fine-tuning top-1',
-          'det-map': 'scenes Faster R-CNN FPN bbox mAP',
-          'seg-miou': 'scenes FCN mIoU'}
+LABELS = {
+    'linear': 'linear-probe top-1',
+    'linear-fixed': 'fixed-width linear-probe top-1',
+    'knn': 'kNN top-1',
+    'finetune': 'fine-tuning top-1',
+    'det-map': 'scenes Faster R-CNN FPN bbox mAP',
+    'seg-miou': 'scenes FCN mIoU'
+}
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,27 +42,42 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('search_dir', help='search output folder')
     parser.add_argument('results', help='CSV with an arch column')
     parser.add_argument(
-        '--metric', help='CSV column to compare with (default: the CSV\'s '
+        '--metric',
+        help='CSV column to compare with (default: the CSV\'s '
         'value column: top1, bbox_mAP or mIoU)')
     parser.add_argument(
-        '--also', nargs='+', default=[], metavar='SEARCH_DIR',
+        '--also',
+        nargs='+',
+        default=[],
+        metavar='SEARCH_DIR',
         help='add the search score of other searches of the same '
         'candidates (e.g. other taps or similarities), one column each')
     parser.add_argument(
-        '--label-seed', default='0',
+        '--label-seed',
+        default='0',
         help='rows of this seed are the label (CSVs with a seed column)')
-    parser.add_argument('--bootstrap', type=int, default=1000,
-                        help='bootstrap resamples (0: no intervals)')
-    parser.add_argument('--out', help='output folder (default: CSV folder)')
-    parser.add_argument('--name', help='label metric name: outputs are '
-                        'rank_correlation-NAME.{json,png}')
     parser.add_argument(
-        '--combine', nargs='+', action='append', default=[],
-        metavar='COLUMN', help='add a score: the mean of the within-bin '
+        '--bootstrap',
+        type=int,
+        default=1000,
+        help='bootstrap resamples (0: no intervals)')
+    parser.add_argument('--out', help='output folder (default: CSV folder)')
+    parser.add_argument(
+        '--name',
+        help='label metric name: outputs are '
+        'rank_correlation-NAME.{json,png}')
+    parser.add_argument(
+        '--combine',
+        nargs='+',
+        action='append',
+        default=[],
+        metavar='COLUMN',
+        help='add a score: the mean of the within-bin '
         'ranks of these columns (e.g. --combine params cka-C5pool); '
         'repeat for several')
     parser.add_argument(
-        '--debug', action='store_true',
+        '--debug',
+        action='store_true',
         help='show the traceback of an error (also MMDATA_DEBUG=1)')
     return parser.parse_args()
 
@@ -73,9 +91,8 @@ def data_column(search: Dict) -> str:
     return name if similarity == 'relation' else f'{name} {similarity}'
 
 
-def add_searches(rows: List[Dict], columns: List[str],
-                 bin_relative: List[str], search_dir: str,
-                 others: List[str]) -> None:
+def add_searches(rows: List[Dict], columns: List[str], bin_relative: List[str],
+                 search_dir: str, others: List[str]) -> None:
     """Add the score of each search in ``others`` (the same candidates as
     ``search_dir``) to ``rows`` as a column."""
     from mmdata.search.outputs import read_candidates
@@ -107,9 +124,12 @@ def value_column(results: str) -> str:
     return values[-1] if values else 'top1'
 
 
-def load(search_dir: str, results: str, metric: str,
-         label_seed: str = '0'
-         ) -> Tuple[List[Dict], List[str], Dict, List[str]]:
+def load(
+        search_dir: str,
+        results: str,
+        metric: str,
+        label_seed: str = '0'
+) -> Tuple[List[Dict], List[str], Dict, List[str]]:
     """Rows (one per candidate with a label), their score columns, the
     repeated label values per arch (for the noise floor) and the columns
     that only rank inside a bin."""
@@ -147,8 +167,12 @@ def load(search_dir: str, results: str, metric: str,
     for c in cands:
         if c['arch'] not in label:
             continue
-        row = {columns[0]: c['score'], 'bin': c['bin'], 'arch': c['arch'],
-               metric: label[c['arch']]}
+        row = {
+            columns[0]: c['score'],
+            'bin': c['bin'],
+            'arch': c['arch'],
+            metric: label[c['arch']]
+        }
         row.update({col: c[key] for col, key in measures.items()})
         if len(taps) > 1:
             row.update({f'DATA {t}': c['scores'][t] for t in taps})
@@ -222,11 +246,10 @@ def format_report(report: Dict, noise: Dict, metric: str) -> str:
             f'spread {noise["max_spread"]:.4f} ({noise["archs"]} archs x '
             f'>= {noise["repeats"]} probe seeds)')
     for b, info in report['bins'].items():
-        lines.append(
-            f'\nbin {b}: {info["n"]} candidates, best {metric} '
-            f'{info["best"]:.4f}, spread (std) {info["std"]:.4f}'
-            + (f' = {info["std"] / noise["std"]:.1f}x the noise floor'
-               if noise and noise['std'] > 0 else ''))
+        lines.append(f'\nbin {b}: {info["n"]} candidates, best {metric} '
+                     f'{info["best"]:.4f}, spread (std) {info["std"]:.4f}' +
+                     (f' = {info["std"] / noise["std"]:.1f}x the noise floor'
+                      if noise and noise['std'] > 0 else ''))
         lines.append(f'  {"score":<14} {"Spearman [95% CI]":<24} '
                      f'{"Kendall [95% CI]":<24} {"pick":>7} {"regret":>7} '
                      f'{"pct":>5}')
@@ -243,8 +266,11 @@ def format_report(report: Dict, noise: Dict, metric: str) -> str:
 BASELINES = ('FLOPs', 'params', 'latency')
 
 
-def paired_tests(rows: List[Dict], columns: List[str], metric: str,
-                 num: int, seed: int = 0,
+def paired_tests(rows: List[Dict],
+                 columns: List[str],
+                 metric: str,
+                 num: int,
+                 seed: int = 0,
                  searches: List[str] = ()) -> List[Dict]:
     """Every label-free score (the search's and any other non-baseline
     column) against every baseline (FLOPs, params, the proxies, random),
@@ -255,11 +281,14 @@ def paired_tests(rows: List[Dict], columns: List[str], metric: str,
     baselines = [c for c in columns if c in BASELINES] + proxies + [RANDOM]
     scores = [c for c in columns if c not in baselines]
     pairs = [(a, b) for a in scores for b in baselines]
-    pairs += [(a, b) for i, a in enumerate(searches)
-              for b in searches[i + 1:]]
-    return [dict(score=a, baseline=b,
-                 **paired_bootstrap(rows, a, b, metric, num, seed))
-            for a, b in pairs]
+    pairs += [(a, b) for i, a in enumerate(searches) for b in searches[i + 1:]]
+    return [
+        dict(
+            score=a,
+            baseline=b,
+            **paired_bootstrap(rows, a, b, metric, num, seed))
+        for a, b in pairs
+    ]
 
 
 def partial_given_params(rows: List[Dict], columns: List[str],
@@ -267,22 +296,25 @@ def partial_given_params(rows: List[Dict], columns: List[str],
     """Mean in-bin partial Spearman of each column with the label metric
     given params (what a score adds beyond the parameter count)."""
     from mmdata.evaluation.ranking import mean_partial_spearman
-    return {c: mean_partial_spearman(rows, c, metric, 'params')
-            for c in columns if c != 'params'}
+    return {
+        c: mean_partial_spearman(rows, c, metric, 'params')
+        for c in columns if c != 'params'
+    }
 
 
 def format_pairs(pairs: List[Dict], partial: Dict[str, float]) -> str:
-    lines = ['\npaired tests (bin-stratified paired bootstrap, 95% '
-             'intervals; regret: lower is better)']
+    lines = [
+        '\npaired tests (bin-stratified paired bootstrap, 95% '
+        'intervals; regret: lower is better)'
+    ]
     for p in pairs:
         k, g = p['kendall'], p['regret']
-        lines.append(
-            f'{p["score"]} - {p["baseline"]}: dtau_bin '
-            f'{_fmt(k["delta"], k["ci"])}, dregret '
-            f'{_fmt(g["delta"], g["ci"], 4)}')
+        lines.append(f'{p["score"]} - {p["baseline"]}: dtau_bin '
+                     f'{_fmt(k["delta"], k["ci"])}, dregret '
+                     f'{_fmt(g["delta"], g["ci"], 4)}')
     lines.append('\npartial Spearman with the label metric given params, '
-                 'mean in bins: ' + ', '.join(
-                     f'{c} {_fmt(v)}' for c, v in partial.items()))
+                 'mean in bins: ' + ', '.join(f'{c} {_fmt(v)}'
+                                              for c, v in partial.items()))
     return '\n'.join(lines)
 
 
@@ -296,8 +328,7 @@ def plot(rows: List[Dict], columns: List[str], report: Dict, metric: str,
     ncols = min(3, len(columns))
     nrows = -(-len(columns) // ncols)
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(4 * ncols, 3.2 * nrows), dpi=80,
-        squeeze=False)
+        nrows, ncols, figsize=(4 * ncols, 3.2 * nrows), dpi=80, squeeze=False)
     bins = list(report['bins'])
     colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
     for ax, col in zip(axes.flat, columns):
@@ -305,14 +336,20 @@ def plot(rows: List[Dict], columns: List[str], report: Dict, metric: str,
         for i, b in enumerate(bins):
             inside = [r for r in rows if r['bin'] == b]
             ax.scatter([r[col] for r in inside], [r[metric] for r in inside],
-                       s=12, alpha=0.7, color=colors[i % len(colors)],
+                       s=12,
+                       alpha=0.7,
+                       color=colors[i % len(colors)],
                        label=b)
             pick = max(inside, key=lambda r: r[col])
-            ax.scatter([pick[col]], [pick[metric]], marker='*', s=150,
-                       color=colors[i % len(colors)], edgecolors='k')
-        ax.set_title(f'{col}: rho all {_fmt(entry["all"]["spearman"])}, '
-                     f'in bins {_fmt(entry["mean_bin"]["spearman"])}',
-                     fontsize=9)
+            ax.scatter([pick[col]], [pick[metric]],
+                       marker='*',
+                       s=150,
+                       color=colors[i % len(colors)],
+                       edgecolors='k')
+        ax.set_title(
+            f'{col}: rho all {_fmt(entry["all"]["spearman"])}, '
+            f'in bins {_fmt(entry["mean_bin"]["spearman"])}',
+            fontsize=9)
         ax.set_xlabel(col, fontsize=8)
         ax.set_ylabel(label, fontsize=8)
         ax.tick_params(labelsize=7)
@@ -320,8 +357,7 @@ def plot(rows: List[Dict], columns: List[str], report: Dict, metric: str,
             ax.set_xscale('log')
     for ax in list(axes.flat)[len(columns):]:
         ax.axis('off')
-    axes.flat[0].legend(fontsize=7, title='bin (star: pick)',
-                        title_fontsize=7)
+    axes.flat[0].legend(fontsize=7, title='bin (star: pick)', title_fontsize=7)
     fig.tight_layout()
     from mmdata.utils import atomic_write
     atomic_write(path, lambda tmp: fig.savefig(tmp, format='png'))
@@ -336,8 +372,8 @@ def main(args: argparse.Namespace) -> None:
     if not osp.isfile(args.results):
         raise UserError(f'results file {args.results} does not exist')
     args.metric = args.metric or value_column(args.results)
-    rows, columns, repeats, bin_relative = load(
-        args.search_dir, args.results, args.metric, args.label_seed)
+    rows, columns, repeats, bin_relative = load(args.search_dir, args.results,
+                                                args.metric, args.label_seed)
     searches = columns[:1]
     add_searches(rows, columns, bin_relative, args.search_dir, args.also)
     searches += columns[len(columns) - len(args.also):] if args.also else []
@@ -348,8 +384,8 @@ def main(args: argparse.Namespace) -> None:
                               f'columns: {columns}')
         columns.append(add_rank_mean(rows, parts))
         bin_relative.append(columns[-1])
-    report = ranking_report(rows, columns, args.metric, args.bootstrap,
-                            bin_relative=bin_relative)
+    report = ranking_report(
+        rows, columns, args.metric, args.bootstrap, bin_relative=bin_relative)
     noise = noise_floor(repeats)
     report['noise_floor'] = noise
     report['can_rank_in_bins'] = can_rank_in_bins(report, noise)
@@ -358,8 +394,8 @@ def main(args: argparse.Namespace) -> None:
         runs.get(args.label_seed, {}),
         runs.get(str(int(args.label_seed) + 1), {}))
     if args.bootstrap:
-        report['paired'] = paired_tests(rows, columns, args.metric,
-                                        args.bootstrap, searches=searches)
+        report['paired'] = paired_tests(
+            rows, columns, args.metric, args.bootstrap, searches=searches)
     report['partial_given_params'] = partial_given_params(
         rows, columns, args.metric)
     label = LABELS.get(args.name, args.name or args.metric)
@@ -368,13 +404,14 @@ def main(args: argparse.Namespace) -> None:
           f'{args.bootstrap} bootstrap resamples)')
     print(format_report(report, noise, args.metric))
     print(format_reliability(report, args.label_seed))
-    print(format_pairs(report.get('paired', []),
-                       report['partial_given_params']))
+    print(
+        format_pairs(report.get('paired', []), report['partial_given_params']))
     out = args.out or osp.dirname(osp.abspath(args.results))
     stem = 'rank_correlation' + (f'-{args.name}' if args.name else '')
     from mmdata.utils import atomic_write
-    atomic_write(osp.join(out, f'{stem}.json'),
-                 json.dumps(dict(report, rows=rows), indent=1))
+    atomic_write(
+        osp.join(out, f'{stem}.json'),
+        json.dumps(dict(report, rows=rows), indent=1))
     plot(rows, columns, report, args.metric, osp.join(out, f'{stem}.png'),
          label)
     print(f'table and figure in {out}')

@@ -44,61 +44,108 @@ REPO = Path(__file__).resolve().parents[2]
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('train_config', help='supernet training config '
-                        '(with probe_train/test_dataloader)')
-    parser.add_argument('search_configs', nargs='+', metavar='search_config',
-                        help='search config (SearchLoop); several: the '
-                        'same candidates searched otherwise (e.g. other '
-                        'taps), each added as a score column')
+    parser.add_argument(
+        'train_config',
+        help='supernet training config '
+        '(with probe_train/test_dataloader)')
+    parser.add_argument(
+        'search_configs',
+        nargs='+',
+        metavar='search_config',
+        help='search config (SearchLoop); several: the '
+        'same candidates searched otherwise (e.g. other '
+        'taps), each added as a score column')
     parser.add_argument('--work-dir', default='work_dirs/ranking')
-    parser.add_argument('--checkpoint', help='use this supernet checkpoint '
-                        'instead of training one')
-    parser.add_argument('--iters', type=int, help='training iterations '
-                        '(default: the config\'s; the cosine schedule '
-                        'follows)')
-    parser.add_argument('--candidates', type=int, default=15,
-                        help='candidates per bin')
-    parser.add_argument('--proxies', nargs='*', default=['naswot', 'synflow'],
-                        help='label-free baselines stored by the search')
-    parser.add_argument('--rankers', nargs='*', default=[],
-                        help='label-free rankers beyond the paper stored by '
-                        'the search (mmdata/search/rankers.py), e.g. '
-                        'cka-C5pool rankme-C5pool')
-    parser.add_argument('--combine', nargs='+', action='append', default=[],
-                        metavar='COLUMN', help='also rank by the mean of the '
-                        'within-bin ranks of these columns (e.g. --combine '
-                        'params cka-C5pool; pre-register it, see '
-                        'docs/ranking.md); repeat for several')
-    parser.add_argument('--label-metrics', nargs='+',
-                        default=['linear', 'linear-fixed', 'knn'],
-                        choices=['linear', 'linear-fixed', 'knn', 'finetune',
-                                 'det-map', 'seg-miou'],
-                        help='label metrics (finetune: about 20 s per '
-                        'candidate and seed on 2 cores, opt-in; det-map, '
-                        'seg-miou: the Fashion-MNIST scenes\' ground '
-                        'truths, minutes per candidate and seed)')
-    parser.add_argument('--scenes', default='data/fashion-scenes',
-                        help='det-map, seg-miou: folder of the scenes')
-    parser.add_argument('--gt-iters', type=int,
-                        help='det-map, seg-miou: training iterations '
-                        '(default: the protocol\'s)')
-    parser.add_argument('--probe-train', type=int, default=10000,
-                        help='labeled train images per probe seed')
-    parser.add_argument('--probe-test', type=int,
-                        help='test images (default: the whole test split)')
-    parser.add_argument('--noise-seeds', type=int, default=5,
-                        help='probe seeds of the noise floor (incl. seed 0)')
-    parser.add_argument('--reliability', action='store_true',
-                        help='also measure every candidate of the first bin '
-                        'with seed 1: how two independent runs agree')
+    parser.add_argument(
+        '--checkpoint',
+        help='use this supernet checkpoint '
+        'instead of training one')
+    parser.add_argument(
+        '--iters',
+        type=int,
+        help='training iterations '
+        '(default: the config\'s; the cosine schedule '
+        'follows)')
+    parser.add_argument(
+        '--candidates', type=int, default=15, help='candidates per bin')
+    parser.add_argument(
+        '--proxies',
+        nargs='*',
+        default=['naswot', 'synflow'],
+        help='label-free baselines stored by the search')
+    parser.add_argument(
+        '--rankers',
+        nargs='*',
+        default=[],
+        help='label-free rankers beyond the paper stored by '
+        'the search (mmdata/search/rankers.py), e.g. '
+        'cka-C5pool rankme-C5pool')
+    parser.add_argument(
+        '--combine',
+        nargs='+',
+        action='append',
+        default=[],
+        metavar='COLUMN',
+        help='also rank by the mean of the '
+        'within-bin ranks of these columns (e.g. --combine '
+        'params cka-C5pool; pre-register it, see '
+        'docs/ranking.md); repeat for several')
+    parser.add_argument(
+        '--label-metrics',
+        nargs='+',
+        default=['linear', 'linear-fixed', 'knn'],
+        choices=[
+            'linear', 'linear-fixed', 'knn', 'finetune', 'det-map', 'seg-miou'
+        ],
+        help='label metrics (finetune: about 20 s per '
+        'candidate and seed on 2 cores, opt-in; det-map, '
+        'seg-miou: the Fashion-MNIST scenes\' ground '
+        'truths, minutes per candidate and seed)')
+    parser.add_argument(
+        '--scenes',
+        default='data/fashion-scenes',
+        help='det-map, seg-miou: folder of the scenes')
+    parser.add_argument(
+        '--gt-iters',
+        type=int,
+        help='det-map, seg-miou: training iterations '
+        '(default: the protocol\'s)')
+    parser.add_argument(
+        '--probe-train',
+        type=int,
+        default=10000,
+        help='labeled train images per probe seed')
+    parser.add_argument(
+        '--probe-test',
+        type=int,
+        help='test images (default: the whole test split)')
+    parser.add_argument(
+        '--noise-seeds',
+        type=int,
+        default=5,
+        help='probe seeds of the noise floor (incl. seed 0)')
+    parser.add_argument(
+        '--reliability',
+        action='store_true',
+        help='also measure every candidate of the first bin '
+        'with seed 1: how two independent runs agree')
     parser.add_argument('--bootstrap', type=int, default=1000)
-    parser.add_argument('--cfg-options', nargs='+', default=[],
-                        help='key=value options for every step (data roots)')
-    parser.add_argument('--train-options', nargs='+', default=[],
-                        help='key=value options of the training only')
-    parser.add_argument('--search-options', nargs='+', default=[],
-                        help='key=value options of the search only '
-                        '(e.g. train_cfg.source=teacher)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        help='key=value options for every step (data roots)')
+    parser.add_argument(
+        '--train-options',
+        nargs='+',
+        default=[],
+        help='key=value options of the training only')
+    parser.add_argument(
+        '--search-options',
+        nargs='+',
+        default=[],
+        help='key=value options of the search only '
+        '(e.g. train_cfg.source=teacher)')
     return parser.parse_args(argv)
 
 
@@ -107,8 +154,8 @@ def train(args, work: Path, steps) -> Path:
         print(f'using {args.checkpoint}')
         return Path(args.checkpoint).resolve()
     from mmengine.config import Config
-    iters = args.iters or Config.fromfile(args.train_config).train_cfg[
-        'max_iters']
+    iters = args.iters or Config.fromfile(
+        args.train_config).train_cfg['max_iters']
     ckpt = work / 'train' / f'iter_{iters}.pth'
     if ckpt.exists():
         print(f'{ckpt} exists, skipping')
@@ -116,9 +163,8 @@ def train(args, work: Path, steps) -> Path:
     resume = ['--resume'] if (work / 'train' /
                               'last_checkpoint').exists() else []
     steps.run('train', 'tools/train.py', args.train_config, '--work-dir',
-              str(work / 'train'), *resume, '--cfg-options',
-              *args.cfg_options, f'train_cfg.max_iters={iters}',
-              *args.train_options)
+              str(work / 'train'), *resume, '--cfg-options', *args.cfg_options,
+              f'train_cfg.max_iters={iters}', *args.train_options)
     return ckpt
 
 
@@ -162,8 +208,8 @@ def main(argv=None) -> None:
         # the first search is the main one, the others add score columns
         out = work if i == 0 else work / 'also' / Path(config).stem
         steps.run('search' if i == 0 else f'search-{Path(config).stem}',
-                  'tools/search.py', config, str(ckpt), '--work-dir',
-                  str(out), '--cfg-options', *args.cfg_options,
+                  'tools/search.py', config, str(ckpt), '--work-dir', str(out),
+                  '--cfg-options', *args.cfg_options,
                   f'train_cfg.num_candidates={args.candidates}',
                   f'train_cfg.proxies={as_list(args.proxies)}',
                   f'train_cfg.rankers={as_list(args.rankers)}',
@@ -175,8 +221,11 @@ def main(argv=None) -> None:
         else []
     for i, metric in enumerate(args.label_metrics):
         csv_path = work / f'label-{metric}.csv'
-        measure = ['tools/analysis/label_metric.py', args.train_config,
-                   str(ckpt), '--metric', metric, '--out', str(csv_path)]
+        measure = [
+            'tools/analysis/label_metric.py', args.train_config,
+            str(ckpt), '--metric', metric, '--out',
+            str(csv_path)
+        ]
         if metric in ('det-map', 'seg-miou'):
             measure += ['--scenes', args.scenes]
             measure += ['--iters', str(args.gt_iters)] if args.gt_iters \
@@ -187,8 +236,8 @@ def main(argv=None) -> None:
                 if args.probe_test else []
         steps.step(f'3/5 {metric} of every candidate (labels used only '
                    f'here; metric {i + 1} of {len(args.label_metrics)})')
-        steps.run(metric, *measure, '--search-dir', str(search_dir),
-                  '--seeds', '0', *options)
+        steps.run(metric, *measure, '--search-dir', str(search_dir), '--seeds',
+                  '0', *options)
         if args.noise_seeds > 1:
             steps.step(f'4/5 {metric} noise floor: each bin\'s DATA pick, '
                        f'{args.noise_seeds} seeds')
@@ -207,25 +256,33 @@ def main(argv=None) -> None:
     for metric in args.label_metrics:
         out = subprocess.run([
             sys.executable, 'tools/analysis/rank_correlation.py',
-            str(search_dir), str(work / f'label-{metric}.csv'), '--out',
-            str(work), '--name', metric, '--bootstrap', str(args.bootstrap),
-            *(['--also', *also] if also else []),
+            str(search_dir),
+            str(work / f'label-{metric}.csv'), '--out',
+            str(work), '--name', metric, '--bootstrap',
+            str(args.bootstrap), *(['--also', *also] if also else []),
             *[arg for parts in args.combine for arg in ('--combine', *parts)]
-        ], cwd=REPO, capture_output=True, text=True)
+        ],
+                             cwd=REPO,
+                             capture_output=True,
+                             text=True)
         if out.returncode != 0:
             print(out.stderr.strip().splitlines()[-1], file=sys.stderr)
             sys.exit(out.returncode)
         text.append(f'=== label metric: {metric} ===\n{out.stdout}')
         print(text[-1], end='')
     from mmdata.evaluation.ranking import format_agreement, metric_agreement
-    agreement = format_agreement(metric_agreement(
-        {m: work / f'label-{m}.csv' for m in args.label_metrics}))
+    agreement = format_agreement(
+        metric_agreement(
+            {m: work / f'label-{m}.csv'
+             for m in args.label_metrics}))
     print(agreement)
     text.append(agreement + '\n')
     from mmdata.evaluation.ranking import markdown_summary
     summary = markdown_summary({
-        m: json.loads((work / f'rank_correlation-{m}.json').read_text())
-        for m in args.label_metrics})
+        m:
+        json.loads((work / f'rank_correlation-{m}.json').read_text())
+        for m in args.label_metrics
+    })
     from mmdata.utils import atomic_write
     atomic_write(str(work / 'summary.md'), summary + '\n')
     atomic_write(str(work / 'ranking.txt'), '\n'.join(text))

@@ -29,20 +29,21 @@ FREE = ('FLOPs', 'params', 'latency', 'naswot', 'synflow')
 # name: (what it changes, --cfg-options of the search)
 LEVERS = {
     'default': ('the config as shipped', []),
-    'teacher-weights': ('candidates from the EMA teacher',
-                        ['train_cfg.source=teacher']),
-    'more-images': ('16 calibration + 8 score batches (4 + 2)',
-                    ['train_cfg.calib_batches=16',
-                     'train_cfg.score_batches=8']),
-    'many-images': ('16 calibration + 32 score batches (4 + 2), a random '
-                    'subset', ['train_cfg.calib_batches=16',
-                               'train_cfg.score_batches=32']),
+    'teacher-weights':
+    ('candidates from the EMA teacher', ['train_cfg.source=teacher']),
+    'more-images':
+    ('16 calibration + 8 score batches (4 + 2)',
+     ['train_cfg.calib_batches=16', 'train_cfg.score_batches=8']),
+    'many-images':
+    ('16 calibration + 32 score batches (4 + 2), a random '
+     'subset', ['train_cfg.calib_batches=16', 'train_cfg.score_batches=32']),
     'all-images': ('every target image not used for calibration is scored '
                    '(Eq. 3 sums over the target set)',
                    ['train_cfg.score_batches=None']),
-    'all-images-calib32': ('32 calibration batches (4), every other '
-                           'image scored', ['train_cfg.calib_batches=32',
-                                            'train_cfg.score_batches=None']),
+    'all-images-calib32':
+    ('32 calibration batches (4), every other '
+     'image scored',
+     ['train_cfg.calib_batches=32', 'train_cfg.score_batches=None']),
     'tap-C5pool': ('tap: pooled C5 (what the probe reads) instead of z',
                    ['train_cfg.tap=C5pool']),
     'tap-C5pool+z': ('taps: pooled C5 and z, scores averaged',
@@ -64,24 +65,30 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='supernet checkpoint')
     parser.add_argument('probe_csv', help='label metric per arch')
     parser.add_argument('--work-dir', required=True)
-    parser.add_argument('--levers', nargs='+', default=list(LEVERS),
-                        choices=list(LEVERS))
+    parser.add_argument(
+        '--levers', nargs='+', default=list(LEVERS), choices=list(LEVERS))
     parser.add_argument('--candidates', type=int, default=15)
     parser.add_argument('--metric', default='top1')
     parser.add_argument('--bootstrap', type=int, default=200)
-    parser.add_argument('--cfg-options', nargs='+', default=[],
-                        help='options of every search (data roots)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        help='options of every search (data roots)')
     return parser.parse_args()
 
 
 def run(*cmd: str) -> None:
     print('$ ' + ' '.join(cmd), flush=True)
-    out = subprocess.run([sys.executable, *cmd], cwd=REPO,
-                         capture_output=True, text=True)
+    out = subprocess.run([sys.executable, *cmd],
+                         cwd=REPO,
+                         capture_output=True,
+                         text=True)
     if out.returncode != 0:
         last = (out.stderr.strip().splitlines() or [''])[-1]
-        print(f'error: {cmd[0]} failed (exit {out.returncode}): {last}',
-              file=sys.stderr)
+        print(
+            f'error: {cmd[0]} failed (exit {out.returncode}): {last}',
+            file=sys.stderr)
         sys.exit(out.returncode)
 
 
@@ -101,19 +108,23 @@ def main() -> None:
         report = json.loads((folder / 'rank_correlation.json').read_text())
         columns = report['columns']
         data = next(iter(columns))
-        rows.append(dict(name=f'{lever}: {data}', what=what,
-                         **summary(columns[data])))
+        rows.append(
+            dict(name=f'{lever}: {data}', what=what, **summary(columns[data])))
         if baselines is None:
-            baselines = [dict(name=name, what='baseline' if name in FREE
-                              else 'ranker (train_cfg.rankers)',
-                              **summary(columns[name]))
-                         for name in list(columns)[1:]]
+            baselines = [
+                dict(
+                    name=name,
+                    what='baseline'
+                    if name in FREE else 'ranker (train_cfg.rankers)',
+                    **summary(columns[name])) for name in list(columns)[1:]
+            ]
     table = format_table(rows + (baselines or []))
     print(table)
     from mmdata.utils import atomic_write
     atomic_write(str(work / 'levers.md'), table + '\n')
-    atomic_write(str(work / 'levers.json'),
-                 json.dumps(dict(levers=rows, baselines=baselines), indent=1))
+    atomic_write(
+        str(work / 'levers.json'),
+        json.dumps(dict(levers=rows, baselines=baselines), indent=1))
     print(f'written {work}/levers.md and levers.json')
 
 
@@ -122,8 +133,10 @@ def summary(entry: dict) -> dict:
     return dict(
         spearman_all=entry['all']['spearman'],
         spearman_all_ci=entry['all'].get('spearman_ci'),
-        **{k: entry['mean_bin'][k]
-           for k in ('spearman', 'kendall', 'regret', 'percentile')})
+        **{
+            k: entry['mean_bin'][k]
+            for k in ('spearman', 'kendall', 'regret', 'percentile')
+        })
 
 
 def format_table(rows: list) -> str:
@@ -134,9 +147,11 @@ def format_table(rows: list) -> str:
             return '-'
         return f'{v:+.2f}' + (f' [{ci[0]:+.2f}, {ci[1]:+.2f}]' if ci else '')
 
-    lines = ['| score | Spearman all [95% CI] | Spearman in bins | '
-             'Kendall in bins | regret | pick pct |',
-             '| --- | --- | --- | --- | --- | --- |']
+    lines = [
+        '| score | Spearman all [95% CI] | Spearman in bins | '
+        'Kendall in bins | regret | pick pct |',
+        '| --- | --- | --- | --- | --- | --- |'
+    ]
     for r in rows:
         lines.append(
             f'| {r["name"]} | {num(r["spearman_all"], r["spearman_all_ci"])}'

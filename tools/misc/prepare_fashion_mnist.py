@@ -20,8 +20,10 @@ DEBIAN_DIR = '/usr/share/datasets/fashion-mnist'
 
 def prepare(src: Path, out: Path) -> Path:
     """Copy (un-gzipping) the 4 idx files from ``src`` into ``out``."""
-    missing = [f for f in FILES if not (src / f).exists()
-               and not (src / f'{f}.gz').exists()]
+    missing = [
+        f for f in FILES
+        if not (src / f).exists() and not (src / f'{f}.gz').exists()
+    ]
     if missing:
         from mmdata.utils import DataError
         raise DataError(
@@ -57,9 +59,9 @@ def write_digits(out: Path, seed: int = 0) -> Path:
     order = np.random.default_rng(seed).permutation(len(digits.images))
     images = np.stack([
         np.asarray(
-            Image.fromarray((digits.images[i] * 255 / 16).astype(
-                np.uint8)).resize((28, 28), Image.BILINEAR))
-        for i in order
+            Image.fromarray(
+                (digits.images[i] * 255 / 16).astype(np.uint8)).resize(
+                    (28, 28), Image.BILINEAR)) for i in order
     ])
     labels = digits.target[order].astype(np.uint8)
     out.mkdir(parents=True, exist_ok=True)

@@ -71,8 +71,8 @@ def background(rng: np.random.Generator, size: int) -> np.ndarray:
     ramp = (ramp - ramp.min()) / max(np.ptp(ramp), 1e-6)
     canvas = lo + (hi - lo) * ramp
     coarse = rng.normal(0, 1, (4, 4)).astype(np.float32)
-    blobs = np.asarray(Image.fromarray(coarse).resize((size, size),
-                                                      Image.BICUBIC))
+    blobs = np.asarray(
+        Image.fromarray(coarse).resize((size, size), Image.BICUBIC))
     canvas += rng.uniform(0, 30) * blobs
     canvas += rng.normal(0, rng.uniform(2, 10), (size, size))
     return canvas
@@ -86,8 +86,8 @@ def box_iou(a: tuple, b: tuple) -> float:
     return inter / (a[2]**2 + b[2]**2 - inter)
 
 
-def make_scene(rng: np.random.Generator, items: np.ndarray,
-               labels: np.ndarray, size: int, max_items: int):
+def make_scene(rng: np.random.Generator, items: np.ndarray, labels: np.ndarray,
+               size: int, max_items: int):
     """One scene: the uint8 canvas, its semantic map and its instances
     (``label``, boolean visible mask), drawn from ``items``."""
     from PIL import Image
@@ -104,14 +104,14 @@ def make_scene(rng: np.random.Generator, items: np.ndarray,
         else:
             continue
         index = int(rng.integers(len(items)))
-        item = np.asarray(Image.fromarray(items[index]).resize(
-            (side, side), Image.BILINEAR), np.float64)
+        item = np.asarray(
+            Image.fromarray(items[index]).resize((side, side), Image.BILINEAR),
+            np.float64)
         alpha = np.clip(item / 96., 0, 1)
         gain = rng.uniform(0.7, 1.1)
         x, y = box[0], box[1]
         region = canvas[y:y + side, x:x + side]
-        region[:] = region * (1 - alpha) + np.clip(item * gain, 0,
-                                                   255) * alpha
+        region[:] = region * (1 - alpha) + np.clip(item * gain, 0, 255) * alpha
         owner[y:y + side, x:x + side][alpha > MASK_ALPHA] = len(chosen)
         placed.append(box)
         chosen.append(int(labels[index]))
@@ -135,8 +135,14 @@ def coco_annotation(mask: np.ndarray, label: int, image_id: int,
     ys, xs = np.nonzero(mask)
     x0, y0 = int(xs.min()), int(ys.min())
     box = [x0, y0, int(xs.max()) + 1 - x0, int(ys.max()) + 1 - y0]
-    return dict(id=ann_id, image_id=image_id, category_id=label + 1,
-                bbox=box, area=int(mask.sum()), iscrowd=0, segmentation=rle)
+    return dict(
+        id=ann_id,
+        image_id=image_id,
+        category_id=label + 1,
+        bbox=box,
+        area=int(mask.sum()),
+        iscrowd=0,
+        segmentation=rle)
 
 
 def write_split(out: Path, split: str, num: int, rng: np.random.Generator,
@@ -156,22 +162,28 @@ def write_split(out: Path, split: str, num: int, rng: np.random.Generator,
         name = f'{image_id:06d}.png'
         Image.fromarray(image).save(out / split / 'images' / name)
         Image.fromarray(semantic).save(out / split / 'semantic' / name)
-        images.append(dict(id=image_id, file_name=name, width=size,
-                           height=size))
+        images.append(
+            dict(id=image_id, file_name=name, width=size, height=size))
         for label, mask in instances:
-            annotations.append(coco_annotation(mask, label, image_id,
-                                               len(annotations) + 1))
-    coco = dict(images=images, annotations=annotations,
-                categories=[dict(id=i + 1, name=n)
-                            for i, n in enumerate(CLASSES)])
+            annotations.append(
+                coco_annotation(mask, label, image_id,
+                                len(annotations) + 1))
+    coco = dict(
+        images=images,
+        annotations=annotations,
+        categories=[dict(id=i + 1, name=n) for i, n in enumerate(CLASSES)])
     (out / 'annotations').mkdir(parents=True, exist_ok=True)
-    atomic_write(str(out / 'annotations' / f'instances_{split}.json'),
-                 json.dumps(coco))
+    atomic_write(
+        str(out / 'annotations' / f'instances_{split}.json'), json.dumps(coco))
     return len(annotations)
 
 
-def prepare(src: Path, out: Path, sizes: dict, size: int = 96,
-            max_items: int = 5, seed: int = 0,
+def prepare(src: Path,
+            out: Path,
+            sizes: dict,
+            size: int = 96,
+            max_items: int = 5,
+            seed: int = 0,
             overwrite: bool = False) -> dict:
     """Write the scenes of every split into ``out``; returns what made them
     (also written to ``out/scenes.json``). Scenes made with the same
@@ -193,16 +205,29 @@ def prepare(src: Path, out: Path, sizes: dict, size: int = 96,
     test = (read_idx(src, 't10k-images-idx3-ubyte'),
             read_idx(src, 't10k-labels-idx1-ubyte'))
     half = len(test[0]) // 2
-    pools = dict(train=train, val=(test[0][:half], test[1][:half]),
-                 test=(test[0][half:], test[1][half:]))
-    info = dict(seed=seed, size=size, max_items=max_items,
-                item_sizes=list(ITEM_SIZES), max_iou=MAX_IOU,
-                classes=list(CLASSES), scenes=dict(sizes), instances={})
+    pools = dict(
+        train=train,
+        val=(test[0][:half], test[1][:half]),
+        test=(test[0][half:], test[1][half:]))
+    info = dict(
+        seed=seed,
+        size=size,
+        max_items=max_items,
+        item_sizes=list(ITEM_SIZES),
+        max_iou=MAX_IOU,
+        classes=list(CLASSES),
+        scenes=dict(sizes),
+        instances={})
     made = out / 'scenes.json'
     if made.exists():
         old = json.loads(made.read_text())
-        if {k: v for k, v in old.items() if k != 'instances'} == {
-                k: v for k, v in info.items() if k != 'instances'}:
+        if {
+                k: v
+                for k, v in old.items() if k != 'instances'
+        } == {
+                k: v
+                for k, v in info.items() if k != 'instances'
+        }:
             return old
         if not overwrite:
             raise WorkDirError(
@@ -213,8 +238,8 @@ def prepare(src: Path, out: Path, sizes: dict, size: int = 96,
     made.unlink(missing_ok=True)
     for k, split in enumerate(SPLITS):
         rng = np.random.default_rng([seed, k])
-        info['instances'][split] = write_split(
-            out, split, sizes[split], rng, *pools[split], size, max_items)
+        info['instances'][split] = write_split(out, split, sizes[split], rng,
+                                               *pools[split], size, max_items)
     atomic_write(str(out / 'scenes.json'), json.dumps(info, indent=1))
     return info
 
@@ -222,27 +247,32 @@ def prepare(src: Path, out: Path, sizes: dict, size: int = 96,
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('out', help='output folder')
-    parser.add_argument('--src', default='/usr/share/datasets/fashion-mnist',
-                        help='folder of the Fashion-MNIST idx files')
+    parser.add_argument(
+        '--src',
+        default='/usr/share/datasets/fashion-mnist',
+        help='folder of the Fashion-MNIST idx files')
     parser.add_argument('--num-train', type=int, default=4000)
     parser.add_argument('--num-val', type=int, default=500)
     parser.add_argument('--num-test', type=int, default=500)
     parser.add_argument('--size', type=int, default=96, help='canvas side')
     parser.add_argument('--max-items', type=int, default=5)
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--overwrite', action='store_true',
-                        help='replace scenes made with other settings')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace scenes made with other settings')
     return parser.parse_args()
 
 
 def main(args: argparse.Namespace) -> None:
     sizes = dict(train=args.num_train, val=args.num_val, test=args.num_test)
     out = Path(args.out)
-    info = prepare(Path(args.src), out, sizes, args.size, args.max_items,
-                   args.seed, args.overwrite)
-    print(f'scenes in {out}: ' + ', '.join(
-        f'{s} {sizes[s]} scenes / {info["instances"][s]} items'
-        for s in SPLITS))
+    info = prepare(
+        Path(args.src), out, sizes, args.size, args.max_items, args.seed,
+        args.overwrite)
+    print(f'scenes in {out}: ' +
+          ', '.join(f'{s} {sizes[s]} scenes / {info["instances"][s]} items'
+                    for s in SPLITS))
 
 
 if __name__ == '__main__':

@@ -45,8 +45,7 @@ max_iter = 24000
 train_cfg = dict(max_iters=max_iter, val_interval=4000)
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=100),
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100),
     dict(
         type='MultiStepLR',
         begin=0,

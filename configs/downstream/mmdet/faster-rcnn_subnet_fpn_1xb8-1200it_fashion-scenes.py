@@ -39,8 +39,7 @@ model = dict(
         rpn_proposal=dict(nms_pre=500, max_per_img=200),
         rcnn=dict(sampler=dict(num=128))),
     test_cfg=dict(
-        rpn=dict(nms_pre=500, max_per_img=200),
-        rcnn=dict(max_per_img=50)))
+        rpn=dict(nms_pre=500, max_per_img=200), rcnn=dict(max_per_img=50)))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -103,8 +102,8 @@ train_cfg = dict(
     max_iters=max_iters,
     val_interval=max_iters)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-         end=100),
+    dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100),
     dict(
         type='MultiStepLR',
         begin=0,

@@ -11,8 +11,8 @@
 _base_ = './fcn_subnet-d8_8xb2-40k_cityscapes-512x1024.py'
 
 data_root = 'data/fashion-scenes'
-classes = ('background', 'T-shirt/top', 'Trouser', 'Pullover', 'Dress',
-           'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot')
+classes = ('background', 'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
+           'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot')
 model = dict(
     data_preprocessor=dict(
         mean=[72.9, 72.9, 72.9],

@@ -35,12 +35,13 @@ class BNCalibrationHook(Hook):
             runner.model) else runner.model
         backbone = model.backbone
         training = backbone.training
-        batches = (model.data_preprocessor(batch, False)['inputs']
-                   for batch in runner.train_dataloader)
+        batches = (
+            model.data_preprocessor(batch, False)['inputs']
+            for batch in runner.train_dataloader)
         runner.logger.info(f'calibrating BN statistics of the backbone on '
                            f'up to {self.num_batches} batches')
-        calibrate_bn(backbone, batches, self.num_batches,
-                     progress=is_main_process())
+        calibrate_bn(
+            backbone, batches, self.num_batches, progress=is_main_process())
         for m in backbone.modules():
             if isinstance(m, _BatchNorm) and m.track_running_stats:
                 all_reduce(m.running_mean, op='mean')

@@ -34,8 +34,7 @@ class TeacherEMA(Hook):
         if not self.cosine:
             return self.momentum
         progress = min(cur_iter / max(max_iters, 1), 1.0)
-        return 1 - (1 - self.momentum) * (math.cos(math.pi * progress) +
-                                          1) / 2
+        return 1 - (1 - self.momentum) * (math.cos(math.pi * progress) + 1) / 2
 
     def before_run(self, runner) -> None:
         model = self._model(runner)

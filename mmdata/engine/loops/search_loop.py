@@ -92,20 +92,28 @@ class SearchLoop(BaseLoop):
 
         def draw(bins: List[dict], num: int) -> List[dict]:
             return sample_candidates(
-                model.space, bins, num, s.seed, s.metric,
-                constraints=s.constraints, measures=measures)
+                model.space,
+                bins,
+                num,
+                s.seed,
+                s.metric,
+                constraints=s.constraints,
+                measures=measures)
 
         first = draw(s.bins, s.num_candidates) if s.strategy == 'random' \
             else [draw([b], s.evolution['population']) for b in s.bins]
         done = self.store.open_on_every_rank(self._identity(), self.overwrite)
         if done:
-            print_log(f'resuming the search: {len(done)} candidates already '
-                      'scored', logger='current')
+            print_log(
+                f'resuming the search: {len(done)} candidates already '
+                'scored',
+                logger='current')
         try:
-            calib, score = target_batches(
-                self.dataloader, model.data_preprocessor,
-                model.backbone.conv1.weight.device, s.calib_batches,
-                s.score_batches, s.seed)
+            calib, score = target_batches(self.dataloader,
+                                          model.data_preprocessor,
+                                          model.backbone.conv1.weight.device,
+                                          s.calib_batches, s.score_batches,
+                                          s.seed)
             model.eval()
             scorer = SubnetScorer.of_algorithm(model, s, calib, score)
             seconds: List[Dict[str, float]] = []
@@ -116,17 +124,20 @@ class SearchLoop(BaseLoop):
                     check_finite(c['arch'], r['scores'])
                 seconds.extend(r['seconds'] for r in results)
                 return [
-                    dict(arch=str(c['arch']), arch_dict=c['arch'].to_dict(),
-                         bin=c['bin'],
-                         **{name: c[name] for name in measures.names},
-                         scores=r['scores'], proxies=r['proxies'],
-                         rankers=r['rankers'])
-                    for c, r in zip(group, results)
+                    dict(
+                        arch=str(c['arch']),
+                        arch_dict=c['arch'].to_dict(),
+                        bin=c['bin'],
+                        **{name: c[name]
+                           for name in measures.names},
+                        scores=r['scores'],
+                        proxies=r['proxies'],
+                        rankers=r['rankers']) for c, r in zip(group, results)
                 ]
 
             def score_all(candidates: List[dict]) -> List[dict]:
-                return score_sharded(candidates, done, score_group,
-                                     self.store, s.candidates_per_pass)
+                return score_sharded(candidates, done, score_group, self.store,
+                                     s.candidates_per_pass)
 
             records = score_all(first) if s.strategy == 'random' else evolve(
                 first, s.bins, score_all, measures, s.metric, s.constraints,
@@ -137,8 +148,9 @@ class SearchLoop(BaseLoop):
                 write_outputs(self.out_dir, records, s.bins, s.metric,
                               [TAP_NAMES[t] for t in s.taps], s.input_size,
                               s.similarity)
-                print_log(f'search results written to {self.out_dir}',
-                          logger='current')
+                print_log(
+                    f'search results written to {self.out_dir}',
+                    logger='current')
             barrier()
         finally:
             if is_main_process():
@@ -163,8 +175,8 @@ class SearchLoop(BaseLoop):
         return dict(
             checkpoint_sha256=file_sha256(checkpoint)
             if checkpoint and osp.isfile(checkpoint) else checkpoint,
-            dataset=dataset.to_dict() if hasattr(dataset, 'to_dict') else
-            dataset,
+            dataset=dataset.to_dict()
+            if hasattr(dataset, 'to_dict') else dataset,
             batch_size=loader.get('batch_size'),
             latency_table_sha256=file_sha256(table) if table else None,
             **self.settings.identity())

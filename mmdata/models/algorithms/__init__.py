@@ -7,6 +7,6 @@ from .supernet_moco import SupernetMoCo
 from .supernet_ressl import SupernetReSSL
 
 __all__ = [
-    'OMEGA_PRESETS', 'SupernetSelfSupervisor', 'SupernetBYOL',
-    'SupernetDDP', 'SupernetDenseCL', 'SupernetMoCo', 'SupernetReSSL'
+    'OMEGA_PRESETS', 'SupernetSelfSupervisor', 'SupernetBYOL', 'SupernetDDP',
+    'SupernetDenseCL', 'SupernetMoCo', 'SupernetReSSL'
 ]

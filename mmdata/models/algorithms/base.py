@@ -146,8 +146,8 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
         ]
 
     def _student_buffers(self):
-        for prefix, module in (('backbone', self.backbone),
-                               ('neck', self.neck)):
+        for prefix, module in (('backbone', self.backbone), ('neck',
+                                                             self.neck)):
             for name, buf in module.named_buffers():
                 yield f'{prefix}.{name}', buf
 
@@ -197,8 +197,12 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
             raise ConfigError('supernet SSL needs 2 views per image (a '
                               'MultiView pipeline with num_views=2)')
 
-    def forward(self, inputs, data_samples=None, mode: str = 'tensor',
-                arch: Optional[Arch] = None, targets=None):
+    def forward(self,
+                inputs,
+                data_samples=None,
+                mode: str = 'tensor',
+                arch: Optional[Arch] = None,
+                targets=None):
         """mmpretrain's modes, plus ``'student'``: the loss of student
         ``arch`` against ``targets`` (one forward per student, so that DDP
         can back-propagate students one by one)."""
@@ -211,9 +215,9 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
             return super().train_step(data, optim_wrapper)
         return self.per_student_step(data, optim_wrapper, self, nullcontext)
 
-    def per_student_step(self, data, optim_wrapper, network: nn.Module,
-                         no_sync: Callable[[], ContextManager]
-                         ) -> Dict[str, Tensor]:
+    def per_student_step(
+            self, data, optim_wrapper, network: nn.Module,
+            no_sync: Callable[[], ContextManager]) -> Dict[str, Tensor]:
         """One training step that back-propagates each student of Omega
         right after its forward: teacher targets once (no gradient), the
         students in Omega's order with the max arch moved last, gradients
@@ -233,9 +237,11 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
             last = i == len(order) - 1
             with nullcontext() if last else no_sync():
                 with optim_wrapper.optim_context(network):
-                    loss = network(inputs, mode='student', arch=arch,
-                                   targets=self.targets_for(
-                                       inputs, arch, targets))
+                    loss = network(
+                        inputs,
+                        mode='student',
+                        arch=arch,
+                        targets=self.targets_for(inputs, arch, targets))
                 losses[f'loss_{name}'] = loss.detach()
                 if last:
                     optim_wrapper.update_params(loss)
@@ -244,8 +250,10 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
                     scaler = getattr(optim_wrapper, 'loss_scaler', None)
                     (scaler.scale(scaled) if scaler else scaled).backward()
         self._end_step(targets)
-        _, log_vars = self.parse_losses(
-            {f'loss_{name}': losses[f'loss_{name}'] for name, _ in omega})
+        _, log_vars = self.parse_losses({
+            f'loss_{name}': losses[f'loss_{name}']
+            for name, _ in omega
+        })
         return log_vars
 
     def loss(self, inputs: List[Tensor], data_samples: List[DataSample],
@@ -292,8 +300,9 @@ class SupernetSelfSupervisor(BaseSelfSupervisor):
     def after_students(self, targets) -> None:
         """Hook after all students, e.g. to enqueue teacher keys once."""
 
-    def extract_feat(self, inputs: Tensor, arch: Optional[Arch] = None
-                     ) -> Sequence[Tensor]:
+    def extract_feat(self,
+                     inputs: Tensor,
+                     arch: Optional[Arch] = None) -> Sequence[Tensor]:
         """Backbone features of ``arch`` (default: the active one)."""
         if arch is not None:
             self.backbone.set_arch(arch)

@@ -15,8 +15,8 @@ OMEGA_PRESETS = {
 }
 
 
-def parse_omega(omega: Union[str, dict], space: ResNetSpace
-                ) -> Tuple[List[Tuple[str, Arch]], int]:
+def parse_omega(omega: Union[str, dict],
+                space: ResNetSpace) -> Tuple[List[Tuple[str, Arch]], int]:
     """The fixed ``(name, arch)`` students and the number of random ones of
     ``omega``: a preset of :data:`OMEGA_PRESETS` or ``dict(fixed=(...),
     num_random=N)`` with ``'max'``, ``'min'`` or archs of ``space``."""
@@ -49,9 +49,9 @@ def parse_omega(omega: Union[str, dict], space: ResNetSpace
     return fixed, num_random
 
 
-def sample_omega(space: ResNetSpace, fixed: List[Tuple[str, Arch]],
-                 num_random: int, seed: int,
-                 step: int) -> List[Tuple[str, Arch]]:
+def sample_omega(space: ResNetSpace, fixed: List[Tuple[str,
+                                                       Arch]], num_random: int,
+                 seed: int, step: int) -> List[Tuple[str, Arch]]:
     """The ``(name, arch)`` students of iteration ``step``, equal on all
     ranks: the fixed ones and ``num_random`` archs drawn from
     ``Random(seed, step)`` on rank 0 and broadcast (a resumed run draws

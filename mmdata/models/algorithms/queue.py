@@ -12,8 +12,8 @@ def register_queue(module: nn.Module, name: str, feat_dim: int,
                    length: int) -> None:
     """Buffers ``name`` (``feat_dim x length`` random unit keys) and
     ``name_ptr`` (the write position) of ``module``."""
-    module.register_buffer(
-        name, F.normalize(torch.randn(feat_dim, length), dim=0))
+    module.register_buffer(name,
+                           F.normalize(torch.randn(feat_dim, length), dim=0))
     module.register_buffer(f'{name}_ptr', torch.zeros(1, dtype=torch.long))
 
 

@@ -32,5 +32,6 @@ class SupernetBYOL(SupernetSelfSupervisor):
         p1 = self.student_forward(inputs[0], arch)[0]
         p2 = self.student_forward(inputs[1], arch)[0]
         with self.float32(p1):
-            return 2. * (self.head.loss(p1.float(), targets[1]) +
-                         self.head.loss(p2.float(), targets[0]))
+            return 2. * (
+                self.head.loss(p1.float(), targets[1]) +
+                self.head.loss(p2.float(), targets[0]))

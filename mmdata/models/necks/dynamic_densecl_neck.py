@@ -41,8 +41,8 @@ class DynamicDenseCLNeck(BaseModule):
         self.pool = None if num_grid is None else nn.AdaptiveAvgPool2d(
             (num_grid, num_grid))
         self.mlp2 = nn.Sequential(
-            DynamicConv2d(in_channels, hid_channels, 1),
-            nn.ReLU(inplace=True), nn.Conv2d(hid_channels, out_channels, 1))
+            DynamicConv2d(in_channels, hid_channels, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(hid_channels, out_channels, 1))
 
     def forward(self, x: Tuple[Tensor, ...]) -> Tuple[Tensor, Tensor, Tensor]:
         feat = x[-1]

@@ -52,9 +52,11 @@ def calibrate_bn(model: nn.Module,
     if seen == 0:
         raise ConfigError('no batch to calibrate BN on')
     if seen < num_batches:
-        print_log(f'BN calibration used {seen} batches, fewer than the '
-                  f'{num_batches} asked: the data ended', logger='current',
-                  level=logging.WARNING)
+        print_log(
+            f'BN calibration used {seen} batches, fewer than the '
+            f'{num_batches} asked: the data ended',
+            logger='current',
+            level=logging.WARNING)
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
     return model.eval()

@@ -126,8 +126,8 @@ class DynamicSyncBatchNorm(_DynamicNormMixin, nn.SyncBatchNorm):
             world_size = dist.get_world_size(group)
             need_sync = world_size > 1
         if not need_sync:
-            return super()._normalize(x, weight, bias, mean, var,
-                                      bn_training, factor)
+            return super()._normalize(x, weight, bias, mean, var, bn_training,
+                                      factor)
         return _SyncBNFunction.apply(x, weight, bias, mean, var, self.eps,
                                      factor, group, world_size)
 

@@ -8,7 +8,8 @@ from torch import Tensor
 from mmdata.errors import DataError
 
 
-def to_image_batch(batch: dict, preprocessor,
+def to_image_batch(batch: dict,
+                   preprocessor,
                    device: Optional[torch.device] = None) -> Tensor:
     """Stack a batch's images, move them to ``device`` and normalise them
     there as the model's data preprocessor would (mean/std, BGR->RGB);
