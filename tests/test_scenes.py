@@ -2,6 +2,7 @@
 annotations load in mmdet's and mmseg's own datasets and agree with each
 other, and the shipped scenes protocols train a detector and a segmentor on
 them with falling loss through MMEngine's Runner."""
+import csv
 import hashlib
 import json
 import subprocess
@@ -168,11 +169,55 @@ def test_label_metric_cli_measures_scenes_and_resumes(scenes, tiny_supernet,
     assert 'computed differently' in other.stderr
 
 
+@pytest.mark.slow
+def test_label_metric_tests_on_val_and_test_splits(scenes, tiny_supernet,
+                                                   tmp_path):
+    """--eval-splits val test: a column per split, their mean last; the
+    test split's loader reads the test scenes' files."""
+    from mmdata.evaluation.downstream import split_loader
+    from mmdata.export import TASKS, export_subnet
+    for task in ('scenes-fasterrcnn-fpn', 'scenes-fcn'):
+        export_subnet(
+            str(tiny_supernet['ckpt']), ARCH, task, str(tmp_path / task))
+        cfg = Config.fromfile(str(tmp_path / task / TASKS[task]['config']))
+        loader, evaluator = split_loader(cfg, 'test')
+        paths = [
+            loader.dataset.get('ann_file', ''),
+            evaluator.get('ann_file', ''),
+            *loader.dataset.data_prefix.values()
+        ]
+        assert all('val' not in p for p in paths), paths
+        assert any('test' in p for p in paths), paths
+    out = tmp_path / 'det.csv'
+    done = subprocess.run([
+        sys.executable, 'tools/analysis/label_metric.py', 'unused.py',
+        str(tiny_supernet['ckpt']), '--metric', 'det-map', '--scenes',
+        str(scenes), '--iters', '2', '--archs', ARCH, '--eval-splits', 'val',
+        'test', '--out',
+        str(out)
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with open(out) as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == [
+        'arch', 'bin', 'seed', 'bbox_mAP@val', 'bbox_mAP@test', 'bbox_mAP'
+    ]
+    row = {k: float(v) for k, v in rows[0].items() if k.startswith('bbox')}
+    assert row['bbox_mAP'] == pytest.approx(
+        (row['bbox_mAP@val'] + row['bbox_mAP@test']) / 2, abs=1e-6)
+
+
 def test_scenes_settings_refuse_bad_values(tmp_path):
     from mmdata.errors import ConfigError, DataError
     from mmdata.evaluation.downstream import DownstreamSettings
     with pytest.raises(ConfigError, match='det-map'):
         DownstreamSettings('map', data_root=str(tmp_path))
+    with pytest.raises(ConfigError, match=r"splits \['train'\]: allowed"):
+        DownstreamSettings(
+            'det-map', data_root=str(tmp_path), splits=['train'])
     with pytest.raises(DataError, match='prepare_fashion_scenes'):
         DownstreamSettings('det-map', data_root=str(tmp_path))
     (tmp_path / 'scenes.json').write_text(json.dumps(dict(size=128)))

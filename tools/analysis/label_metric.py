@@ -56,9 +56,12 @@ METRICS = ('linear', 'linear-fixed', 'knn', 'finetune', 'det-map', 'seg-miou')
 SCENE_METRICS = {'det-map': 'bbox_mAP', 'seg-miou': 'mIoU'}  # -> column
 
 
-def fields(metric: str) -> list:
-    """The CSV columns of ``metric``'s results."""
-    return ['arch', 'bin', 'seed', SCENE_METRICS.get(metric, 'top1')]
+def fields(metric: str, splits=('val', )) -> list:
+    """The CSV columns of ``metric``'s results; a scenes metric tested on
+    several splits also has one column per split before the mean (last)."""
+    value = SCENE_METRICS.get(metric, 'top1')
+    each = [f'{value}@{s}' for s in splits] if len(splits) > 1 else []
+    return ['arch', 'bin', 'seed', *each, value]
 
 
 def parse_args() -> argparse.Namespace:
@@ -138,6 +141,13 @@ def parse_args() -> argparse.Namespace:
         type=int,
         help='det-map, seg-miou: training iterations '
         '(default: the protocol\'s 1200)')
+    parser.add_argument(
+        '--eval-splits',
+        nargs='+',
+        default=['val'],
+        choices=['val', 'test'],
+        help='det-map, seg-miou: scenes splits the trained model is tested '
+        'on; the value is their mean (each split also gets a column)')
     parser.add_argument(
         '--shard',
         default='1/1',
@@ -233,7 +243,10 @@ def finetune_settings(args):
 def downstream_settings(args):
     from mmdata.evaluation.downstream import DownstreamSettings
     return DownstreamSettings(
-        metric=args.metric, data_root=args.scenes, iters=args.iters)
+        metric=args.metric,
+        data_root=args.scenes,
+        iters=args.iters,
+        splits=args.eval_splits)
 
 
 def done_rows(args, sig: dict) -> set:
@@ -263,7 +276,7 @@ def done_rows(args, sig: dict) -> set:
     atomic_write(side, json.dumps(sig, indent=1))
     try:  # exclusive: a shard started at the same time may have made it
         with open(args.out, 'x') as f:
-            f.write(','.join(fields(args.metric)) + '\n')
+            f.write(','.join(fields(args.metric, args.eval_splits)) + '\n')
     except FileExistsError:
         return done_rows(args, sig)
     return set()
@@ -297,22 +310,26 @@ def main(args: argparse.Namespace) -> None:
         measure = measure_finetune(args, cfg)
     else:
         measure = measure_frozen(args, cfg)
-    column = fields(args.metric)[-1]
+    columns = fields(args.metric, args.eval_splits)
     bar = ProgressBar(len(todo)) if todo else None
     start = time.perf_counter()
     with open(args.out, 'a', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=fields(args.metric))
+        writer = csv.DictWriter(f, fieldnames=columns)
         for seed, c in todo:
             try:
                 value = measure(Arch.parse(c['arch']), seed)
             except UserError as err:
                 print()  # after the progress bar
                 raise type(err)(f'{err} ({c["arch"]}, seed {seed})')
+            values = value if isinstance(value, dict) else {columns[-1]: value}
             writer.writerow({
                 'arch': c['arch'],
                 'bin': c['bin'],
                 'seed': seed,
-                column: f'{value:.6f}'
+                **{
+                    k: f'{v:.6f}'
+                    for k, v in values.items()
+                }
             })
             f.flush()
             bar.update()
@@ -358,17 +375,21 @@ def _scratch(args, name: str, seed: int) -> str:
 
 
 def measure_downstream(args):
-    """``(arch, seed) -> value`` of a scenes ground truth."""
+    """``(arch, seed) -> {column: value}`` of a scenes ground truth: the
+    mean over the tested splits, and each split's when there are several."""
     from mmdata.evaluation.downstream import downstream_metric
     settings = downstream_settings(args)
+    columns = fields(args.metric, settings.splits)[3:]
 
-    def measure(arch, seed: int) -> float:
+    def measure(arch, seed: int) -> dict:
         folder = _scratch(args, args.metric, seed)
         try:
-            return downstream_metric(args.checkpoint, arch, settings, folder,
+            each = downstream_metric(args.checkpoint, arch, settings, folder,
                                      seed, args.source)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+        mean = sum(each.values()) / len(each)
+        return dict(zip(columns, [*each.values(), mean][-len(columns):]))
 
     return measure
 

@@ -111,6 +111,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='det-map, seg-miou: training iterations '
         '(default: the protocol\'s)')
     parser.add_argument(
+        '--gt-eval-splits',
+        nargs='+',
+        default=['val'],
+        choices=['val', 'test'],
+        help='det-map, seg-miou: scenes splits tested on (their mean)')
+    parser.add_argument(
         '--probe-train',
         type=int,
         default=10000,
@@ -230,6 +236,7 @@ def main(argv=None) -> None:
             measure += ['--scenes', args.scenes]
             measure += ['--iters', str(args.gt_iters)] if args.gt_iters \
                 else []
+            measure += ['--eval-splits', *args.gt_eval_splits]
         else:
             measure += ['--max-train', str(args.probe_train)]
             measure += ['--max-test', str(args.probe_test)] \
