@@ -26,8 +26,7 @@ def tiny_space() -> ResNetSpace:
 def tiny_supernet(tmp_path_factory) -> dict:
     """A tiny MoCo v2 supernet trained 2 iterations on synthetic items by
     ``tools/train.py``: ``{'ckpt': path, 'data_root': its items}``."""
-    from tests.helpers import write_fashion_mnist
-    from tests.test_train_runs import train
+    from tests.helpers import train, write_fashion_mnist
     base = tmp_path_factory.mktemp('tiny-supernet')
     data_root = write_fashion_mnist(base / 'fm', 64, 64)
     out = train(base / 'work', data_root, 2)
@@ -39,8 +38,7 @@ def tiny_supernet(tmp_path_factory) -> dict:
 def supernet(tmp_path_factory) -> dict:
     """A tiny supernet trained for 4 iterations on synthetic data (one per
     test module): ``{'ckpt': path, 'data_root': its items}``."""
-    from tests.helpers import write_fashion_mnist
-    from tests.test_train_runs import train
+    from tests.helpers import train, write_fashion_mnist
     base = tmp_path_factory.mktemp('supernet')
     data_root = write_fashion_mnist(base / 'data')
     out = train(base / 'work', data_root, 4)

@@ -1,15 +1,21 @@
-"""Helpers shared by tests: tiny synthetic datasets and test-only hooks."""
+"""Helpers shared by tests: the tools run as subprocesses, the tiny
+supernet, tiny synthetic datasets and test-only hooks."""
 import gzip
 import importlib.util
 import os
 import signal
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
+import torch
+from mmengine.config import Config
 from mmengine.hooks import Hook
+from mmengine.registry import DefaultScope
 
-from mmdata.registry import HOOKS
+from mmdata.registry import HOOKS, MODELS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -219,3 +225,54 @@ def write_voc(root: Path,
         (voc / 'ImageSets' / 'Main' /
          f'{split}.txt').write_text('\n'.join(names) + '\n')
     return root
+
+
+TINY_CFG = str(REPO / 'configs/tiny/'
+               'supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py')
+
+
+def env():
+    e = dict(os.environ)
+    e['PYTHONPATH'] = f'{REPO}{os.pathsep}' + e.get('PYTHONPATH', '')
+    e['OMP_NUM_THREADS'] = '1'
+    return e
+
+
+def options(data_root, max_iters, extra=()):
+    return [
+        '--cfg-options', f'data_root={data_root}',
+        f'train_dataloader.dataset.data_root={data_root}',
+        'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False', 'model.queue_len=64',
+        f'train_cfg.max_iters={max_iters}',
+        'default_hooks.checkpoint.interval=4',
+        'default_hooks.logger.interval=1', *extra
+    ]
+
+
+def train(work_dir,
+          data_root,
+          max_iters,
+          extra=(),
+          resume=False,
+          config=TINY_CFG):
+    cmd = [
+        sys.executable,
+        str(REPO / 'tools/train.py'), config, '--work-dir',
+        str(work_dir)
+    ]
+    cmd += ['--resume'] if resume else []
+    cmd += options(data_root, max_iters, extra)
+    return subprocess.run(
+        cmd, cwd=REPO, env=env(), capture_output=True, text=True, check=False)
+
+
+def build(config: str = TINY_CFG, seed: int = 0):
+    cfg = Config.fromfile(str(REPO / config))
+    if 'queue_len' in cfg.model:
+        cfg.model.queue_len = 64
+    torch.manual_seed(seed)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model

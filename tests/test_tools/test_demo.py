@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import write_fashion_mnist
-from tests.test_train_runs import env
+from tests.helpers import env, write_fashion_mnist
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_digits_fallback_is_readable_by_mmpretrain(tmp_path):

@@ -13,11 +13,11 @@ from mmengine.registry import DefaultScope
 
 from mmdata.registry import MODELS
 from mmdata.search import SubnetScorer, resolve_taps
-from tests.test_train_runs import env
+from tests.helpers import env
 
 pytestmark = pytest.mark.slow  # trains and runs the tools end to end
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SEARCH_CFG = str(REPO / 'configs/tiny/'
                  'search-cls_dynresnet-tiny_fashion-mnist.py')
 TRAIN_CFG = str(REPO / 'configs/tiny/'

@@ -5,32 +5,19 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.registry import DefaultScope
 from mmengine.runner.checkpoint import load_checkpoint
 
 from mmdata.errors import CheckpointError
 from mmdata.models.supernet_checkpoint import (SEARCHED, load_supernet,
                                                load_supernet_backbone)
-from mmdata.registry import MODELS
 from mmdata.search import SubnetScorer
 from mmdata.search.settings import SearchSettings
 from mmdata.space import Arch
+from tests.helpers import build
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TINY = 'configs/tiny/supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py'
 BYOL = 'configs/tiny/supernet-byol_dynresnet-tiny_1xb128-1e_fashion-mnist.py'
-
-
-def build(config: str = TINY, seed: int = 0):
-    cfg = Config.fromfile(str(REPO / config))
-    if 'queue_len' in cfg.model:
-        cfg.model.queue_len = 64
-    torch.manual_seed(seed)
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        model = MODELS.build(cfg.model)
-    model.init_weights()
-    return model
 
 
 @pytest.fixture(scope='module')

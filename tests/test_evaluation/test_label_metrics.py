@@ -10,13 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.helpers import write_fashion_mnist
-from tests.test_strict_loading import TINY, build
-from tests.test_train_runs import env
+from tests.helpers import TINY_CFG, build, env, write_fashion_mnist
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ARCHS = [
     'Depth [1,1,1,1] Width [8,8,16,32,64]',
     'Depth [2,1,2,1] Width [16,12,24,48,128]'
@@ -45,8 +43,7 @@ def label_metric_command(setup, metric, out, *extra):
     base, data = setup
     return [
         sys.executable,
-        str(REPO / 'tools/analysis/label_metric.py'),
-        str(REPO / TINY),
+        str(REPO / 'tools/analysis/label_metric.py'), TINY_CFG,
         str(base / 'supernet.pth'), '--archs', *ARCHS, '--metric', metric,
         '--out',
         str(out), '--max-train', '100', '--calib-batches', '1', *extra,
@@ -148,7 +145,7 @@ def test_finetune_config_is_the_exported_protocol(setup, tmp_path):
         str(base / 'supernet.pth'), ARCHS[1], TASK, str(tmp_path / 'export'))
     exported = Config.fromfile(
         str(tmp_path / 'export' / TASKS[TASK]['config']))
-    probe = Config.fromfile(str(REPO / TINY))
+    probe = Config.fromfile(TINY_CFG)
     cfg = finetune_config(
         exported,
         probe, [0, 5, 9],

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.helpers import write_fashion_mnist
-from tests.test_search_runs import FAST, LATENCY_CFG, REPO, SEARCH_CFG
-from tests.test_train_runs import TINY_CFG, env, train
+from tests.helpers import TINY_CFG, env, train, write_fashion_mnist
+from tests.test_search.test_search_runs import (FAST, LATENCY_CFG, REPO,
+                                                SEARCH_CFG)
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
 """Label-free rankers beyond the paper: each equals its known value on a
 planted case and streams (batches = one pass); names are checked. (The
-scorer's rankers: tests/test_search_streaming.py.)"""
+scorer's rankers: tests/test_search/test_search_streaming.py.)"""
 import math
 
 import numpy as np

@@ -15,7 +15,7 @@ from mmpretrain.structures import DataSample
 
 from mmdata.models.algorithms import SupernetDDP
 from mmdata.registry import MODELS
-from tests.test_ssl_methods import ALGOS, tiny_cfg
+from tests.test_models.test_ssl_methods import ALGOS, tiny_cfg
 
 
 def build(algo: str, backward: str, seed: int = 0):

@@ -16,10 +16,9 @@ from mmdata import export_subnet_state_dict
 from mmdata.export import load_supernet_backbone
 from mmdata.models import SubnetResNet
 from mmdata.registry import MODELS
-from tests.helpers import write_fashion_mnist
-from tests.test_train_runs import env
+from tests.helpers import env, write_fashion_mnist
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ALGOS = ['mocov2', 'byol', 'ressl', 'densecl']
 SEARCH_CFG = str(REPO / 'configs/tiny/'
                  'search-cls_dynresnet-tiny_fashion-mnist.py')

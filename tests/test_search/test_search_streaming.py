@@ -18,7 +18,7 @@ from mmdata.search.outputs import combine_tap_scores
 from mmdata.search.scorer import bound_positions
 from mmdata.search.similarity import map_similarity
 from mmdata.search.target import split_target
-from tests.test_search_runs import TRAIN_CFG
+from tests.test_search.test_search_runs import TRAIN_CFG
 
 
 @pytest.fixture(scope='module')

@@ -8,7 +8,7 @@ from mmengine.config import Config
 
 from tests.helpers import load_tool
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_train_args_are_merged_into_the_config(tmp_path, monkeypatch):

@@ -12,7 +12,7 @@ from mmdata.search.settings import SearchSettings
 from mmdata.search.sharding import score_sharded
 from mmdata.search.store import SearchStore
 from mmdata.space import Arch
-from tests.test_search_budgets import TINY
+from tests.test_search.test_search_budgets import TINY
 
 
 def test_settings_refuse_unknown_and_bad_options():

@@ -10,7 +10,7 @@ from mmengine.registry import DefaultScope
 from mmpretrain.structures import DataSample
 
 from mmdata.registry import MODELS
-from tests.test_ssl_methods import ALGOS, tiny_cfg
+from tests.test_models.test_ssl_methods import ALGOS, tiny_cfg
 
 SOFTMAX_OPS = ('softmax', 'log_softmax', 'cross_entropy')
 

@@ -12,7 +12,7 @@ from mmengine.registry import DefaultScope
 from mmdata.export import TASKS
 from mmdata.space import Arch
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 R50 = Arch.parse('Depth [3,4,6,3] Width [64,64,128,256,512]')
 
 

@@ -11,7 +11,7 @@ import yaml
 
 from mmdata.space import Arch, ResNetSpace, arch_cost
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PAPER_3G = 'Depth [3,2,17,3] Width [32,48,96,192,512]'
 
 

@@ -15,9 +15,9 @@ from mmdata.errors import ConfigError
 from mmdata.evaluation.ranking import (bin_pick, bootstrap_interval,
                                        correlation, noise_floor, random_pick,
                                        ranking_report)
-from tests.test_train_runs import env
+from tests.helpers import env
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def planted_rows(num_per_bin: int = 15, seed: int = 0) -> list:

@@ -10,7 +10,7 @@ import pytest
 from mmdata.errors import ConfigError
 from mmdata.space import LatencyTable, ResNetSpace, arch_blocks, space_blocks
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TINY = ResNetSpace(
     stem=(8, 16, 8),
     widths=[(8, 16, 4), (16, 32, 8), (32, 64, 16), (64, 128, 32)],

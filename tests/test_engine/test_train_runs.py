@@ -10,32 +10,11 @@ import pytest
 import torch
 
 from mmdata.utils import load_local_checkpoint
-from tests.helpers import write_fashion_mnist
+from tests.helpers import TINY_CFG, env, options, train, write_fashion_mnist
 
 pytestmark = pytest.mark.slow  # trains and runs the tools end to end
 
-REPO = Path(__file__).resolve().parents[1]
-TINY_CFG = str(REPO / 'configs/tiny/'
-               'supernet-mocov2_dynresnet-tiny_1xb128-1e_fashion-mnist.py')
-
-
-def env():
-    e = dict(os.environ)
-    e['PYTHONPATH'] = f'{REPO}{os.pathsep}' + e.get('PYTHONPATH', '')
-    e['OMP_NUM_THREADS'] = '1'
-    return e
-
-
-def options(data_root, max_iters, extra=()):
-    return [
-        '--cfg-options', f'data_root={data_root}',
-        f'train_dataloader.dataset.data_root={data_root}',
-        'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False', 'model.queue_len=64',
-        f'train_cfg.max_iters={max_iters}',
-        'default_hooks.checkpoint.interval=4',
-        'default_hooks.logger.interval=1', *extra
-    ]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def config_with_hooks(path: Path, hooks: str) -> str:
@@ -46,23 +25,6 @@ def config_with_hooks(path: Path, hooks: str) -> str:
         'allow_failed_imports=False)\n'
         f'custom_hooks = [{hooks}]\n')
     return str(path)
-
-
-def train(work_dir,
-          data_root,
-          max_iters,
-          extra=(),
-          resume=False,
-          config=TINY_CFG):
-    cmd = [
-        sys.executable,
-        str(REPO / 'tools/train.py'), config, '--work-dir',
-        str(work_dir)
-    ]
-    cmd += ['--resume'] if resume else []
-    cmd += options(data_root, max_iters, extra)
-    return subprocess.run(
-        cmd, cwd=REPO, env=env(), capture_output=True, text=True, check=False)
 
 
 @pytest.fixture(scope='module')

@@ -15,13 +15,13 @@ from mmengine.runner import Runner
 
 from mmdata.export import TASKS, export_subnet
 from mmdata.utils.misc import _dataset_cfgs
-from tests.helpers import write_cityscapes, write_coco, write_scenes, write_voc
+from tests.helpers import (env, write_cityscapes, write_coco, write_scenes,
+                           write_voc)
 from tests.test_configs import fake_imagenet
-from tests.test_train_runs import env
 
 pytestmark = pytest.mark.slow  # trains and runs the tools end to end
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ARCH = 'Depth [2,1,3,1] Width [16,16,32,48,128]'
 
 
@@ -184,7 +184,7 @@ def check_resume(cfg: Config, checkpoint: Path) -> None:
 
 def test_cli_from_search_dir_and_bad_input(supernet, tmp_path):
     # train -> search -> export: the best arch of a real search's bin
-    from tests.test_search_runs import search as run_search
+    from tests.test_search.test_search_runs import search as run_search
     run_search(supernet, tmp_path / 'searched')
     search = tmp_path / 'searched' / 'search'
     best = yaml.safe_load((search / 'best.yaml').read_text())['2-3MFLOPs@32px']
