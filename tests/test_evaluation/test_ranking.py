@@ -193,6 +193,66 @@ def test_rank_correlation_tool_side_by_side(tmp_path):
     assert bad.stderr.strip().startswith("error: ") and 'top5' in bad.stderr
 
 
+@pytest.mark.slow
+def test_rank_correlation_labels_with_the_mean_of_seeds(tmp_path):
+    """--label-seed mean: each arch's label is the mean of its seeds, the
+    noise floor that of the mean (pooled std / sqrt(seeds))."""
+    rows = planted_rows(6)
+    cands = write_search(tmp_path / 'search', rows)
+    path = tmp_path / 'gt.csv'
+
+    def write(skip_last: bool) -> None:
+        with open(path, 'w', newline='') as f:
+            writer = csv.DictWriter(
+                f, fieldnames=['arch', 'bin', 'seed', 'mIoU'])
+            writer.writeheader()
+            for i, (c, r) in enumerate(zip(cands, rows)):
+                writer.writerow(
+                    dict(arch=c['arch'], bin='', seed=0, mIoU=r['top1']))
+                if not (skip_last and i == len(cands) - 1):
+                    writer.writerow(
+                        dict(
+                            arch=c['arch'],
+                            bin='',
+                            seed=1,
+                            mIoU=r['top1'] + (0.01 if i % 2 else -0.01)))
+
+    def run():
+        return subprocess.run([
+            sys.executable,
+            str(REPO / 'tools/analysis/rank_correlation.py'),
+            str(tmp_path / 'search'),
+            str(path), '--label-seed', 'mean', '--bootstrap', '0'
+        ],
+                              capture_output=True,
+                              text=True,
+                              env=env())
+
+    write(skip_last=False)
+    out = run()
+    assert out.returncode == 0, out.stderr
+    report = json.loads((tmp_path / 'rank_correlation.json').read_text())
+    # seed differences of 0.01: pooled std 0.01 / sqrt(2), of the mean / 2
+    assert report['noise_floor']['std'] == pytest.approx(0.005)
+    assert report['noise_floor']['of_mean'] == 2
+    assert 'of the mean of 2 seeds' in out.stdout
+    means = {
+        c['arch']: r['top1'] + (0.005 if i % 2 else -0.005)
+        for i, (c, r) in enumerate(zip(cands, rows))
+    }
+    assert {
+        r['arch']: r['mIoU']
+        for r in report['rows']
+    } == pytest.approx(means)
+    assert report['run_agreement']['archs'] == 12
+    write(skip_last=True)
+    bad = run()
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == (
+        f'error: --label-seed mean: the archs of {path} have 1 to 2 rows; '
+        'measure every arch with the same seeds')
+
+
 def test_linear_probe_is_converged_and_deterministic():
     import torch
 

@@ -22,6 +22,7 @@ Example::
 import argparse
 import csv
 import json
+import math
 import os.path as osp
 from collections import defaultdict
 from typing import Dict, List, Tuple
@@ -55,7 +56,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--label-seed',
         default='0',
-        help='rows of this seed are the label (CSVs with a seed column)')
+        help='rows of this seed are the label (CSVs with a seed column); '
+        '"mean": the mean over each arch\'s seeds (every arch measured with '
+        'the same seeds; the noise floor is then that of the mean)')
     parser.add_argument(
         '--bootstrap',
         type=int,
@@ -148,6 +151,14 @@ def load(
         repeats[row['arch']].append(float(row[metric]))
         if row.get('seed', label_seed) == label_seed:
             label[row['arch']] = float(row[metric])
+    if label_seed == 'mean':
+        counts = sorted({len(v) for v in repeats.values()})
+        if len(counts) > 1:
+            raise ConfigError(
+                f'--label-seed mean: the archs of {results} have '
+                f'{counts[0]} to {counts[-1]} rows; measure every arch with '
+                'the same seeds')
+        label = {a: sum(v) / len(v) for a, v in repeats.items()}
     taps = search.get('taps') or []
     columns = [data_column(search)]
     # several taps are standardised inside each bin before they are
@@ -241,10 +252,12 @@ def format_report(report: Dict, noise: Dict, metric: str) -> str:
                  f'pick\'s {metric}; pick pct: % of the bin at or below '
                  'the pick)')
     if noise:
+        of_mean = (f', of the mean of {noise["of_mean"]} seeds'
+                   if noise.get('of_mean') else '')
         lines.append(
-            f'\n{metric} noise floor: std {noise["std"]:.4f}, largest '
-            f'spread {noise["max_spread"]:.4f} ({noise["archs"]} archs x '
-            f'>= {noise["repeats"]} probe seeds)')
+            f'\n{metric} noise floor: std {noise["std"]:.4f}{of_mean}, '
+            f'largest spread {noise["max_spread"]:.4f} ({noise["archs"]} '
+            f'archs x >= {noise["repeats"]} probe seeds)')
     for b, info in report['bins'].items():
         lines.append(f'\nbin {b}: {info["n"]} candidates, best {metric} '
                      f'{info["best"]:.4f}, spread (std) {info["std"]:.4f}' +
@@ -387,12 +400,17 @@ def main(args: argparse.Namespace) -> None:
     report = ranking_report(
         rows, columns, args.metric, args.bootstrap, bin_relative=bin_relative)
     noise = noise_floor(repeats)
+    if noise and args.label_seed == 'mean':  # the label is a mean of k runs
+        noise = dict(
+            noise,
+            std=noise['std'] / math.sqrt(noise['repeats']),
+            of_mean=noise['repeats'])
     report['noise_floor'] = noise
     report['can_rank_in_bins'] = can_rank_in_bins(report, noise)
     runs = seed_runs(args.results, args.metric)
+    first = '0' if args.label_seed == 'mean' else args.label_seed
     report['run_agreement'] = run_agreement(
-        runs.get(args.label_seed, {}),
-        runs.get(str(int(args.label_seed) + 1), {}))
+        runs.get(first, {}), runs.get(str(int(first) + 1), {}))
     if args.bootstrap:
         report['paired'] = paired_tests(
             rows, columns, args.metric, args.bootstrap, searches=searches)
@@ -403,7 +421,7 @@ def main(args: argparse.Namespace) -> None:
           f'({len(rows)} candidates, {len(report["bins"])} bins, '
           f'{args.bootstrap} bootstrap resamples)')
     print(format_report(report, noise, args.metric))
-    print(format_reliability(report, args.label_seed))
+    print(format_reliability(report, first))
     print(
         format_pairs(report.get('paired', []), report['partial_given_params']))
     out = args.out or osp.dirname(osp.abspath(args.results))
