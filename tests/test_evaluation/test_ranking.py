@@ -253,6 +253,48 @@ def test_rank_correlation_labels_with_the_mean_of_seeds(tmp_path):
         'measure every arch with the same seeds')
 
 
+@pytest.mark.slow
+def test_ranking_benchmark_labels_with_the_mean_of_seeds(
+        tiny_supernet, tmp_path):
+    """--label-seeds 2: every candidate measured with seeds 0 and 1, the
+    label their mean, no separate noise-floor step."""
+    data_root = tiny_supernet['data_root']
+    roots = [
+        f'{loader}.dataset.data_root={data_root}'
+        for loader in ('train_dataloader', 'probe_train_dataloader',
+                       'probe_test_dataloader')
+    ]
+    work = tmp_path / 'ranking'
+    out = subprocess.run([
+        sys.executable,
+        str(REPO / 'tools/analysis/ranking_benchmark.py'),
+        str(REPO / 'configs/tiny/supernet-mocov2_dynresnet-tiny_'
+            '1xb128-1e_fashion-mnist.py'),
+        str(REPO / 'configs/tiny/search-cls_dynresnet-tiny_fashion-mnist.py'),
+        '--checkpoint',
+        str(tiny_supernet['ckpt']), '--work-dir',
+        str(work), '--candidates', '2', '--label-metrics', 'knn',
+        '--label-seeds', '2', '--probe-train', '64', '--bootstrap', '0',
+        '--cfg-options', *roots, '--search-options',
+        'train_cfg.score_batches=1', 'train_cfg.calib_batches=1',
+        'train_dataloader.batch_size=16'
+    ],
+                         cwd=REPO,
+                         env=env(),
+                         capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    with open(work / 'label-knn.csv') as f:
+        rows = list(csv.DictReader(f))
+    archs = {r['arch'] for r in rows}
+    assert sorted(r['seed']
+                  for r in rows) == ['0'] * len(archs) + ['1'] * len(archs)
+    report = json.loads((work / 'rank_correlation-knn.json').read_text())
+    assert report['n'] == len(archs)
+    assert report['noise_floor']['of_mean'] == 2
+    assert 'of the mean of 2 seeds' in out.stdout
+
+
 def test_linear_probe_is_converged_and_deterministic():
     import torch
 

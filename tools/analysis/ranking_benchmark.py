@@ -131,6 +131,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=5,
         help='probe seeds of the noise floor (incl. seed 0)')
     parser.add_argument(
+        '--label-seeds',
+        type=int,
+        default=1,
+        help='seeds per candidate (0..N-1) of every label metric; N > 1: '
+        'the label is their mean and they are the noise floor (instead of '
+        '--noise-seeds)')
+    parser.add_argument(
         '--reliability',
         action='store_true',
         help='also measure every candidate of the first bin '
@@ -195,6 +202,11 @@ def first_bin(search_dir: Path) -> list:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.label_seeds < 1:
+        print(
+            f'error: --label-seeds {args.label_seeds}: allowed >= 1',
+            file=sys.stderr)
+        sys.exit(2)
     work = Path(args.work_dir).resolve()
     start = time.time()
     from mmdata.utils.steps import Steps
@@ -244,8 +256,8 @@ def main(argv=None) -> None:
         steps.step(f'3/5 {metric} of every candidate (labels used only '
                    f'here; metric {i + 1} of {len(args.label_metrics)})')
         steps.run(metric, *measure, '--search-dir', str(search_dir), '--seeds',
-                  '0', *options)
-        if args.noise_seeds > 1:
+                  *[str(s) for s in range(args.label_seeds)], *options)
+        if args.noise_seeds > 1 and args.label_seeds == 1:
             steps.step(f'4/5 {metric} noise floor: each bin\'s DATA pick, '
                        f'{args.noise_seeds} seeds')
             steps.run(f'{metric}-noise-floor', *measure, '--archs',
@@ -267,6 +279,7 @@ def main(argv=None) -> None:
             str(work / f'label-{metric}.csv'), '--out',
             str(work), '--name', metric, '--bootstrap',
             str(args.bootstrap), *(['--also', *also] if also else []),
+            *(['--label-seed', 'mean'] if args.label_seeds > 1 else []),
             *[arg for parts in args.combine for arg in ('--combine', *parts)]
         ],
                              cwd=REPO,
