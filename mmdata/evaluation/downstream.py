@@ -21,6 +21,7 @@ from typing import Dict, Optional, Tuple
 from mmengine.config import Config
 
 from mmdata.errors import ConfigError, DataError
+from .quiet_run import quiet_run
 
 SCENE_SIZE = 96  # the scenes protocols' image size (resize, padding)
 EVAL_SPLITS = ('val', 'test')  # the shipped protocols test on 'val'
@@ -111,20 +112,11 @@ def measurement_config(export_cfg: Config, settings: DownstreamSettings,
             sched['milestones'] = [int(m * scale) for m in sched.milestones]
     for key in ('val_dataloader', 'val_cfg', 'val_evaluator'):
         cfg[key] = None
-    cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook', interval=-1, save_last=False)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10**6)
     # no files of the library's visualizer; a name of its own, so that a
     # measurement never reuses the logger or visualizer of an earlier one
     cfg.visualizer.vis_backends = []
     cfg.experiment_name = f'{settings.metric}-seed{seed}-{uuid.uuid4().hex}'
-    cfg.update(
-        work_dir=work_dir,
-        launcher='none',
-        log_level='WARNING',
-        randomness=dict(seed=seed, deterministic=False),
-        env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo')))
-    return cfg
+    return quiet_run(cfg, work_dir, seed)
 
 
 def downstream_metric(checkpoint: str,

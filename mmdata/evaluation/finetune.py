@@ -18,6 +18,7 @@ import numpy as np
 from mmengine.config import Config
 
 from mmdata.errors import ConfigError
+from .quiet_run import quiet_run
 
 TASK = 'in1k-semi-1pc'
 
@@ -120,19 +121,10 @@ def finetune_config(export_cfg: Config,
         begin=0,
         end=settings.epochs)
     cfg.auto_scale_lr = dict(enable=False, base_batch_size=256)
-    cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook', interval=-1, save_last=False)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10**6)
     cfg.default_hooks.visualization = dict(
         type='VisualizationHook', enable=False)
     cfg.visualizer = dict(type='Visualizer', vis_backends=[])
-    cfg.update(
-        work_dir=work_dir,
-        launcher='none',
-        log_level='WARNING',
-        randomness=dict(seed=seed, deterministic=False),
-        env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo')))
-    return cfg
+    return quiet_run(cfg, work_dir, seed)
 
 
 def finetune_top1(checkpoint: str,
