@@ -3,6 +3,7 @@ a supernet (the search, the label metrics, the export) loads its weights
 here, and any missing, size-mismatched or unexpected entry is one
 :class:`~mmdata.errors.CheckpointError` instead of a silently random layer.
 """
+import hashlib
 from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
@@ -39,6 +40,21 @@ def _supernet_state(ckpt, path: str) -> Dict[str, Tensor]:
             "'backbone.space_grid' entry holding the search space; train "
             'one with tools/train.py and a supernet config)')
     return state
+
+
+def supernet_weights_sha256(path: str) -> str:
+    """SHA-256 of a supernet checkpoint's weights and buffers (names, dtypes,
+    shapes and values in name order), blind to the run's metadata (time,
+    message hub, optimizer): two trainings that give the same weights give
+    the same hash, so results measured on one stand for the other."""
+    digest = hashlib.sha256()
+    state = read_supernet_state(path)
+    for name in sorted(state):
+        tensor = state[name].detach().cpu().contiguous()
+        digest.update(f'{name}|{tensor.dtype}|{list(tensor.shape)}|'.encode())
+        digest.update(tensor.view(-1).view(torch.uint8).numpy().tobytes()
+                      if tensor.numel() else b'')
+    return digest.hexdigest()
 
 
 def _first(keys: List[str], num: int = 3) -> str:

@@ -104,6 +104,36 @@ def test_shards_share_one_csv(setup, tmp_path):
                                   '1 <= I <= N, e.g. 1/2 and 2/2')
 
 
+def test_rows_follow_the_supernet_weights_not_its_file(setup, tmp_path):
+    """A checkpoint saved again with other metadata (a retraining that gave
+    the same weights) keeps its rows; a changed weight is refused."""
+    base, _ = setup
+    ckpt = tmp_path / 'supernet.pth'
+    state = torch.load(base / 'supernet.pth', weights_only=False)
+    torch.save(state, ckpt)
+
+    def run(*extra):
+        command = label_metric_command(setup, 'knn', tmp_path / 'm.csv',
+                                       *extra)
+        command[command.index(str(base / 'supernet.pth'))] = str(ckpt)
+        return subprocess.run(
+            command, cwd=REPO, env=env(), capture_output=True, text=True)
+
+    assert run().returncode == 0
+    first = rows(tmp_path / 'm.csv')
+    torch.save(dict(state, meta=dict(time='another run')), ckpt)
+    again = run()
+    assert '0 (arch, seed) pairs to do' in again.stdout, again.stderr[-2000:]
+    key = next(k for k, v in state['state_dict'].items()
+               if k.startswith('backbone.') and v.is_floating_point())
+    state['state_dict'][key].view(-1)[0] += 1e-3
+    torch.save(state, ckpt)
+    out = run()
+    assert out.returncode == 2
+    assert 'supernet_weights_sha256' in out.stderr
+    assert rows(tmp_path / 'm.csv') == first
+
+
 def test_finetune_metric_runs_and_refuses_other_settings(setup, tmp_path):
     csv_path = tmp_path / 'ft.csv'
     out = label_metric(setup, 'finetune', csv_path, '--labels-per-class', '2',

@@ -179,9 +179,9 @@ def candidates(args) -> list:
 
 def signature(args, cfg) -> dict:
     """What the rows depend on, beside the arch and the seed."""
-    from mmdata.utils import file_sha256
+    from mmdata.models.supernet_checkpoint import supernet_weights_sha256
     sig = dict(
-        checkpoint_sha256=file_sha256(args.checkpoint),
+        supernet_weights_sha256=supernet_weights_sha256(args.checkpoint),
         metric=args.metric,
         source=args.source)
     if args.metric in SCENE_METRICS:
