@@ -52,8 +52,8 @@ def supernet_weights_sha256(path: str) -> str:
     for name in sorted(state):
         tensor = state[name].detach().cpu().contiguous()
         digest.update(f'{name}|{tensor.dtype}|{list(tensor.shape)}|'.encode())
-        digest.update(tensor.view(-1).view(torch.uint8).numpy().tobytes()
-                      if tensor.numel() else b'')
+        if tensor.numel():
+            digest.update(tensor.view(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
 
 
