@@ -24,7 +24,7 @@ from torch import Tensor
 
 from mmdata.errors import UserError
 from mmdata.models.backbones import (DynamicResNet, SubnetResNet,
-                                     export_subnet_state_dict)
+                                     slice_state_dict)
 from mmdata.models.utils.calibration import calibrate_bn
 from mmdata.space import Arch
 from .proxies import PROXIES, check_proxies
@@ -59,7 +59,7 @@ def static_extractor(supernet: DynamicResNet, neck: Optional[nn.Module],
     so calibrating it leaves the supernet untouched. Built on the meta
     device and filled with the supernet's weights: no random init, no
     round trip through host memory."""
-    device = supernet.conv1.weight.device
+    supernet.space.validate(arch)
     with torch.device('meta'):
         backbone = SubnetResNet(
             arch,
@@ -67,8 +67,10 @@ def static_extractor(supernet: DynamicResNet, neck: Optional[nn.Module],
             strides=supernet.strides,
             dilations=supernet.dilations,
             out_indices=(0, 1, 2, 3))
-    backbone.to_empty(device=device)
-    backbone.load_state_dict(export_subnet_state_dict(supernet, arch))
+    # the slices are copies on the supernet's device: assigned, not copied
+    # again, and calibrating them leaves the supernet's buffers untouched
+    backbone.load_state_dict(
+        slice_state_dict(supernet.state_dict(), backbone), assign=True)
     return FeatureExtractor(backbone, copy.deepcopy(neck)).eval()
 
 

@@ -115,6 +115,12 @@ def test_candidates_are_built_on_the_device_without_random_init(
     x = torch.randn(2, 3, 32, 32)
     for a, b in zip(built.backbone(x), plain.eval()(x)):
         assert torch.equal(a, b)
+    # its weights are copies: training-mode BN on it leaves the supernet be
+    before = {k: v.clone() for k, v in sup.state_dict().items()}
+    built.train()(x)
+    assert all(torch.equal(v, before[k]) for k, v in sup.state_dict().items())
+    mean = built.backbone.bn1.running_mean  # it moved on the copy
+    assert not torch.equal(mean, before['bn1.running_mean'][:len(mean)])
 
 
 @pytest.mark.parametrize('seed', [0, 1, 2])
