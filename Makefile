@@ -54,11 +54,20 @@ ranking: $(STAMP)
 # settings that passed the reliability check: 2,400 iterations, val + test,
 # the mean of seeds 0 and 1), and by frozen-feature classification of
 # single items; about 24 CPU-hours (12 on 2 cores), resumable (re-run the
-# same command)
+# same command). The label rows measured so far are kept in
+# docs/ranking/scenes-study/ and copied into a work dir that lacks them;
+# each carries the hash of the supernet weights it was measured on, so a
+# supernet trained to other weights is refused (delete the copied
+# work_dirs/scenes/label-* files to measure afresh)
 SMALL := configs/small
 SCENES_ARGS ?=
+SCENES_ROWS := docs/ranking/scenes-study
 scenes: $(STAMP)
 	$(PY) tools/misc/prepare_fashion_scenes.py data/fashion-scenes
+	mkdir -p work_dirs/scenes
+	for f in $(SCENES_ROWS)/label-*; do \
+		[ -e "$$f" ] && [ ! -e work_dirs/scenes/$$(basename $$f) ] && \
+			cp "$$f" work_dirs/scenes/ || true; done
 	$(PY) tools/analysis/ranking_benchmark.py \
 		$(SMALL)/supernet-mocov2_dynresnet-tiny_1xb64-1500it_fashion-scenes.py \
 		$(foreach s,cls det-c4 det-fpn seg det-fpn-cosine det-fpn-mse,\

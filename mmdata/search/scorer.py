@@ -251,6 +251,11 @@ class SubnetScorer:
                 tap: bound_positions(feats, self.max_positions)
                 for tap, feats in self.teacher(images).items() if tap in needed
             }
+            # the teacher's relations, once per batch for the whole group
+            sides = {
+                tap: self.similarity.teacher_side(teacher[tap])
+                for tap in self.taps
+            }
             for i, (model, total,
                     ranks) in enumerate(zip(models, sums, rankers)):
                 out = model(images)
@@ -259,8 +264,8 @@ class SubnetScorer:
                     for tap in needed
                 }
                 for tap in self.taps:
-                    total[tap] += self.similarity(student[tap],
-                                                  teacher[tap]).sum().item()
+                    total[tap] += self.similarity(student[tap], teacher[tap],
+                                                  sides[tap]).sum().item()
                 start = time.perf_counter()
                 for name, ranker in ranks.items():
                     tap = self.ranker_taps[name]

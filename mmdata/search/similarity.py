@@ -18,7 +18,7 @@ embeddings compared across samples); **higher means more similar**.
   ``m_i . m_j`` rows (maps) or of the embeddings themselves (``z``).
 * ``mse``: minus the mean squared difference of the same quantities.
 """
-from typing import Callable, Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -32,19 +32,34 @@ def _rows(x: Tensor) -> Tensor:
     return F.normalize(x.float().flatten(2).transpose(1, 2), dim=2)
 
 
-def _row_score(s_logits: Tensor, t_logits: Tensor, kind: str,
-               tau: float) -> Tensor:
-    """Per-row score of student vs teacher relation logits (``... x HW``:
-    the last dimension holds a row)."""
+def _teacher_side(t_logits: Tensor, kind: str, tau: float) -> Tensor:
+    """What a student's relation rows are compared with: the teacher's row
+    distributions (``relation``) or its logits (``cosine``, ``mse``)."""
     if kind == 'relation':  # in place: the logits are temporaries
-        t_prob = F.softmax(t_logits.div_(tau), dim=-1)
-        s_logp = F.log_softmax(s_logits.div_(tau), dim=-1)
-        return t_prob.mul_(s_logp).sum(-1)  # = -cross-entropy
-    if kind == 'cosine':
-        return F.cosine_similarity(s_logits, t_logits, dim=-1)
-    if kind == 'mse':
-        return -((s_logits - t_logits)**2).mean(-1)
+        return F.softmax(t_logits.div_(tau), dim=-1)
+    if kind in SIMILARITIES:
+        return t_logits
     raise ValueError(f'similarity={kind!r}: choose one of {SIMILARITIES}')
+
+
+def _row_score(s_logits: Tensor, t_side: Tensor, kind: str,
+               tau: float) -> Tensor:
+    """Per-row score of student relation logits against the teacher's side
+    (:func:`_teacher_side`; ``... x HW``: the last dimension holds a row)."""
+    if kind == 'relation':
+        s_logp = F.log_softmax(s_logits.div_(tau), dim=-1)
+        return s_logp.mul_(t_side).sum(-1)  # = -cross-entropy
+    if kind == 'cosine':
+        return F.cosine_similarity(s_logits, t_side, dim=-1)
+    return -((s_logits - t_side)**2).mean(-1)
+
+
+def teacher_relations(teacher: Tensor, kind: str, tau: float) -> Tensor:
+    """The teacher's side of the map relations of a batch (N x HW x HW):
+    the same for every candidate compared on the batch, so computed once
+    (see :class:`Similarity`)."""
+    t_rows = _rows(teacher)
+    return _teacher_side(t_rows @ t_rows.transpose(1, 2), kind, tau)
 
 
 # float32 HW-wide buffers alive per relation row: student and teacher
@@ -81,7 +96,8 @@ def map_similarity(student: Tensor,
                    kind: str = 'relation',
                    tau: float = 0.1,
                    chunk: int = 1024,
-                   memory_mb: float = 256.) -> Tensor:
+                   memory_mb: float = 256.,
+                   teacher_side: Optional[Tensor] = None) -> Tensor:
     """Per-image similarity of two batches of maps with equal H, W.
 
     The relations of a group of images are computed together, by batched
@@ -96,6 +112,9 @@ def map_similarity(student: Tensor,
         chunk (int): Rows of the HW x HW relation computed at once, at most.
         memory_mb (float): Memory the normalised maps and the relation
             buffers may take, in MB (one image and one row at least).
+        teacher_side (Tensor, optional): :func:`teacher_relations` of
+            ``teacher`` with the same ``kind`` and ``tau``, when already
+            computed (the teacher's rows are then not recomputed).
 
     Returns:
         Tensor: N scores (higher = more similar).
@@ -114,12 +133,18 @@ def map_similarity(student: Tensor,
     scores = []
     for first in range(0, num, images):
         s_rows = _rows(student[first:first + images])
-        t_rows = _rows(teacher[first:first + images])
+        if teacher_side is None:
+            t_rows = _rows(teacher[first:first + images])
         total = s_rows.new_zeros(len(s_rows))
         for start in range(0, positions, step):
-            s_logits = s_rows[:, start:start + step] @ s_rows.transpose(1, 2)
-            t_logits = t_rows[:, start:start + step] @ t_rows.transpose(1, 2)
-            total += _row_score(s_logits, t_logits, kind, tau).sum(1)
+            rows = slice(start, start + step)
+            s_logits = s_rows[:, rows] @ s_rows.transpose(1, 2)
+            if teacher_side is None:
+                t_side = _teacher_side(
+                    t_rows[:, rows] @ t_rows.transpose(1, 2), kind, tau)
+            else:
+                t_side = teacher_side[first:first + images, rows]
+            total += _row_score(s_logits, t_side, kind, tau).sum(1)
         scores.append(total / positions)
     return scores[0] if len(scores) == 1 else torch.cat(scores)
 
@@ -138,7 +163,8 @@ def embedding_similarity(student: Tensor,
         student.float(), dim=1), F.normalize(
             teacher.float(), dim=1)
     if kind == 'relation':
-        return _row_score(s @ s.t(), t @ t.t(), kind, tau)
+        return _row_score(s @ s.t(), _teacher_side(t @ t.t(), kind, tau), kind,
+                          tau)
     if s.shape != t.shape:
         raise ValueError(f'{kind} similarity needs embeddings of one size, '
                          f'got {tuple(s.shape)} and {tuple(t.shape)}')
@@ -149,18 +175,56 @@ def embedding_similarity(student: Tensor,
     raise ValueError(f'similarity={kind!r}: choose one of {SIMILARITIES}')
 
 
+class Similarity:
+    """``(student, teacher) -> per-image scores`` for maps (4-D) or
+    embeddings (2-D), see :func:`map_similarity` and
+    :func:`embedding_similarity`.
+
+    :meth:`teacher_side` computes the teacher's relations of a batch of maps
+    once for all the candidates compared on it, when computing them fits in
+    half of ``memory_mb`` (the comparisons then plan with the other half);
+    else ``None`` and every comparison recomputes them chunk by chunk.
+    """
+
+    def __init__(self,
+                 kind: str,
+                 tau: float,
+                 chunk: int,
+                 memory_mb: float = 256.) -> None:
+        if kind not in SIMILARITIES:
+            raise ValueError(
+                f'similarity={kind!r}: choose one of {SIMILARITIES}')
+        self.kind, self.tau = kind, tau
+        self.chunk, self.memory_mb = chunk, memory_mb
+
+    def teacher_side(self, teacher: Tensor) -> Optional[Tensor]:
+        """The teacher's relations of a batch of maps, or ``None`` (an
+        embedding, or relations larger than half of ``memory_mb``)."""
+        if teacher.dim() != 4:
+            return None
+        positions = teacher.shape[2] * teacher.shape[3]
+        # at its peak: the normalised map, the logits and the result
+        size = teacher.shape[0] * positions * (2 * positions +
+                                               teacher.shape[1])
+        if size * 4 > self.memory_mb * 2**20 / 2:
+            return None
+        return teacher_relations(teacher, self.kind, self.tau)
+
+    def __call__(self,
+                 student: Tensor,
+                 teacher: Tensor,
+                 teacher_side: Optional[Tensor] = None) -> Tensor:
+        if student.dim() == 2:
+            return embedding_similarity(student, teacher, self.kind, self.tau)
+        memory = self.memory_mb / 2 if teacher_side is not None \
+            else self.memory_mb
+        return map_similarity(student, teacher, self.kind, self.tau,
+                              self.chunk, memory, teacher_side)
+
+
 def get_similarity(kind: str,
                    tau: float,
                    chunk: int,
-                   memory_mb: float = 256.) -> Callable:
-    """A function ``(student, teacher) -> per-image scores`` for maps (4-D)
-    or embeddings (2-D)."""
-    if kind not in SIMILARITIES:
-        raise ValueError(f'similarity={kind!r}: choose one of {SIMILARITIES}')
-
-    def similarity(student: Tensor, teacher: Tensor) -> Tensor:
-        if student.dim() == 2:
-            return embedding_similarity(student, teacher, kind, tau)
-        return map_similarity(student, teacher, kind, tau, chunk, memory_mb)
-
-    return similarity
+                   memory_mb: float = 256.) -> Similarity:
+    """The :class:`Similarity` of ``kind``."""
+    return Similarity(kind, tau, chunk, memory_mb)

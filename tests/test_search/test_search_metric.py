@@ -72,8 +72,9 @@ def _per_image_reference(s, t, kind, tau=0.1):
 def test_batched_relations_equal_the_per_image_path(kind, memory_mb):
     """Images in memory-capped groups (one, two, all) and rows in chunks
     (1 row, a few, all) score as one image and one row at a time did, to
-    1e-6."""
-    from mmdata.search.similarity import relation_plan, rows_per_step
+    1e-6, with the teacher's relations computed per chunk or once."""
+    from mmdata.search.similarity import (Similarity, relation_plan,
+                                          rows_per_step)
     gen = torch.Generator().manual_seed(2)
     for shape_s, shape_t in (((4, 8, 6, 6), (4, 16, 6, 6)),
                              ((3, 32, 3, 3), (3, 64, 3, 3)), ((2, 4, 12, 10),
@@ -83,6 +84,14 @@ def test_batched_relations_equal_the_per_image_path(kind, memory_mb):
         got = map_similarity(s, t, kind, 0.1, 1024, memory_mb)
         torch.testing.assert_close(
             got, _per_image_reference(s, t, kind), atol=1e-6, rtol=1e-6)
+        # the teacher's relations computed once (what a group of candidates
+        # shares per batch) score the same
+        similarity = Similarity(kind, 0.1, 1024, 2 * memory_mb)
+        side = similarity.teacher_side(t)
+        if memory_mb in (1e-4, 256):  # too large for the cap / cached
+            assert (side is None) == (memory_mb == 1e-4)
+        torch.testing.assert_close(
+            similarity(s, t, side), got, atol=1e-6, rtol=1e-6)
     assert rows_per_step(32, 56 * 56, 1024, 256) == 167  # C2, batch 32
     assert rows_per_step(32, 56 * 56, 1024, 1e-6) == 1
     assert rows_per_step(2, 9, 1024, 256) == 1024
