@@ -145,6 +145,8 @@ def map_similarity(student: Tensor,
             else:
                 t_side = teacher_side[first:first + images, rows]
             total += _row_score(s_logits, t_side, kind, tau).sum(1)
+            # freed before the next chunk's are made, not after
+            del s_logits, t_side
         scores.append(total / positions)
     return scores[0] if len(scores) == 1 else torch.cat(scores)
 
