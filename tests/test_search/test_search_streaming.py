@@ -86,6 +86,32 @@ def test_scores_do_not_depend_on_groups_or_order(model):
     assert again['scores'] == together[0]['scores']
 
 
+@pytest.mark.parametrize('similarity', ['relation', 'cosine', 'mse'])
+def test_teacher_relations_once_per_batch_score_as_per_candidate(
+        model, similarity):
+    """A group shares the teacher's relations of a batch (default cap); a
+    cap too small for them makes every candidate recompute them chunk by
+    chunk: the scores of several archs on every map tap agree to 1e-6."""
+    archs = [model.space.sample(seed) for seed in range(3)]
+    taps = ('C2', 'C3', 'C4', 'C5')
+    results = {}
+    for memory_mb in (256., 0.01):
+        s = scorer(
+            model,
+            Batches(2, 0, 64),
+            Batches(2, 1, 64),
+            taps,
+            similarity=similarity,
+            memory_mb=memory_mb)
+        results[memory_mb] = s.evaluate_group(archs)
+        shared = s.similarity.teacher_side(torch.zeros(8, 16, 8, 8))
+        assert (shared is None) == (memory_mb < 1)
+    for shared, alone in zip(results[256.], results[0.01]):
+        assert shared['scores'].keys() == alone['scores'].keys()
+        for tap, value in shared['scores'].items():
+            assert alone['scores'][tap] == pytest.approx(value, abs=1e-6)
+
+
 def test_candidates_are_built_on_the_device_without_random_init(
         model, monkeypatch):
     """The static copy is made on the meta device and filled with the
