@@ -54,24 +54,32 @@ ranking: $(STAMP)
 # settings that passed the reliability check: 2,400 iterations, val + test,
 # the mean of seeds 0 and 1), and by frozen-feature classification of
 # single items; about 24 CPU-hours (12 on 2 cores), resumable (re-run the
-# same command). The label rows measured so far are kept in
-# docs/ranking/scenes-study/ and copied into a work dir that lacks them;
-# each carries the hash of the supernet weights it was measured on, so a
-# supernet trained to other weights is refused (delete the copied
-# work_dirs/scenes/label-* files to measure afresh)
+# same command). A study outlives a session through
+# docs/ranking/scenes-study/: the supernet it is measured on (weights only;
+# trainings on other machines do not reproduce its weights bit for bit)
+# and the label rows measured so far, copied into a work dir that lacks
+# them. Each row carries the hash of the supernet weights it was measured
+# on, so rows of another supernet are refused. SCENES_CARRY=0 starts
+# afresh (trains a new supernet, measures every row).
 SMALL := configs/small
 SCENES_ARGS ?=
+SCENES_CARRY ?= 1
 SCENES_ROWS := docs/ranking/scenes-study
+SCENES_WORK := work_dirs/scenes
 scenes: $(STAMP)
 	$(PY) tools/misc/prepare_fashion_scenes.py data/fashion-scenes
-	mkdir -p work_dirs/scenes
-	for f in $(SCENES_ROWS)/label-*; do \
-		[ -e "$$f" ] && [ ! -e work_dirs/scenes/$$(basename $$f) ] && \
-			cp "$$f" work_dirs/scenes/ || true; done
+	mkdir -p $(SCENES_WORK)/train
+	if [ "$(SCENES_CARRY)" = 1 ]; then \
+		for f in $(SCENES_ROWS)/label-*; do \
+			[ -e "$$f" ] && [ ! -e $(SCENES_WORK)/$$(basename $$f) ] && \
+				cp "$$f" $(SCENES_WORK)/ || true; done; \
+		[ -e $(SCENES_WORK)/train/iter_1500.pth ] || \
+			cp $(SCENES_ROWS)/supernet_iter_1500.pth $(SCENES_WORK)/train/; \
+	fi
 	$(PY) tools/analysis/ranking_benchmark.py \
 		$(SMALL)/supernet-mocov2_dynresnet-tiny_1xb64-1500it_fashion-scenes.py \
 		$(foreach s,cls det-c4 det-fpn seg det-fpn-cosine det-fpn-mse,\
 			$(SMALL)/search-$(s)_dynresnet-tiny_fashion-scenes.py) \
 		--candidates 10 --label-metrics linear-fixed knn seg-miou det-map \
 		--gt-iters 2400 --gt-eval-splits val test --label-seeds 2 \
-		--work-dir work_dirs/scenes $(SCENES_ARGS)
+		--work-dir $(SCENES_WORK) $(SCENES_ARGS)

@@ -276,3 +276,30 @@ def test_scenes_study_quick_run(scenes, tmp_path):
     rows = (tmp_path / 'study' / 'label-det-map.csv').read_text()
     assert rows.splitlines()[0] == 'arch,bin,seed,bbox_mAP'
     assert len(rows.splitlines()) == 1 + 6 + 3  # 6 candidates, 3 noise rows
+
+
+def test_carried_study_rows_belong_to_the_carried_supernet():
+    """The scenes study kept across sessions (docs/ranking/scenes-study/,
+    copied by `make scenes`): every label-row file records the hash of the
+    weights of the supernet kept beside it, holds only archs of its space,
+    and no (arch, seed) twice."""
+    from mmdata.models.supernet_checkpoint import (load_supernet_backbone,
+                                                   supernet_weights_sha256)
+    from mmdata.space import Arch
+    study = REPO / 'docs/ranking/scenes-study'
+    ckpt = str(study / 'supernet_iter_1500.pth')
+    weights = supernet_weights_sha256(ckpt)
+    _, space = load_supernet_backbone(ckpt, 'student')
+    sides = sorted(study.glob('label-*.csv.json'))
+    for side in sides:
+        assert json.loads(side.read_text())['supernet_weights_sha256'] \
+            == weights, side.name
+        with open(str(side)[:-len('.json')]) as f:
+            rows = list(csv.DictReader(f))
+        for row in rows:
+            space.validate(Arch.parse(row['arch']))
+        pairs = [(r['arch'], r['seed']) for r in rows]
+        assert len(pairs) == len(set(pairs)), side.name
+    assert sorted(study.glob('label-*.csv')) == [
+        Path(str(s)[:-len('.json')]) for s in sides
+    ]
