@@ -67,6 +67,7 @@ SCENES_CARRY ?= 1
 SCENES_ROWS := docs/ranking/scenes-study
 SCENES_WORK := work_dirs/scenes
 scenes: $(STAMP)
+	$(PY) tools/misc/prepare_fashion_mnist.py --out data/fashion-mnist
 	$(PY) tools/misc/prepare_fashion_scenes.py data/fashion-scenes
 	mkdir -p $(SCENES_WORK)/train
 	if [ "$(SCENES_CARRY)" = 1 ]; then \
