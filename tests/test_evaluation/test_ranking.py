@@ -615,3 +615,28 @@ def test_rank_correlation_compares_searches_of_the_same_candidates(tmp_path):
                          env=env())
     assert bad.returncode != 0
     assert 'did not score the candidates' in bad.stderr
+
+
+def test_rankers_are_paired_against_the_search_score():
+    from tests.helpers import load_tool
+    tool = load_tool('analysis/rank_correlation')
+    rows = planted_rows(15)
+    rng = np.random.default_rng(5)
+    for i, r in enumerate(rows):
+        r.update({
+            'DATA (z)': float(rng.normal()),  # the search's score: noise
+            'DATA z': float(rng.normal()),  # a per-tap column
+            'ranker': r['top1'],  # a planted ranker: the label itself
+            'FLOPs': float(i),
+            'params': float(-i)
+        })
+    columns = ['DATA (z)', 'DATA z', 'FLOPs', 'params', 'ranker']
+    pairs = tool.paired_tests(rows, columns, 'top1', 300, searches=columns[:1])
+    against_data = [(p['score'], p['baseline']) for p in pairs
+                    if p['baseline'] == 'DATA (z)']
+    assert against_data == [('ranker', 'DATA (z)')]
+    result = next(p for p in pairs if p['baseline'] == 'DATA (z)')
+    assert result['kendall']['ci'][0] > 0  # the label beats noise
+    # without a search column there is no default to pair with
+    assert all(p['baseline'] != 'DATA (z)'
+               for p in tool.paired_tests(rows, columns, 'top1', 50))

@@ -287,14 +287,18 @@ def paired_tests(rows: List[Dict],
                  searches: List[str] = ()) -> List[Dict]:
     """Every label-free score (the search's and any other non-baseline
     column) against every baseline (FLOPs, params, the proxies, random),
-    and the scores of several ``searches`` (e.g. taps) against each other:
-    :func:`~mmdata.evaluation.ranking.paired_bootstrap`."""
+    the scores of several ``searches`` (e.g. taps) against each other, and
+    every other score (rankers, combinations) against the first search's,
+    the DATA default: :func:`~mmdata.evaluation.ranking.paired_bootstrap`."""
     from mmdata.evaluation.ranking import RANDOM, paired_bootstrap
     proxies = [c for c in columns if c in ('naswot', 'synflow')]
     baselines = [c for c in columns if c in BASELINES] + proxies + [RANDOM]
     scores = [c for c in columns if c not in baselines]
     pairs = [(a, b) for a in scores for b in baselines]
     pairs += [(a, b) for i, a in enumerate(searches) for b in searches[i + 1:]]
+    if searches:
+        pairs += [(a, searches[0]) for a in scores
+                  if a not in searches and not a.startswith('DATA ')]
     return [
         dict(
             score=a,
