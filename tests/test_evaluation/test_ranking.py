@@ -295,6 +295,26 @@ def test_ranking_benchmark_labels_with_the_mean_of_seeds(
     assert 'of the mean of 2 seeds' in out.stdout
 
 
+def test_label_seeds_per_metric():
+    """--label-seeds N sets every metric, METRIC=N one; bad values name
+    themselves."""
+    from tests.helpers import load_tool
+    seeds = load_tool('analysis/ranking_benchmark').label_seeds
+    metrics = ['knn', 'seg-miou', 'det-map']
+    assert seeds(['1'], metrics) == {'knn': 1, 'seg-miou': 1, 'det-map': 1}
+    assert seeds(['2', 'det-map=5'], metrics) == {
+        'knn': 2,
+        'seg-miou': 2,
+        'det-map': 5
+    }
+    with pytest.raises(ValueError, match="'linear' is not one of"):
+        seeds(['linear=3'], metrics)
+    with pytest.raises(ValueError, match='det-map=0: allowed N or METRIC=N'):
+        seeds(['det-map=0'], metrics)
+    with pytest.raises(ValueError, match='two: allowed'):
+        seeds(['two'], metrics)
+
+
 def test_linear_probe_is_converged_and_deterministic():
     import torch
 

@@ -132,11 +132,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='probe seeds of the noise floor (incl. seed 0)')
     parser.add_argument(
         '--label-seeds',
-        type=int,
-        default=1,
-        help='seeds per candidate (0..N-1) of every label metric; N > 1: '
-        'the label is their mean and they are the noise floor (instead of '
-        '--noise-seeds)')
+        nargs='+',
+        default=['1'],
+        help='seeds per candidate (0..N-1) of every label metric, N or '
+        'METRIC=N for one metric (e.g. 2 det-map=4); N > 1: the label is '
+        'their mean and they are the noise floor (instead of --noise-seeds)')
     parser.add_argument(
         '--reliability',
         action='store_true',
@@ -200,12 +200,29 @@ def first_bin(search_dir: Path) -> list:
     return [c['arch'] for c in cands['candidates'] if c['bin'] == first]
 
 
+def label_seeds(values: list, metrics: list) -> dict:
+    """The seeds per candidate of each label metric from ``--label-seeds``
+    (``N`` for every metric, ``METRIC=N`` for one; later values win)."""
+    seeds = dict.fromkeys(metrics, 1)
+    for value in values:
+        metric, _, count = value.rpartition('=')
+        names = [metric] if metric else metrics
+        if metric and metric not in metrics:
+            raise ValueError(f'--label-seeds {value}: {metric!r} is not one '
+                             f'of --label-metrics {metrics}')
+        if not count.isdigit() or int(count) < 1:
+            raise ValueError(f'--label-seeds {value}: allowed N or METRIC=N '
+                             'with N >= 1')
+        seeds.update(dict.fromkeys(names, int(count)))
+    return seeds
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
-    if args.label_seeds < 1:
-        print(
-            f'error: --label-seeds {args.label_seeds}: allowed >= 1',
-            file=sys.stderr)
+    try:
+        args.label_seeds = label_seeds(args.label_seeds, args.label_metrics)
+    except ValueError as err:
+        print(f'error: {err}', file=sys.stderr)
         sys.exit(2)
     work = Path(args.work_dir).resolve()
     start = time.time()
@@ -256,8 +273,9 @@ def main(argv=None) -> None:
         steps.step(f'3/5 {metric} of every candidate (labels used only '
                    f'here; metric {i + 1} of {len(args.label_metrics)})')
         steps.run(metric, *measure, '--search-dir', str(search_dir), '--seeds',
-                  *[str(s) for s in range(args.label_seeds)], *options)
-        if args.noise_seeds > 1 and args.label_seeds == 1:
+                  *[str(s) for s in range(args.label_seeds[metric])],
+                  *options)
+        if args.noise_seeds > 1 and args.label_seeds[metric] == 1:
             steps.step(f'4/5 {metric} noise floor: each bin\'s DATA pick, '
                        f'{args.noise_seeds} seeds')
             steps.run(f'{metric}-noise-floor', *measure, '--archs',
@@ -279,7 +297,8 @@ def main(argv=None) -> None:
             str(work / f'label-{metric}.csv'), '--out',
             str(work), '--name', metric, '--bootstrap',
             str(args.bootstrap), *(['--also', *also] if also else []),
-            *(['--label-seed', 'mean'] if args.label_seeds > 1 else []),
+            *(['--label-seed', 'mean']
+              if args.label_seeds[metric] > 1 else []),
             *[arg for parts in args.combine for arg in ('--combine', *parts)]
         ],
                              cwd=REPO,
