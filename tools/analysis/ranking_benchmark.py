@@ -273,8 +273,7 @@ def main(argv=None) -> None:
         steps.step(f'3/5 {metric} of every candidate (labels used only '
                    f'here; metric {i + 1} of {len(args.label_metrics)})')
         steps.run(metric, *measure, '--search-dir', str(search_dir), '--seeds',
-                  *[str(s) for s in range(args.label_seeds[metric])],
-                  *options)
+                  *[str(s) for s in range(args.label_seeds[metric])], *options)
         if args.noise_seeds > 1 and args.label_seeds[metric] == 1:
             steps.step(f'4/5 {metric} noise floor: each bin\'s DATA pick, '
                        f'{args.noise_seeds} seeds')
