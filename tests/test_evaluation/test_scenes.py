@@ -248,7 +248,8 @@ def test_small_search_configs_score_the_same_candidates():
 @pytest.mark.slow
 def test_scenes_study_quick_run(scenes, tmp_path):
     """``make scenes`` in miniature: train, two searches of the same
-    candidates (taps z and C2-C5), both ground truths with a noise seed, and
+    candidates (taps z and C2-C5), the detector as the mean of two seeds
+    (``--label-seeds det-map=2``), FCN with a noise seed on the picks, and
     the comparison with the taps tested against each other."""
     small = REPO / 'configs' / 'small'
     cmd = [
@@ -260,7 +261,7 @@ def test_scenes_study_quick_run(scenes, tmp_path):
         '--work-dir',
         str(tmp_path / 'study'), '--iters', '2', '--candidates', '2',
         '--label-metrics', 'det-map', 'seg-miou', '--gt-iters', '2',
-        '--noise-seeds', '2', '--scenes',
+        '--noise-seeds', '2', '--label-seeds', 'det-map=2', '--scenes',
         str(scenes), '--bootstrap', '20', '--cfg-options',
         f'train_dataloader.dataset.data_root={scenes}',
         'train_dataloader.batch_size=4', '--search-options',
@@ -275,7 +276,12 @@ def test_scenes_study_quick_run(scenes, tmp_path):
         assert name in text, name
     rows = (tmp_path / 'study' / 'label-det-map.csv').read_text()
     assert rows.splitlines()[0] == 'arch,bin,seed,bbox_mAP'
+    assert len(rows.splitlines()) == 1 + 6 * 2  # 6 candidates x 2 seeds
+    rows = (tmp_path / 'study' / 'label-seg-miou.csv').read_text()
     assert len(rows.splitlines()) == 1 + 6 + 3  # 6 candidates, 3 noise rows
+    assert 'bbox_mAP noise floor: std' in text
+    assert 'of the mean of 2 seeds' in text.split('label metric: seg-miou')[0]
+    assert 'of the mean of' not in text.split('label metric: seg-miou')[1]
 
 
 def test_carried_study_rows_belong_to_the_carried_supernet():
