@@ -54,8 +54,8 @@ ranking: $(STAMP)
 # settings that passed the reliability check: 2,400 iterations, val + test,
 # the mean of seeds 0 and 1; the detector's seeds are SCENES_DET_SEEDS,
 # raised by docs/ranking.md's lever rule), and by frozen-feature
-# classification of single items; about 24 CPU-hours (12 on 2 cores), resumable (re-run the
-# same command). A study outlives a session through
+# classification of single items; about 24 CPU-hours (12 on 2 cores),
+# resumable (re-run the same command). A study outlives a session through
 # docs/ranking/scenes-study/: the supernet it is measured on (weights only;
 # trainings on other machines do not reproduce its weights bit for bit)
 # and the label rows measured so far, copied into a work dir that lacks
