@@ -52,20 +52,21 @@ ranking: $(STAMP)
 # 30 candidates (taps z, C5, C2-C5, C4-C5; C2-C5 with cosine and MSE) judged
 # by Faster R-CNN FPN mAP and FCN mIoU on the Fashion-MNIST scenes (the
 # settings that passed the reliability check: 2,400 iterations, val + test,
-# the mean of seeds 0 and 1; the detector's seeds are SCENES_DET_SEEDS,
-# raised by docs/ranking.md's lever rule), and by frozen-feature
-# classification of single items; about 24 CPU-hours (12 on 2 cores),
-# resumable (re-run the same command). A study outlives a session through
-# docs/ranking/scenes-study/: the supernet it is measured on (weights only;
-# trainings on other machines do not reproduce its weights bit for bit)
-# and the label rows measured so far, copied into a work dir that lacks
-# them. Each row carries the hash of the supernet weights it was measured
-# on, so rows of another supernet are refused. SCENES_CARRY=0 starts
-# afresh (trains a new supernet, measures every row).
+# FCN the mean of seeds 0 and 1, the detector the mean of seeds 0-4, the
+# first count that passed under docs/ranking.md's lever rule), and by
+# frozen-feature classification of single items; about 36 CPU-hours
+# (18 on 2 cores; the detector's 150 runs are 29 of them), resumable
+# (re-run the same command). A study outlives a session through
+# docs/ranking/scenes-study/: the supernet it is measured on (weights
+# only; trainings on other machines do not reproduce its weights bit for
+# bit) and the label rows measured so far, copied into a work dir that
+# lacks them. Each row carries the hash of the supernet weights it was
+# measured on, so rows of another supernet are refused. SCENES_CARRY=0
+# starts afresh (trains a new supernet, measures every row).
 SMALL := configs/small
 SCENES_ARGS ?=
 SCENES_CARRY ?= 1
-SCENES_DET_SEEDS ?= 2
+SCENES_DET_SEEDS ?= 5
 SCENES_ROWS := docs/ranking/scenes-study
 SCENES_WORK := work_dirs/scenes
 SCENES_RANKERS := 'cka-C2','cka-C3','cka-C4','cka-C5','cka-C5pool','cka-z',\
