@@ -136,8 +136,10 @@ class RecordOmega(Hook):
 def write_coco(root: Path,
                split: str = 'val2017',
                num_images: int = 4,
-               seed: int = 0) -> Path:
-    """A tiny COCO-format detection dataset: JPEGs + instances json."""
+               seed: int = 0,
+               size: int = None) -> Path:
+    """A tiny COCO-format detection dataset: JPEGs + instances json (images
+    of ``size`` x ``size`` px, else of varied heights)."""
     import json
 
     from PIL import Image
@@ -146,7 +148,7 @@ def write_coco(root: Path,
     (root / 'annotations').mkdir(exist_ok=True)
     images, annotations = [], []
     for i in range(num_images):
-        h, w = 48 + 8 * i, 64
+        h, w = (size, size) if size else (48 + 8 * i, 64)
         name = f'{i:012d}.jpg'
         x, y = float(rng.integers(0, 30)), float(rng.integers(0, 20))
         image = rng.integers(0, 80, (h, w, 3), dtype=np.uint8)

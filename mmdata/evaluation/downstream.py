@@ -1,21 +1,21 @@
-"""Detection and segmentation ground truths of a subnet on the Fashion-MNIST
-scenes (``tools/misc/prepare_fashion_scenes.py``): the scenes ranking
-study's label metrics.
+"""Detection and segmentation label metrics of a subnet on labeled data:
+the ground truths of the scenes ranking study and of the selection
+(``tools/select_subnet.py``).
 
-The subnet is exported with a shipped scenes protocol
-(:data:`SCENE_TASKS`: Faster R-CNN FPN bbox mAP or FCN mIoU, both on the val
-split) and that config is trained and tested by MMEngine's own Runner, as a
-user would with ``mim train mmdet|mmseg``. Only what a measurement needs is
-changed, the same for every candidate: the data root, the number of
-iterations (optional), the seed, and quiet logging with no checkpoints.
+The subnet is exported with a shipped protocol (by default the scenes
+protocols: Faster R-CNN FPN bbox mAP, FCN mIoU) and that config is trained
+and tested by MMEngine's own Runner, as a user would with ``mim train
+mmdet|mmseg``. Only what a measurement needs is changed, the same for every
+candidate: the datasets (a labeled-data config,
+:mod:`mmdata.evaluation.labeled_data`), the heads' number of classes, the
+number of iterations (optional), the seed, and quiet logging with no
+checkpoints.
 """
 import copy
 import hashlib
-import json
 import os.path as osp
-import re
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
 from mmengine.config import Config
@@ -24,83 +24,171 @@ from mmdata.errors import ConfigError, DataError
 from .quiet_run import quiet_run
 
 SCENE_SIZE = 96  # the scenes protocols' image size (resize, padding)
-EVAL_SPLITS = ('val', 'test')  # the shipped protocols test on 'val'
-# label metric -> (export task, the test metric's key, scale to 0-1)
-SCENE_TASKS = {
-    'det-map': ('scenes-fasterrcnn-fpn', 'coco/bbox_mAP', 1.),
-    'seg-miou': ('scenes-fcn', 'mIoU', 0.01),
+EVAL_SPLITS = ('val', 'test')  # labeled_val (the protocol's test) and more
+# label metric -> the export tasks it may train and the default one
+METRIC_TASKS = {
+    'det-map': ('scenes-fasterrcnn-fpn', 'coco-maskrcnn-fpn',
+                'voc-fasterrcnn-c4'),
+    'seg-miou': ('scenes-fcn', 'cityscapes-fcn'),
+}
+# the shipped labeled data of each metric (under configs/labeled/)
+DEFAULT_DATA = {
+    'det-map': 'labeled/fashion-scenes_det.py',
+    'seg-miou': 'labeled/fashion-scenes_seg.py',
+}
+FIXED_SIZE = {'scenes-fasterrcnn-fpn': SCENE_SIZE, 'scenes-fcn': SCENE_SIZE}
+# evaluator type -> (the test metric's key, scale to 0-1)
+EVALUATOR_KEYS = {
+    'CocoMetric': ('coco/bbox_mAP', 1.),
+    'VOCMetric': ('pascal_voc/mAP', 0.01),
+    'IoUMetric': ('mIoU', 0.01),
 }
 
 
 @dataclass
 class DownstreamSettings:
-    """What a scenes ground truth depends on besides the arch and seed.
+    """What a detection / segmentation label metric depends on besides the
+    arch and seed.
 
     Args:
         metric (str): ``'det-map'`` or ``'seg-miou'``.
-        data_root (str): Folder of the scenes.
+        labeled_data (str, optional): Labeled-data config
+            (:mod:`mmdata.evaluation.labeled_data`); ``None``: the shipped
+            Fashion-MNIST scenes of the metric.
         iters (int, optional): Training iterations; ``None`` keeps the
-            shipped protocol's (1200).
-        splits (tuple[str]): Scenes splits the trained model is tested on;
-            the label metric is the mean of their values (``('val',
-            'test')``: 1,000 scenes instead of 500).
+            protocol's.
+        splits (tuple[str]): Splits the trained model is tested on
+            (``labeled_val``, ``labeled_test``); the label metric is the
+            mean of their values.
+        protocol (str, optional): The export task trained (default: the
+            scenes protocol of the metric, see :data:`METRIC_TASKS`).
+        data_options (dict, optional): Set on every split's dataset, e.g.
+            ``dict(data_root='data/x')``.
     """
     metric: str
-    data_root: str = 'data/fashion-scenes'
+    labeled_data: Optional[str] = None
     iters: Optional[int] = None
     splits: Tuple[str, ...] = ('val', )
+    protocol: Optional[str] = None
+    data_options: Optional[dict] = None
 
     def __post_init__(self) -> None:
-        if self.metric not in SCENE_TASKS:
-            raise ConfigError(f'scenes metric {self.metric!r}: choose one of '
-                              f'{sorted(SCENE_TASKS)}')
+        if self.metric not in METRIC_TASKS:
+            raise ConfigError(f'downstream metric {self.metric!r}: choose '
+                              f'one of {sorted(METRIC_TASKS)}')
+        tasks = METRIC_TASKS[self.metric]
+        self.protocol = self.protocol or tasks[0]
+        if self.protocol not in tasks:
+            raise ConfigError(f'--protocol {self.protocol}: {self.metric} '
+                              f'trains one of {list(tasks)}')
         if self.iters is not None and self.iters < 1:
             raise ConfigError(f'iters={self.iters}, allowed >= 1')
         self.splits = tuple(self.splits)
         bad = [s for s in self.splits if s not in EVAL_SPLITS]
         if bad or not self.splits or len(set(self.splits)) < len(self.splits):
-            raise ConfigError(f'scenes splits {list(self.splits)}: allowed '
+            raise ConfigError(f'eval splits {list(self.splits)}: allowed '
                               f'distinct names of {list(EVAL_SPLITS)}')
-        made = osp.join(self.data_root, 'scenes.json')
-        if not osp.isfile(made):
-            raise DataError(
-                f'{self.data_root} holds no scenes (no scenes.json): make '
-                'them with tools/misc/prepare_fashion_scenes.py '
-                f'{self.data_root}')
-        with open(made) as f:
-            size = json.load(f)['size']
-        if size != SCENE_SIZE:
-            raise DataError(
-                f'{self.data_root} holds {size} px scenes; the shipped scenes '
-                f'protocols are set for {SCENE_SIZE} px (make them with '
-                'prepare_fashion_scenes.py --size 96)')
+        if self.labeled_data is None:
+            from mmdata.export.tasks import shipped_configs
+            self.labeled_data = osp.join(shipped_configs(),
+                                         DEFAULT_DATA[self.metric])
 
     @property
     def task(self) -> str:
-        return SCENE_TASKS[self.metric][0]
+        return self.protocol
+
+    def load_data(self) -> Config:
+        """The labeled-data config (every split it is read on checked by
+        :func:`check_labeled_data`)."""
+        from .labeled_data import load_labeled_data
+        return load_labeled_data(self.labeled_data, self.data_options,
+                                 ('train', ) + self.splits)
 
 
-def _datasets(cfg: Config):
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        if cfg.get(key):
-            yield cfg[key].dataset
+def scenes_hint(dataset: dict) -> str:
+    root = dataset.get('data_root') or '.'
+    if 'fashion-scenes' in root and not osp.isfile(
+            osp.join(root, 'scenes.json')):
+        return (f' ({root} holds no scenes: make them with '
+                f'tools/misc/prepare_fashion_scenes.py {root})')
+    return ''
+
+
+def check_labeled_data(cfg: Config, labeled: Config,
+                       settings: DownstreamSettings) -> tuple:
+    """Build and check every split the measurement reads (see
+    :func:`~mmdata.evaluation.labeled_data.build_checked`); returns the
+    class names they share and ``{split: built dataset}``."""
+    from .labeled_data import build_checked, classes_of, dataset_for
+    from mmdata.export import TASKS
+    scope = TASKS[settings.task]['library']
+    built = {}
+    for split in ('train', ) + settings.splits:
+        protocol = (cfg.train_dataloader if split == 'train' else
+                    cfg.test_dataloader).dataset
+        dataset = dataset_for(labeled, split, protocol)
+        try:
+            built[split] = build_checked(dataset, split, scope,
+                                         FIXED_SIZE.get(settings.task))
+        except DataError as err:
+            raise DataError(f'{err}{scenes_hint(dataset)}') from None
+    return classes_of(built), built
+
+
+def set_num_classes(model: dict, num: int) -> None:
+    """Every head's ``num_classes`` (not the RPN's, class-agnostic) set to
+    ``num``, in place."""
+    for key, value in model.items():
+        if key == 'rpn_head':
+            continue
+        if key == 'num_classes':
+            model[key] = num
+        elif isinstance(value, dict):
+            set_num_classes(value, num)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    set_num_classes(item, num)
+
+
+def split_loader(cfg: Config, labeled: Config, split: str, built,
+                 work_dir: str) -> Tuple[dict, dict]:
+    """The protocol's test dataloader and evaluator set to read
+    ``split`` of the labeled data (a COCO evaluator gets the annotations
+    of exactly the split's images)."""
+    from .labeled_data import ann_path, dataset_for, subset_coco_file
+    loader = copy.deepcopy(cfg.test_dataloader)
+    loader.dataset = dataset_for(labeled, split, loader.dataset)
+    loader.update(num_workers=0, persistent_workers=False)
+    evaluator = copy.deepcopy(cfg.test_evaluator)
+    if evaluator.get('type') == 'CocoMetric':
+        evaluator.ann_file = subset_coco_file(
+            built, ann_path(loader.dataset),
+            osp.join(work_dir, f'instances_{split}.json'))
+    return loader, evaluator
 
 
 def measurement_config(export_cfg: Config, settings: DownstreamSettings,
-                       work_dir: str, seed: int) -> Config:
-    """The exported config set up for one measurement: ``settings``'
-    data root and iterations, ``seed``, tested once at the end on the test
-    loader (the val split), quiet, no checkpoint."""
+                       work_dir: str, seed: int) -> Tuple[Config, dict]:
+    """The exported config set up for one measurement: trained on
+    ``labeled_train``, tested once at the end on ``labeled_val`` (its test
+    loader; more splits: :func:`split_loader`), the heads sized for the
+    data's classes, ``settings``' iterations, ``seed``, quiet, no
+    checkpoint. Returns it and ``{split: (test loader, evaluator)}`` of
+    every split of ``settings.splits``."""
+    from .labeled_data import dataset_for
     cfg = copy.deepcopy(export_cfg)
-    shipped_root = cfg.train_dataloader.dataset.data_root
-    for dataset in _datasets(cfg):
-        dataset.data_root = settings.data_root
-    evaluator = cfg.test_evaluator
-    if evaluator.get('ann_file', '').startswith(shipped_root):
-        evaluator.ann_file = osp.join(settings.data_root,
-                                      evaluator.ann_file[len(shipped_root):])
-    for key in ('train_dataloader', 'test_dataloader'):
-        cfg[key].update(num_workers=0, persistent_workers=False)
+    labeled = settings.load_data()
+    classes, built = check_labeled_data(cfg, labeled, settings)
+    cfg.train_dataloader.dataset = dataset_for(labeled, 'train',
+                                               cfg.train_dataloader.dataset)
+    set_num_classes(cfg.model, len(classes))
+    splits = {
+        split: split_loader(cfg, labeled, split, built[split], work_dir)
+        for split in settings.splits
+    }
+    cfg.test_dataloader, cfg.test_evaluator = splits[settings.splits[0]]
+    cfg.train_dataloader.update(num_workers=0, persistent_workers=False)
     iters = settings.iters or cfg.train_cfg.max_iters
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters)
     for sched in cfg.param_scheduler:  # a shortened schedule keeps its shape
@@ -116,7 +204,7 @@ def measurement_config(export_cfg: Config, settings: DownstreamSettings,
     # measurement never reuses the logger or visualizer of an earlier one
     cfg.visualizer.vis_backends = []
     cfg.experiment_name = f'{settings.metric}-seed{seed}-{uuid.uuid4().hex}'
-    return quiet_run(cfg, work_dir, seed)
+    return quiet_run(cfg, work_dir, seed), splits
 
 
 def downstream_metric(checkpoint: str,
@@ -125,11 +213,10 @@ def downstream_metric(checkpoint: str,
                       work_dir: str,
                       seed: int,
                       source: str = 'student') -> Dict[str, float]:
-    """Export ``arch`` of the supernet ``checkpoint`` with the scenes
-    protocol of ``settings.metric``, train it with MMEngine's Runner
+    """Export ``arch`` of the supernet ``checkpoint`` with the protocol
+    ``settings.task``, train it on the labeled data with MMEngine's Runner
     (``seed`` seeds the heads and the data order) and return its bbox mAP
-    or mIoU (0-1) on each of ``settings.splits`` (by default the val
-    scenes): ``{split: value}``."""
+    or mIoU (0-1) on each of ``settings.splits``: ``{split: value}``."""
     from mmengine.runner import Runner, TestLoop
 
     from mmdata.export import TASKS, export_subnet
@@ -144,49 +231,31 @@ def downstream_metric(checkpoint: str,
         overwrite=True)
     export_cfg = load_config(
         osp.join(export_dir, TASKS[settings.task]['config']))
-    cfg = measurement_config(export_cfg, settings, osp.join(work_dir, 'run'),
-                             seed)
+    cfg, splits = measurement_config(export_cfg, settings,
+                                     osp.join(work_dir, 'run'), seed)
     runner = Runner.from_cfg(cfg)
     runner.train()
     values = {}
-    for split in settings.splits:
-        if split == 'val':  # the protocol's own test loader
+    for split, (loader, evaluator) in splits.items():
+        if split == settings.splits[0]:  # the config's own test loader
             metrics = runner.test()
         else:
-            metrics = TestLoop(runner, *split_loader(cfg, split)).run()
-        values[split] = metric_value(metrics, settings.metric)
+            metrics = TestLoop(runner, loader, evaluator).run()
+        values[split] = metric_value(metrics, evaluator['type'])
     return values
 
 
-def split_loader(cfg: Config, split: str) -> tuple:
-    """The protocol's test dataloader and evaluator (which read the val
-    scenes) set to read ``split`` instead."""
-
-    def other(path: str) -> str:
-        return re.sub(r'(?<![A-Za-z0-9])val(?![A-Za-z0-9])', split, path)
-
-    loader = copy.deepcopy(cfg.test_dataloader)
-    evaluator = copy.deepcopy(cfg.test_evaluator)
-    dataset = loader.dataset
-    if 'ann_file' in dataset:
-        dataset.ann_file = other(dataset.ann_file)
-    dataset.data_prefix = {k: other(v) for k, v in dataset.data_prefix.items()}
-    if 'ann_file' in evaluator:
-        evaluator.ann_file = other(evaluator.ann_file)
-    return loader, evaluator
-
-
-def metric_value(metrics: dict, metric: str) -> float:
-    """The value (0-1) of ``metric`` in a Runner's test results. mmdet's
-    CocoMetric returns nothing when the detector kept no box on any val
-    scene: that is an mAP of 0, logged."""
+def metric_value(metrics: dict, evaluator: str) -> float:
+    """The value (0-1) of the evaluator's metric in a Runner's test
+    results. mmdet's CocoMetric returns nothing when the detector kept no
+    box on any image: that is an mAP of 0, logged."""
     from mmengine.logging import print_log
-    _, key, scale = SCENE_TASKS[metric]
+    key, scale = EVALUATOR_KEYS[evaluator]
     if key in metrics:
         return float(metrics[key]) * scale
-    if metric == 'det-map' and not metrics:
+    if evaluator == 'CocoMetric' and not metrics:
         print_log(
-            'the detector kept no box on any val scene: bbox mAP 0',
+            'the detector kept no box on any test image: bbox mAP 0',
             logger='current',
             level=30)
         return 0.
@@ -195,19 +264,23 @@ def metric_value(metrics: dict, metric: str) -> float:
 
 def settings_identity(settings: DownstreamSettings) -> dict:
     """What the results depend on, for a results file's signature: the
-    settings, the shipped protocol's text and the scenes' recipe."""
+    settings, the protocol's text and the labeled data (each split's
+    dataset and, for the scenes, their recipe)."""
     from mmdata.export.tasks import TASKS, shipped_configs
+    from .labeled_data import data_identity
     protocol = osp.join(shipped_configs(), TASKS[settings.task]['base'])
     with open(protocol, 'rb') as f:
         protocol_sha = hashlib.sha256(f.read()).hexdigest()
-    with open(osp.join(settings.data_root, 'scenes.json')) as f:
-        scenes = json.load(f)
     identity = dict(
-        asdict(settings),
+        metric=settings.metric,
+        iters=settings.iters,
         task=settings.task,
         protocol_sha256=protocol_sha,
-        scenes=scenes)
-    identity.pop('data_root')  # the scenes' recipe says what they are
-    if settings.splits == ('val', ):  # as before splits could be chosen
-        identity.pop('splits')
+        labeled_data=data_identity(settings.load_data(),
+                                   ('train', ) + settings.splits))
+    if settings.splits != ('val', ):
+        identity['splits'] = list(settings.splits)
+    scenes = identity['labeled_data'].pop('scenes', None)
+    if scenes is not None:
+        identity['scenes'] = scenes
     return identity

@@ -225,3 +225,14 @@ def follow_train_length(cfg: Config, original: Config) -> list:
                                f'-> {value}')
                 sched[name] = value
     return changes
+
+
+def parse_shard(text: str) -> tuple:
+    """``(i, n)`` of a ``--shard I/N`` value, 1 <= I <= N."""
+    import re
+    match = re.fullmatch(r'(\d+)/(\d+)', text)
+    i, n = (int(g) for g in match.groups()) if match else (0, 0)
+    if not 1 <= i <= n:
+        raise ConfigError(f'--shard {text}: allowed I/N with '
+                          '1 <= I <= N, e.g. 1/2 and 2/2')
+    return i, n

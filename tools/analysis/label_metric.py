@@ -16,11 +16,19 @@ compare the label-free search with (tools/analysis/rank_correlation.py).
   semi-supervised protocol and fine-tuned end to end by MMEngine's Runner on
   a class-balanced 1% subset of the train split (``--labels-per-class``),
   top-1 on the whole test split (mmdata.evaluation.finetune).
-* ``det-map``, ``seg-miou`` (the Fashion-MNIST scenes of
-  ``tools/misc/prepare_fashion_scenes.py`` in ``--scenes``): the arch
-  exported with the shipped scenes protocol (Faster R-CNN FPN, FCN) and
-  trained by MMEngine's Runner on the train scenes, bbox mAP / mIoU (0-1) on
-  the val scenes (mmdata.evaluation.downstream). CONFIG is not read.
+* ``det-map``, ``seg-miou``: the arch exported with a shipped protocol
+  (``--protocol``; default: the scenes' Faster R-CNN FPN, FCN) and trained
+  by MMEngine's Runner on ``labeled_train``, bbox mAP / mIoU (0-1) on
+  ``labeled_val`` (mmdata.evaluation.downstream). CONFIG is not read.
+
+The labeled data: ``--labeled-data DATA.py``, a config naming
+``labeled_train`` and ``labeled_val`` (and optionally ``labeled_test``)
+datasets in the libraries' own form (an mmpretrain ``CustomDataset``
+folder, an mmdet ``CocoDataset``, an mmseg dataset;
+mmdata.evaluation.labeled_data). Without it the classification metrics
+read CONFIG's probe loaders and det-map / seg-miou the shipped
+Fashion-MNIST scenes (``configs/labeled/fashion-scenes_{det,seg}.py``;
+``--scenes DIR`` sets their folder).
 
 Several ``--seeds`` of the same archs measure the metric's own noise (the
 seed draws the labeled images, the calibration batches, the projection of
@@ -42,26 +50,11 @@ Example::
         --search-dir work_dirs/demo/search --metric knn --out knn.csv
 """
 import argparse
-import csv
-import json
-import os
 import os.path as osp
-import re
-import shutil
-import time
 
 from mmengine.config import DictAction
 
 METRICS = ('linear', 'linear-fixed', 'knn', 'finetune', 'det-map', 'seg-miou')
-SCENE_METRICS = {'det-map': 'bbox_mAP', 'seg-miou': 'mIoU'}  # -> column
-
-
-def fields(metric: str, splits=('val', )) -> list:
-    """The CSV columns of ``metric``'s results; a scenes metric tested on
-    several splits also has one column per split before the mean (last)."""
-    value = SCENE_METRICS.get(metric, 'top1')
-    each = [f'{value}@{s}' for s in splits] if len(splits) > 1 else []
-    return ['arch', 'bin', 'seed', *each, value]
 
 
 def parse_args() -> argparse.Namespace:
@@ -133,9 +126,24 @@ def parse_args() -> argparse.Namespace:
         help='finetune, det-map, seg-miou: '
         'scratch folder (default: next to --out)')
     parser.add_argument(
+        '--labeled-data',
+        help='labeled-data config (labeled_train, labeled_val, optionally '
+        'labeled_test datasets); default: CONFIG\'s probe loaders, for '
+        'det-map / seg-miou the shipped Fashion-MNIST scenes')
+    parser.add_argument(
+        '--data-options',
+        nargs='+',
+        action=DictAction,
+        help='set on every labeled split, e.g. data_root=data/mine/')
+    parser.add_argument(
         '--scenes',
-        default='data/fashion-scenes',
-        help='det-map, seg-miou: folder of the scenes')
+        help='det-map, seg-miou: the folder of the shipped scenes '
+        '(= --data-options data_root=DIR)')
+    parser.add_argument(
+        '--protocol',
+        help='det-map, seg-miou: the export task trained (default: the '
+        'scenes protocol; det-map also coco-maskrcnn-fpn, '
+        'voc-fasterrcnn-c4, seg-miou cityscapes-fcn)')
     parser.add_argument(
         '--iters',
         type=int,
@@ -146,8 +154,9 @@ def parse_args() -> argparse.Namespace:
         nargs='+',
         default=['val'],
         choices=['val', 'test'],
-        help='det-map, seg-miou: scenes splits the trained model is tested '
-        'on; the value is their mean (each split also gets a column)')
+        help='det-map, seg-miou: labeled splits the trained model is tested '
+        'on (labeled_val, labeled_test); the value is their mean (each '
+        'split also gets a column)')
     parser.add_argument(
         '--shard',
         default='1/1',
@@ -167,247 +176,67 @@ def parse_args() -> argparse.Namespace:
 
 
 def candidates(args) -> list:
+    """``(arch, bin)`` of ``--archs`` or of the search's candidates."""
     if args.archs:
         from mmdata.space import Arch
-        return [dict(arch=str(Arch.parse(a)), bin='') for a in args.archs]
+        return [(str(Arch.parse(a)), '') for a in args.archs]
     from mmdata.search.outputs import read_candidates
-    return [
-        dict(arch=c['arch'], bin=c['bin'])
-        for c in read_candidates(args.search_dir)['candidates']
-    ]
+    return [(c['arch'], c['bin'])
+            for c in read_candidates(args.search_dir)['candidates']]
 
 
-def signature(args, cfg) -> dict:
-    """What the rows depend on, beside the arch and the seed."""
-    from mmdata.models.supernet_checkpoint import supernet_weights_sha256
-    sig = dict(
-        supernet_weights_sha256=supernet_weights_sha256(args.checkpoint),
+def settings(args):
+    from mmdata.evaluation.label_metrics import LabelMetricSettings
+    options = dict(args.data_options or {})
+    if args.scenes:
+        options['data_root'] = args.scenes
+    return LabelMetricSettings(
         metric=args.metric,
-        source=args.source)
-    if args.metric in SCENE_METRICS:
-        from mmdata.evaluation.downstream import settings_identity
-        return dict(sig, **settings_identity(downstream_settings(args)))
-    sig.update(data=[
-        json.loads(json.dumps(cfg[k].dataset, default=str))
-        for k in ('probe_train_dataloader', 'probe_test_dataloader')
-    ])
-    if args.metric == 'finetune':
-        from mmdata.evaluation.finetune import settings_identity
-        return dict(sig, **settings_identity(finetune_settings(args)))
-    sig.update(
+        config=args.config,
+        cfg_options=args.cfg_options,
+        labeled_data=args.labeled_data,
+        data_options=options or None,
+        source=args.source,
         calib_batches=args.calib_batches,
         max_train=args.max_train,
-        max_test=args.max_test)
-    if args.metric == 'knn':
-        return dict(sig, k=args.k)
-    sig.update(c=args.c)
-    if args.metric == 'linear-fixed':
-        sig.update(width=args.width, projection_seed=args.projection_seed)
-    return sig
-
-
-def check_numbers(args) -> None:
-    """Every number of the metrics in its valid range."""
-    from mmdata.utils import ConfigError
-    for name in ('calib_batches', 'max_train', 'max_test', 'max_iter', 'width',
-                 'k', 'labels_per_class', 'epochs', 'iters'):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise ConfigError(f"--{name.replace('_', '-')} {value}: "
-                              'allowed >= 1')
-    for name in ('c', 'lr'):
-        value = getattr(args, name)
-        if not 0 < value < float('inf'):
-            raise ConfigError(f'--{name} {value}: allowed: a finite number '
-                              '> 0')
-    shard(args)
-
-
-def shard(args) -> tuple:
-    """``(i, n)`` of ``--shard I/N``, 1 <= I <= N."""
-    from mmdata.utils import ConfigError
-    match = re.fullmatch(r'(\d+)/(\d+)', args.shard)
-    i, n = (int(g) for g in match.groups()) if match else (0, 0)
-    if not 1 <= i <= n:
-        raise ConfigError(f'--shard {args.shard}: allowed I/N with '
-                          '1 <= I <= N, e.g. 1/2 and 2/2')
-    return i, n
-
-
-def finetune_settings(args):
-    from mmdata.evaluation.finetune import FinetuneSettings
-    return FinetuneSettings(
-        labels_per_class=args.labels_per_class, epochs=args.epochs, lr=args.lr)
-
-
-def downstream_settings(args):
-    from mmdata.evaluation.downstream import DownstreamSettings
-    return DownstreamSettings(
-        metric=args.metric,
-        data_root=args.scenes,
+        max_test=args.max_test,
+        c=args.c,
+        max_iter=args.max_iter,
+        width=args.width,
+        projection_seed=args.projection_seed,
+        k=args.k,
+        labels_per_class=args.labels_per_class,
+        epochs=args.epochs,
+        lr=args.lr,
         iters=args.iters,
-        splits=args.eval_splits)
-
-
-def done_rows(args, sig: dict) -> set:
-    """``(arch, seed)`` already in the CSV; refuses a CSV made otherwise."""
-    from mmdata.utils import WorkDirError, atomic_write
-    from mmdata.utils.files import identity_diff
-    side = args.out + '.json'
-    if args.overwrite:
-        for path in (args.out, side):
-            if osp.exists(path):
-                os.remove(path)
-    if osp.isfile(args.out):
-        with open(side) if osp.isfile(side) else open(os.devnull) as f:
-            saved = json.loads(f.read() or '{}')
-        diff = identity_diff(saved, json.loads(json.dumps(sig)))
-        if diff:
-            raise WorkDirError(
-                f'{args.out} holds label-metric results computed differently '
-                f"({'; '.join(diff)}); pass --overwrite or another --out")
-        with open(args.out) as f:
-            text = f.read()
-        if text and not text.endswith('\n'):  # a row cut by a kill
-            text = text[:text.rfind('\n') + 1]
-            atomic_write(args.out, text)
-        return {(r['arch'], r['seed'])
-                for r in csv.DictReader(text.splitlines())}
-    atomic_write(side, json.dumps(sig, indent=1))
-    try:  # exclusive: a shard started at the same time may have made it
-        with open(args.out, 'x') as f:
-            f.write(','.join(fields(args.metric, args.eval_splits)) + '\n')
-    except FileExistsError:
-        return done_rows(args, sig)
-    return set()
+        eval_splits=args.eval_splits,
+        protocol=args.protocol)
 
 
 def main(args: argparse.Namespace) -> None:
-    from mmengine.utils import ProgressBar
-
+    from mmdata.evaluation.label_metrics import (LabelRows, measure_rows,
+                                                 measurer, signature)
     from mmdata.models.supernet_checkpoint import load_supernet_backbone
     from mmdata.space import Arch
-    from mmdata.utils import UserError, load_config
-    check_numbers(args)
-    scenes = args.metric in SCENE_METRICS
-    cfg = None if scenes else load_config(args.config)
-    if args.cfg_options and not scenes:
-        cfg.merge_from_dict(args.cfg_options)
+    from mmdata.utils import parse_shard
+    i, n = parse_shard(args.shard)
+    s = settings(args)
     _, space = load_supernet_backbone(args.checkpoint, args.source)
     archs = candidates(args)
-    for c in archs:
-        space.validate(Arch.parse(c['arch']))
-    done = done_rows(args, signature(args, cfg))
-    i, n = shard(args)
-    pairs = [(seed, c) for seed in args.seeds for c in archs][i - 1::n]
-    todo = [(seed, c) for seed, c in pairs
-            if (c['arch'], str(seed)) not in done]
-    print(f'{args.metric}: {len(todo)} (arch, seed) pairs to do, '
-          f'{len(done)} already in {args.out}')
-    if scenes:
-        measure = measure_downstream(args)
-    elif args.metric == 'finetune':
-        measure = measure_finetune(args, cfg)
-    else:
-        measure = measure_frozen(args, cfg)
-    columns = fields(args.metric, args.eval_splits)
-    bar = ProgressBar(len(todo)) if todo else None
-    start = time.perf_counter()
-    with open(args.out, 'a', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        for seed, c in todo:
-            try:
-                value = measure(Arch.parse(c['arch']), seed)
-            except UserError as err:
-                print()  # after the progress bar
-                raise type(err)(f'{err} ({c["arch"]}, seed {seed})')
-            values = value if isinstance(value, dict) else {columns[-1]: value}
-            writer.writerow({
-                'arch': c['arch'],
-                'bin': c['bin'],
-                'seed': seed,
-                **{
-                    k: f'{v:.6f}'
-                    for k, v in values.items()
-                }
-            })
-            f.flush()
-            bar.update()
-    if bar:
-        seconds = (time.perf_counter() - start) / len(todo)
-        print(f'\n{args.metric}: {seconds:.1f} s per (arch, seed)')
+    for arch, _ in archs:
+        space.validate(Arch.parse(arch))
+    rows = LabelRows(args.out, signature(s, args.checkpoint), s.columns(),
+                     args.overwrite)
+    pairs = [(seed, a, b) for seed in args.seeds for a, b in archs][i - 1::n]
+    scratch = args.work_dir or osp.splitext(args.out)[0] + f'-{args.metric}'
+    if n > 1:
+        scratch = osp.join(scratch, f'shard{i}')
+    seconds = measure_rows(rows, measurer(s, args.checkpoint, scratch), pairs,
+                           args.metric)
+    if seconds:
+        per = sum(seconds.values()) / len(seconds)
+        print(f'{args.metric}: {per:.1f} s per (arch, seed)')
     print(f'results in {args.out}')
-
-
-def measure_frozen(args, cfg):
-    """``(arch, seed) -> top1`` of a frozen-feature metric."""
-    from mmdata.evaluation import (calibrated_features, fixed_projection,
-                                   knn_top1, labeled_loaders,
-                                   linear_probe_top1, normalizer)
-    from mmdata.export import build_subnet, load_supernet_backbone
-    state, _ = load_supernet_backbone(args.checkpoint, args.source)
-    norm = normalizer(cfg)
-    in_channels = cfg.model.backbone.get('in_channels', 3)
-    loaders = {}
-
-    def measure(arch, seed: int) -> float:
-        if seed not in loaders:
-            loaders[seed] = labeled_loaders(cfg, args.max_train, args.max_test,
-                                            seed)
-        model = build_subnet(state, arch, in_channels=in_channels)
-        (train_f, train_y), (test_f, test_y) = calibrated_features(
-            model, *loaders[seed], norm, args.calib_batches, progress=False)
-        if args.metric == 'knn':
-            return knn_top1(train_f, train_y, test_f, test_y, args.k)
-        if args.metric == 'linear-fixed':
-            train_f, test_f = fixed_projection(train_f, test_f, args.width,
-                                               args.projection_seed)
-        return linear_probe_top1(
-            train_f, train_y, test_f, test_y, c=args.c, max_iter=args.max_iter)
-
-    return measure
-
-
-def _scratch(args, name: str, seed: int) -> str:
-    scratch = args.work_dir or osp.splitext(args.out)[0] + f'-{name}'
-    i, n = shard(args)
-    return osp.join(scratch, f'seed{seed}' + (f'-shard{i}' if n > 1 else ''))
-
-
-def measure_downstream(args):
-    """``(arch, seed) -> {column: value}`` of a scenes ground truth: the
-    mean over the tested splits, and each split's when there are several."""
-    from mmdata.evaluation.downstream import downstream_metric
-    settings = downstream_settings(args)
-    columns = fields(args.metric, settings.splits)[3:]
-
-    def measure(arch, seed: int) -> dict:
-        folder = _scratch(args, args.metric, seed)
-        try:
-            each = downstream_metric(args.checkpoint, arch, settings, folder,
-                                     seed, args.source)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        mean = sum(each.values()) / len(each)
-        return dict(zip(columns, [*each.values(), mean][-len(columns):]))
-
-    return measure
-
-
-def measure_finetune(args, cfg):
-    """``(arch, seed) -> top1`` of the fine-tuning metric."""
-    from mmdata.evaluation.finetune import finetune_top1
-    settings = finetune_settings(args)
-
-    def measure(arch, seed: int) -> float:
-        folder = _scratch(args, 'finetune', seed)
-        try:
-            return finetune_top1(args.checkpoint, arch, cfg, folder, seed,
-                                 settings, args.source)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-
-    return measure
 
 
 if __name__ == '__main__':

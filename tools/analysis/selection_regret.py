@@ -1,0 +1,78 @@
+"""The regret of label-free picks and of selections (tools/select_subnet.py)
+against ground-truth rows they never read.
+
+For every bin of the search: each ``--rankers`` pick (no labels; ``random``
+in expectation) and each ``--selection`` pick, with its ground-truth
+percentile inside the bin, its gap to the bin's best and the compute it
+spent (fraction of one full label run per candidate). Prints a markdown
+table; ``--out`` also writes the rows as JSON.
+
+Example::
+
+    python tools/analysis/selection_regret.py work_dirs/scenes/seg \\
+        --truth docs/ranking/scenes-study/label-seg-miou.csv \\
+        --selection work_dirs/select/seg-score-b1 --bins 9-13.5MFLOPs@96px
+"""
+import argparse
+import json
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('search_dir', help='the search the picks come from')
+    parser.add_argument(
+        '--truth',
+        nargs='+',
+        required=True,
+        help='ground-truth label-metric CSVs (the mean over their rows)')
+    parser.add_argument(
+        '--rankers',
+        nargs='+',
+        default=['score', 'params', 'flops', 'random'],
+        help='label-free pickers: score, params, flops, random, proxies and '
+        'rankers the search recorded')
+    parser.add_argument(
+        '--selection',
+        nargs='+',
+        default=[],
+        metavar='DIR[=NAME]',
+        help='selection work dirs (selection.json), optionally named')
+    parser.add_argument('--bins', nargs='+', help='only these bins')
+    parser.add_argument('--out', help='JSON of every row')
+    parser.add_argument('--debug', action='store_true')
+    return parser.parse_args()
+
+
+def main(args: argparse.Namespace) -> None:
+    from mmdata.errors import DataError
+    from mmdata.evaluation.label_selection import group_by_bin
+    from mmdata.evaluation.selection_regret import (markdown, ranker_rows,
+                                                    selection_rows,
+                                                    truth_means)
+    from mmdata.search.outputs import read_candidates
+    from mmdata.utils import atomic_write
+    truth = truth_means(args.truth)
+    by_bin = {
+        b: records
+        for b, records in group_by_bin(
+            read_candidates(args.search_dir)['candidates']).items()
+        if not args.bins or b in args.bins
+    }
+    missing = [r['arch'] for rs in by_bin.values() for r in rs
+               if r['arch'] not in truth]
+    if missing:
+        raise DataError(f'{len(missing)} candidates have no ground-truth row '
+                        f'(e.g. {missing[0]}); pass --bins with measured bins')
+    rows = ranker_rows(by_bin, truth, args.rankers)
+    for item in args.selection:
+        folder, _, name = item.partition('=')
+        rows += selection_rows(folder, name or folder, by_bin, truth)
+    print(markdown(rows), end='')
+    if args.out:
+        atomic_write(args.out, json.dumps(rows, indent=1))
+
+
+if __name__ == '__main__':
+    args = parse_args()
+    from mmdata.utils import run_cli
+    run_cli(lambda: main(args))
