@@ -97,6 +97,14 @@ class DownstreamSettings:
     def task(self) -> str:
         return self.protocol
 
+    def is_shipped_scenes(self) -> bool:
+        """Whether the data is the metric's shipped scenes config (perhaps
+        in another folder): then the scenes' recipe identifies it."""
+        from mmdata.export.tasks import shipped_configs
+        shipped = osp.join(shipped_configs(), DEFAULT_DATA[self.metric])
+        return osp.abspath(self.labeled_data) == osp.abspath(shipped) and \
+            set(self.data_options or {}) <= {'data_root'}
+
     def load_data(self) -> Config:
         """The labeled-data config (every split it is read on checked by
         :func:`check_labeled_data`)."""
@@ -275,12 +283,13 @@ def settings_identity(settings: DownstreamSettings) -> dict:
         metric=settings.metric,
         iters=settings.iters,
         task=settings.task,
-        protocol_sha256=protocol_sha,
-        labeled_data=data_identity(settings.load_data(),
-                                   ('train', ) + settings.splits))
+        protocol_sha256=protocol_sha)
     if settings.splits != ('val', ):
         identity['splits'] = list(settings.splits)
-    scenes = identity['labeled_data'].pop('scenes', None)
+    data = data_identity(settings.load_data(), ('train', ) + settings.splits)
+    scenes = data.pop('scenes', None)
     if scenes is not None:
         identity['scenes'] = scenes
+    if not settings.is_shipped_scenes():
+        identity['labeled_data'] = data
     return identity

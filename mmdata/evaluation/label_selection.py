@@ -10,7 +10,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import yaml
 
 from mmdata.errors import ConfigError
-from mmdata.utils.files import atomic_write
+from mmdata.utils import atomic_write, file_sha256
 from .label_metrics import LabelMetricSettings, LabelRows, measure_rows
 from .selection import (FIDELITY, HalvingPlan, exhaustive, parse_budget,
                         plan_for_budget, shortlist_order, successive_halving)
@@ -106,6 +106,8 @@ def select(search_dir: str,
                            {r['arch']: r['bin']
                             for r in search['candidates']}, shard)
     out = dict(
+        search_dir=osp.abspath(search_dir),
+        checkpoint_sha256=file_sha256(checkpoint),
         metric=settings.metric,
         fidelity=FIDELITY[settings.metric],
         ranker=ranker,

@@ -21,15 +21,24 @@ from .onnx import export_onnx
 from .tasks import TASKS, copy_protocol, render_config
 
 
-def check_search_checkpoint(search_dir: str, checkpoint: str) -> None:
-    """Refuse to export a search's picks from another checkpoint than the
-    one searched (the hash recorded in ``progress/identity.json``)."""
-    path = search_file(search_dir, osp.join('progress', 'identity.json'))
+def searched_checkpoint_sha256(search_dir: str) -> str:
+    """The sha256 of the checkpoint a search (``progress/identity.json``)
+    or a selection on it (``selection.json``) measured."""
+    if osp.isfile(osp.join(search_dir, 'selection.json')):
+        path = osp.join(search_dir, 'selection.json')
+    else:
+        path = search_file(search_dir, osp.join('progress', 'identity.json'))
     try:
-        searched = read_identity(path)['checkpoint_sha256']
+        return read_identity(path)['checkpoint_sha256']
     except (WorkDirError, KeyError) as err:
         raise UserError(f'{path} is damaged ({type(err).__name__}); rerun '
                         'the search, or pass --force to export anyway')
+
+
+def check_search_checkpoint(search_dir: str, checkpoint: str) -> None:
+    """Refuse to export a search's (or a selection's) picks from another
+    checkpoint than the one it measured."""
+    searched = searched_checkpoint_sha256(search_dir)
     current = file_sha256(checkpoint)
     if searched != current:
         raise CheckpointError(

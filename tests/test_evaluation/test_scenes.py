@@ -122,12 +122,14 @@ def test_scenes_protocol_trains_with_falling_loss(metric, scenes,
     from mmdata.evaluation.downstream import (DownstreamSettings,
                                               measurement_config, metric_value)
     from mmdata.export import TASKS, export_subnet
-    settings = DownstreamSettings(metric, data_root=str(scenes), iters=ITERS)
+    settings = DownstreamSettings(
+        metric, data_options=dict(data_root=str(scenes)), iters=ITERS)
     export_subnet(
         str(tiny_supernet['ckpt']), ARCH, settings.task, str(tmp_path / 'x'))
     exported = Config.fromfile(
         str(tmp_path / 'x' / TASKS[settings.task]['config']))
-    cfg = measurement_config(exported, settings, str(tmp_path / 'run'), 0)
+    cfg, _ = measurement_config(exported, settings, str(tmp_path / 'run'),
+                                0)
     cfg.train_dataloader.batch_size = 4
     # the shipped schedule, shortened with its shape: warm-up and steps
     assert cfg.train_cfg.max_iters == ITERS and cfg.val_cfg is None
@@ -138,7 +140,7 @@ def test_scenes_protocol_trains_with_falling_loss(metric, scenes,
     first, last = losses[:5].mean(), losses[-5:].mean()
     print(f'{metric}: loss {first:.3f} -> {last:.3f}')
     assert last < 0.8 * first, losses
-    assert 0 <= metric_value(runner.test(), metric) <= 1
+    assert 0 <= metric_value(runner.test(), cfg.test_evaluator.type) <= 1
 
 
 @pytest.mark.slow
@@ -174,13 +176,22 @@ def test_label_metric_tests_on_val_and_test_splits(scenes, tiny_supernet,
                                                    tmp_path):
     """--eval-splits val test: a column per split, their mean last; the
     test split's loader reads the test scenes' files."""
-    from mmdata.evaluation.downstream import split_loader
+    from mmdata.evaluation.downstream import (DownstreamSettings,
+                                              measurement_config)
     from mmdata.export import TASKS, export_subnet
-    for task in ('scenes-fasterrcnn-fpn', 'scenes-fcn'):
+    for metric in ('det-map', 'seg-miou'):
+        settings = DownstreamSettings(
+            metric,
+            splits=('val', 'test'),
+            data_options=dict(data_root=str(scenes)))
         export_subnet(
-            str(tiny_supernet['ckpt']), ARCH, task, str(tmp_path / task))
-        cfg = Config.fromfile(str(tmp_path / task / TASKS[task]['config']))
-        loader, evaluator = split_loader(cfg, 'test')
+            str(tiny_supernet['ckpt']), ARCH, settings.task,
+            str(tmp_path / metric))
+        exported = Config.fromfile(
+            str(tmp_path / metric / TASKS[settings.task]['config']))
+        _, splits = measurement_config(exported, settings,
+                                       str(tmp_path / f'{metric}-run'), 0)
+        loader, evaluator = splits['test']
         paths = [
             loader.dataset.get('ann_file', ''),
             evaluator.get('ann_file', ''),
@@ -212,17 +223,21 @@ def test_label_metric_tests_on_val_and_test_splits(scenes, tiny_supernet,
 
 def test_scenes_settings_refuse_bad_values(tmp_path):
     from mmdata.errors import ConfigError, DataError
-    from mmdata.evaluation.downstream import DownstreamSettings
+    from mmdata.evaluation.downstream import (DownstreamSettings,
+                                              check_labeled_data)
+    from mmdata.export.tasks import TASKS, shipped_configs
     with pytest.raises(ConfigError, match='det-map'):
-        DownstreamSettings('map', data_root=str(tmp_path))
+        DownstreamSettings('map')
     with pytest.raises(ConfigError, match=r"splits \['train'\]: allowed"):
-        DownstreamSettings(
-            'det-map', data_root=str(tmp_path), splits=['train'])
+        DownstreamSettings('det-map', splits=['train'])
+    with pytest.raises(ConfigError, match='trains one of'):
+        DownstreamSettings('seg-miou', protocol='coco-maskrcnn-fpn')
+    settings = DownstreamSettings(
+        'det-map', data_options=dict(data_root=str(tmp_path / 'none')))
+    protocol = Config.fromfile(
+        str(Path(shipped_configs()) / TASKS[settings.task]['base']))
     with pytest.raises(DataError, match='prepare_fashion_scenes'):
-        DownstreamSettings('det-map', data_root=str(tmp_path))
-    (tmp_path / 'scenes.json').write_text(json.dumps(dict(size=128)))
-    with pytest.raises(DataError, match='holds 128 px scenes'):
-        DownstreamSettings('seg-miou', data_root=str(tmp_path))
+        check_labeled_data(protocol, settings.load_data(), settings)
 
 
 def test_small_search_configs_score_the_same_candidates():
