@@ -21,8 +21,9 @@ between N processes.
 
 Example::
 
-    python tools/select_subnet.py work_dirs/scenes/seg work_dirs/scenes/train/iter_1500.pth \\
-        --metric seg-miou --labeled-data configs/labeled/fashion-scenes-1k-labels_seg.py \\
+    python tools/select_subnet.py work_dirs/scenes/seg \\
+        work_dirs/scenes/train/iter_1500.pth --metric seg-miou \\
+        --labeled-data configs/labeled/fashion-scenes-1k-labels_seg.py \\
         --shortlist 4 --budget 10% --work-dir work_dirs/select
 """
 import argparse
@@ -35,8 +36,10 @@ METRICS = ('det-map', 'seg-miou', 'finetune', 'knn', 'linear', 'linear-fixed')
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('search_dir', help='a finished search (work dir or '
-                        'its search/ folder)')
+    parser.add_argument(
+        'search_dir',
+        help='a finished search (work dir or '
+        'its search/ folder)')
     parser.add_argument('checkpoint', help='the supernet it searched')
     parser.add_argument('--metric', required=True, choices=METRICS)
     parser.add_argument(
@@ -69,8 +72,7 @@ def parse_args() -> argparse.Namespace:
     length = parser.add_mutually_exclusive_group(required=True)
     length.add_argument(
         '--budget', help="per bin: '4800', '2runs' or '20%%' (see above)")
-    length.add_argument(
-        '--min-run', type=int, help='the first rung\'s length')
+    length.add_argument('--min-run', type=int, help='the first rung\'s length')
     parser.add_argument(
         '--full-run',
         type=int,
@@ -80,8 +82,10 @@ def parse_args() -> argparse.Namespace:
         '--seed', type=int, default=0, help='seed of every label run')
     parser.add_argument('--bins', nargs='+', help='only these bins')
     parser.add_argument('--work-dir', required=True)
-    parser.add_argument('--rows-dir', help='label rows (default: '
-                        'WORK_DIR/rows; share it between selections)')
+    parser.add_argument(
+        '--rows-dir',
+        help='label rows (default: '
+        'WORK_DIR/rows; share it between selections)')
     parser.add_argument('--shard', default='1/1', metavar='I/N')
     parser.add_argument(
         '--debug',

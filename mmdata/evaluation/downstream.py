@@ -27,8 +27,8 @@ SCENE_SIZE = 96  # the scenes protocols' image size (resize, padding)
 EVAL_SPLITS = ('val', 'test')  # labeled_val (the protocol's test) and more
 # label metric -> the export tasks it may train and the default one
 METRIC_TASKS = {
-    'det-map': ('scenes-fasterrcnn-fpn', 'coco-maskrcnn-fpn',
-                'voc-fasterrcnn-c4'),
+    'det-map':
+    ('scenes-fasterrcnn-fpn', 'coco-maskrcnn-fpn', 'voc-fasterrcnn-c4'),
     'seg-miou': ('scenes-fcn', 'cityscapes-fcn'),
 }
 # the shipped labeled data of each metric (under configs/labeled/)
@@ -127,13 +127,13 @@ def check_labeled_data(cfg: Config, labeled: Config,
     """Build and check every split the measurement reads (see
     :func:`~mmdata.evaluation.labeled_data.build_checked`); returns the
     class names they share and ``{split: built dataset}``."""
-    from .labeled_data import build_checked, classes_of, dataset_for
     from mmdata.export import TASKS
+    from .labeled_data import build_checked, classes_of, dataset_for
     scope = TASKS[settings.task]['library']
     built = {}
     for split in ('train', ) + settings.splits:
-        protocol = (cfg.train_dataloader if split == 'train' else
-                    cfg.test_dataloader).dataset
+        protocol = (cfg.train_dataloader
+                    if split == 'train' else cfg.test_dataloader).dataset
         dataset = dataset_for(labeled, split, protocol)
         try:
             built[split] = build_checked(dataset, split, scope,

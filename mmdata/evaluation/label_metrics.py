@@ -1,5 +1,6 @@
 """The label metrics of subnets of a supernet, measured into a resumable
-CSV: what ``tools/analysis/label_metric.py`` and ``tools/select_subnet.py`` run.
+CSV: what ``tools/analysis/label_metric.py`` and ``tools/select_subnet.py``
+run.
 
 Metrics (:data:`LABEL_METRICS`): ``linear``, ``linear-fixed``, ``knn``
 (frozen BN-calibrated pooled C5, :mod:`.frozen_features`), ``finetune``
@@ -129,8 +130,9 @@ class LabelMetricSettings:
         return cfg
 
     def columns(self) -> List[str]:
-        return fields(self.metric, self.eval_splits
-                      if self.downstream is not None else ('val', ))
+        return fields(
+            self.metric, self.eval_splits if self.downstream is not None else
+            ('val', ))
 
 
 def signature(settings: LabelMetricSettings, checkpoint: str) -> dict:
@@ -180,7 +182,10 @@ class LabelRows:
         overwrite (bool): Discard the rows already in it.
     """
 
-    def __init__(self, path: str, sig: dict, columns: List[str],
+    def __init__(self,
+                 path: str,
+                 sig: dict,
+                 columns: List[str],
                  overwrite: bool = False) -> None:
         self.path, self.sig, self.columns = path, sig, columns
         if overwrite:
@@ -238,8 +243,10 @@ class LabelRows:
                     'arch': arch,
                     'bin': bin_name,
                     'seed': seed,
-                    **{k: f'{v:.6f}'
-                       for k, v in values.items()}
+                    **{
+                        k: f'{v:.6f}'
+                        for k, v in values.items()
+                    }
                 })
 
 
@@ -286,8 +293,8 @@ def frozen_measurer(s: LabelMetricSettings, checkpoint: str) -> Callable:
     """``(arch, seed) -> {'top1': value}`` of a frozen-feature metric."""
     from mmdata.export import build_subnet, load_supernet_backbone
     from .frozen_features import (calibrated_features, fixed_projection,
-                                  knn_top1, labeled_loaders,
-                                  linear_probe_top1, normalizer)
+                                  knn_top1, labeled_loaders, linear_probe_top1,
+                                  normalizer)
     cfg = s.probe_config()
     state, _ = load_supernet_backbone(checkpoint, s.source)
     norm = normalizer(cfg)
@@ -296,8 +303,7 @@ def frozen_measurer(s: LabelMetricSettings, checkpoint: str) -> Callable:
 
     def measure(arch, seed: int) -> dict:
         if seed not in loaders:
-            loaders[seed] = labeled_loaders(cfg, s.max_train, s.max_test,
-                                            seed)
+            loaders[seed] = labeled_loaders(cfg, s.max_train, s.max_test, seed)
         model = build_subnet(state, arch, in_channels=in_channels)
         (train_f, train_y), (test_f, test_y) = calibrated_features(
             model, *loaders[seed], norm, s.calib_batches, progress=False)
@@ -308,8 +314,7 @@ def frozen_measurer(s: LabelMetricSettings, checkpoint: str) -> Callable:
                                                s.projection_seed)
         return dict(
             top1=linear_probe_top1(
-                train_f, train_y, test_f, test_y, c=s.c,
-                max_iter=s.max_iter))
+                train_f, train_y, test_f, test_y, c=s.c, max_iter=s.max_iter))
 
     return measure
 

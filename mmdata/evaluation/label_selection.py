@@ -37,9 +37,14 @@ class RungMeasurer:
     .csv``; with ``shard=(i, n)`` this process measures every n-th and waits
     for the other shards' rows."""
 
-    def __init__(self, settings: LabelMetricSettings, checkpoint: str,
-                 rows_dir: str, seed: int, bin_of: Dict[str, str],
-                 shard: Tuple[int, int] = (1, 1)) -> None:
+    def __init__(
+        self,
+        settings: LabelMetricSettings,
+        checkpoint: str,
+        rows_dir: str,
+        seed: int,
+        bin_of: Dict[str, str],
+        shard: Tuple[int, int] = (1, 1)) -> None:
         self.settings, self.checkpoint = settings, checkpoint
         self.rows_dir, self.seed, self.bin_of = rows_dir, seed, bin_of
         self.shard = shard
@@ -59,8 +64,8 @@ class RungMeasurer:
         i, n = self.shard
         mine = [(self.seed, a, self.bin_of[a]) for a in archs][i - 1::n]
         scratch = osp.join(self.rows_dir, f'scratch-shard{i}')
-        took = measure_rows(rows, measurer(s, self.checkpoint, scratch),
-                            mine, f'{s.metric} at {run}')
+        took = measure_rows(rows, measurer(s, self.checkpoint, scratch), mine,
+                            f'{s.metric} at {run}')
         self.seconds.update({(a, run): t for (a, _), t in took.items()})
         values = rows.values(self.seed)
         while any(a not in values for a in archs):
@@ -77,20 +82,21 @@ def plan_of(budget: Optional[str], min_run: Optional[int], shortlist: int,
         parse_budget(budget, full_run, size), shortlist, eta, size)
 
 
-def select(search_dir: str,
-           checkpoint: str,
-           settings: LabelMetricSettings,
-           work_dir: str,
-           rows_dir: str,
-           ranker: str = 'score',
-           shortlist: int = 4,
-           eta: int = 2,
-           budget: Optional[str] = None,
-           min_run: Optional[int] = None,
-           full_run: Optional[int] = None,
-           seed: int = 0,
-           bins: Optional[Sequence[str]] = None,
-           shard: Tuple[int, int] = (1, 1)) -> dict:
+def select(
+    search_dir: str,
+    checkpoint: str,
+    settings: LabelMetricSettings,
+    work_dir: str,
+    rows_dir: str,
+    ranker: str = 'score',
+    shortlist: int = 4,
+    eta: int = 2,
+    budget: Optional[str] = None,
+    min_run: Optional[int] = None,
+    full_run: Optional[int] = None,
+    seed: int = 0,
+    bins: Optional[Sequence[str]] = None,
+    shard: Tuple[int, int] = (1, 1)) -> dict:
     """Successive halving in every bin of the search in ``search_dir``;
     writes ``selection.json`` and ``best.yaml`` to ``work_dir`` (shard 1
     only) and returns the selection."""
@@ -117,8 +123,7 @@ def select(search_dir: str,
     for name, records in by_bin.items():
         if bins and name not in bins:
             continue
-        plan = plan_of(budget, min_run, shortlist, eta, full_run,
-                       len(records))
+        plan = plan_of(budget, min_run, shortlist, eta, full_run, len(records))
         ranked = shortlist_order(records, ranker, seed)
         result = successive_halving(ranked, plan, measure)
         out['bins'][name] = bin_summary(result, plan, records, full_run,
@@ -151,8 +156,8 @@ def bin_summary(result: dict, plan: HalvingPlan, records: List[dict],
 
 def write_selection(work_dir: str, out: dict, by_bin: Dict[str, List[dict]],
                     input_size) -> None:
-    atomic_write(osp.join(work_dir, 'selection.json'),
-                 json.dumps(out, indent=1))
+    atomic_write(
+        osp.join(work_dir, 'selection.json'), json.dumps(out, indent=1))
     best = {}
     for name, b in out['bins'].items():
         record = next(r for r in by_bin[name] if r['arch'] == b['pick'])
@@ -168,5 +173,4 @@ def write_selection(work_dir: str, out: dict, by_bin: Dict[str, List[dict]],
             label_value=b['pick_value'],
             spent=f"{b['spent']} {out['fidelity']}")
     atomic_write(
-        osp.join(work_dir, 'best.yaml'),
-        yaml.safe_dump(best, sort_keys=False))
+        osp.join(work_dir, 'best.yaml'), yaml.safe_dump(best, sort_keys=False))

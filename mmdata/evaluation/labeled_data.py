@@ -34,9 +34,11 @@ def split_key(split: str) -> str:
     return f'labeled_{split}'
 
 
-def load_labeled_data(path: str,
-                      options: Optional[dict] = None,
-                      splits: Sequence[str] = ('train', 'val')) -> Config:
+def load_labeled_data(
+    path: str,
+    options: Optional[dict] = None,
+    splits: Sequence[str] = ('train', 'val')
+) -> Config:
     """Read a labeled-data config; ``options`` are set on every split's
     dataset (e.g. ``dict(data_root='data/x')``). Each of ``splits`` must be
     a dataset dict with a ``type``."""
@@ -71,7 +73,9 @@ def ann_path(dataset: dict) -> str:
     return ann if not ann or osp.isabs(ann) else osp.join(root, ann)
 
 
-def build_checked(dataset: dict, split: str, scope: str,
+def build_checked(dataset: dict,
+                  split: str,
+                  scope: str,
                   image_size: Optional[int] = None):
     """Build ``dataset`` in ``scope`` ('mmdet', 'mmseg', 'mmpretrain') and
     check it: its ``ann_file`` exists (a COCO dataset needs one), it is not
@@ -134,8 +138,10 @@ def check_image_size(name: str, built, size: int, num: int = 3) -> None:
 
 def classes_of(built_by_split: Dict[str, object]) -> List[str]:
     """The class names all splits share; different names are an error."""
-    names = {s: list(b.metainfo.get('classes') or []) for s, b in
-             built_by_split.items()}
+    names = {
+        s: list(b.metainfo.get('classes') or [])
+        for s, b in built_by_split.items()
+    }
     first = next(iter(names.values()))
     for split, classes in names.items():
         if classes != first:

@@ -101,7 +101,8 @@ def plan_for_budget(budget: int, shortlist: int, eta: int,
     return HalvingPlan(shortlist, budget // unit, eta)
 
 
-def ranker_values(records: Sequence[dict], ranker: str,
+def ranker_values(records: Sequence[dict],
+                  ranker: str,
                   seed: int = 0) -> List[float]:
     """Each record's value under ``ranker`` (higher = better): a search
     field (``score``, ``params``, ``flops``), a proxy or ranker the search
@@ -122,7 +123,8 @@ def ranker_values(records: Sequence[dict], ranker: str,
                       'train_cfg.rankers=[...])')
 
 
-def shortlist_order(records: Sequence[dict], ranker: str,
+def shortlist_order(records: Sequence[dict],
+                    ranker: str,
                     seed: int = 0) -> List[str]:
     """The archs of ``records`` (one bin) best first by ``ranker`` (ties:
     the search's order)."""
@@ -153,9 +155,7 @@ def successive_halving(
         values = measure_rung(alive, run)
         keep = max(1, n // plan.eta)
         alive = sorted(alive, key=lambda a: (-values[a], rank[a]))[:keep]
-        rounds.append(
-            dict(run=run, values={a: values[a]
-                                      for a in values}, kept=list(alive)))
+        rounds.append(dict(run=run, values=dict(values), kept=list(alive)))
     return dict(
         pick=alive[0],
         shortlist=shortlist,

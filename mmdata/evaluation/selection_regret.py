@@ -38,8 +38,7 @@ def judge(pick: str, archs: Sequence[str], truth: Dict[str, float]) -> dict:
     y = np.array([truth[a] for a in archs])
     return dict(
         pick=pick,
-        percentile=float(
-            stats.percentileofscore(y, truth[pick], kind='weak')),
+        percentile=float(stats.percentileofscore(y, truth[pick], kind='weak')),
         regret=float(y.max() - truth[pick]))
 
 
@@ -53,18 +52,19 @@ def ranker_rows(by_bin: Dict[str, List[dict]], truth: Dict[str, float],
         for ranker in rankers:
             if ranker == 'random':
                 got = random_pick([truth[a] for a in archs])
-                row = dict(percentile=got['percentile'], regret=got['regret'],
-                           pick='(expectation)')
+                row = dict(
+                    percentile=got['percentile'],
+                    regret=got['regret'],
+                    pick='(expectation)')
             else:
                 row = judge(shortlist_order(records, ranker)[0], archs, truth)
             rows.append(
-                dict(row, strategy=ranker, bin=name, spent=0.,
-                     best_kept=None))
+                dict(row, strategy=ranker, bin=name, spent=0., best_kept=None))
     return rows
 
 
-def selection_rows(selection_dir: str, label: str,
-                   by_bin: Dict[str, List[dict]],
+def selection_rows(selection_dir: str, label: str, by_bin: Dict[str,
+                                                                List[dict]],
                    truth: Dict[str, float]) -> List[dict]:
     """A row per bin of the selection in ``selection_dir``."""
     with open(osp.join(selection_dir, 'selection.json')) as f:
@@ -106,8 +106,10 @@ def markdown(rows: List[dict], digits: int = 4) -> str:
     """The rows as a table (a column per bin: percentile / regret) and the
     summary beside it."""
     bins = list(dict.fromkeys(r['bin'] for r in rows))
-    head = ['strategy', *[f'{b}: pct / regret' for b in bins], 'spent',
-            'mean regret', 'all in top quartile']
+    head = [
+        'strategy', *[f'{b}: pct / regret' for b in bins], 'spent',
+        'mean regret', 'all in top quartile'
+    ]
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for s in summary(rows):
         cells = [s['strategy']]

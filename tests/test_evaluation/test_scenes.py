@@ -128,8 +128,7 @@ def test_scenes_protocol_trains_with_falling_loss(metric, scenes,
         str(tiny_supernet['ckpt']), ARCH, settings.task, str(tmp_path / 'x'))
     exported = Config.fromfile(
         str(tmp_path / 'x' / TASKS[settings.task]['config']))
-    cfg, _ = measurement_config(exported, settings, str(tmp_path / 'run'),
-                                0)
+    cfg, _ = measurement_config(exported, settings, str(tmp_path / 'run'), 0)
     cfg.train_dataloader.batch_size = 4
     # the shipped schedule, shortened with its shape: warm-up and steps
     assert cfg.train_cfg.max_iters == ITERS and cfg.val_cfg is None

@@ -73,7 +73,8 @@ def test_successive_halving_keeps_the_better_half_each_round():
 
 def test_ties_follow_the_ranker_order():
     out = successive_halving(['y', 'x', 'z'], HalvingPlan(3, 1),
-                             lambda archs, run: {a: 0.5 for a in archs})
+                             lambda archs, run: {a: 0.5
+                                                 for a in archs})
     assert out['pick'] == 'y'
 
 
@@ -86,15 +87,19 @@ def test_rankers_order_the_shortlist():
     assert shortlist_order(records, 'score') == ['b', 'c', 'a']
     assert shortlist_order(records, 'params') == ['a', 'c', 'b']
     assert shortlist_order(records, 'naswot') == ['c', 'a', 'b']
-    assert ranker_values(records, 'random', 1) == ranker_values(
-        records, 'random', 1)
-    with pytest.raises(ConfigError, match=r"--ranker cka-C2: the search "
-                       r"recorded \['flops', 'naswot', 'params', 'random', "
-                       r"'score'\]"):
+    assert ranker_values(records, 'random',
+                         1) == ranker_values(records, 'random', 1)
+    with pytest.raises(
+            ConfigError,
+            match=r"--ranker cka-C2: the search "
+            r"recorded \['flops', 'naswot', 'params', 'random', "
+            r"'score'\]"):
         shortlist_order(records, 'cka-C2')
 
 
-def labeled_coco(root: Path, size: int = 96, classes=('person', 'bicycle'),
+def labeled_coco(root: Path,
+                 size: int = 96,
+                 classes=('person', 'bicycle'),
                  val: str = 'val') -> Path:
     write_coco(root, 'train', 8, seed=0, size=size)
     write_coco(root, 'val', 4, seed=1, size=size)
@@ -198,9 +203,9 @@ def run(*args):
 def test_det_map_and_select_end_to_end_on_coco(tiny_supernet, tmp_path):
     labeled = labeled_coco(tmp_path / 'coco')
     ckpt = tiny_supernet['ckpt']
-    out = run('tools/analysis/label_metric.py', 'unused.py', ckpt,
-              '--metric', 'det-map', '--labeled-data', labeled, '--iters',
-              '2', '--archs', ARCHS[0], '--out', tmp_path / 'det.csv')
+    out = run('tools/analysis/label_metric.py', 'unused.py', ckpt, '--metric',
+              'det-map', '--labeled-data', labeled, '--iters', '2', '--archs',
+              ARCHS[0], '--out', tmp_path / 'det.csv')
     assert out.returncode == 0, out.stderr[-3000:]
     rows = (tmp_path / 'det.csv').read_text().splitlines()
     assert rows[0] == 'arch,bin,seed,bbox_mAP' and len(rows) == 2
@@ -208,8 +213,8 @@ def test_det_map_and_select_end_to_end_on_coco(tiny_supernet, tmp_path):
     search = fake_search(tmp_path / 'search')
     work = tmp_path / 'select'
     out = run('tools/select_subnet.py', search, ckpt, '--metric', 'det-map',
-              '--labeled-data', labeled, '--shortlist', '2', '--min-run',
-              '1', '--ranker', 'naswot', '--work-dir', work)
+              '--labeled-data', labeled, '--shortlist', '2', '--min-run', '1',
+              '--ranker', 'naswot', '--work-dir', work)
     assert out.returncode == 0, out.stderr[-3000:]
     selection = json.loads((work / 'selection.json').read_text())
     b1 = selection['bins']['b1']
@@ -245,6 +250,7 @@ def test_resume_after_a_kill_at_a_round_boundary_gives_the_same_pick(
     measured = []
 
     def fake_measurer(settings, checkpoint, scratch):
+
         def measure(arch, seed):  # a value that changes the order by rung
             measured.append((str(arch), settings.iters))
             if settings.iters == 4 and kill:
@@ -258,14 +264,20 @@ def test_resume_after_a_kill_at_a_round_boundary_gives_the_same_pick(
     settings = LabelMetricSettings(metric='det-map', labeled_data=str(labeled))
 
     def go(work):
-        return select(str(search), str(tiny_supernet['ckpt']), settings,
-                      str(work), str(work / 'rows'), shortlist=4, min_run=2,
-                      bins=['b1'])
+        return select(
+            str(search),
+            str(tiny_supernet['ckpt']),
+            settings,
+            str(work),
+            str(work / 'rows'),
+            shortlist=4,
+            min_run=2,
+            bins=['b1'])
 
     kill = False
     whole = go(tmp_path / 'whole')
-    assert measured == [(a, 2) for a in ARCHS[3::-1]] + [(ARCHS[3], 4),
-                                                          (ARCHS[2], 4)]
+    first = [(a, 2) for a in ARCHS[3::-1]]
+    assert measured == first + [(ARCHS[3], 4), (ARCHS[2], 4)]
     assert whole['bins']['b1']['pick'] == ARCHS[2]
     kill = True
     with pytest.raises(Killed):
@@ -274,6 +286,5 @@ def test_resume_after_a_kill_at_a_round_boundary_gives_the_same_pick(
     resumed = go(tmp_path / 'resumed')
     assert measured == [(ARCHS[3], 4), (ARCHS[2], 4)]  # rung 1 was kept
     keys = ('pick', 'shortlist', 'rounds', 'spent')
-    assert [resumed['bins']['b1'][k] for k in keys] == [
-        whole['bins']['b1'][k] for k in keys
-    ]
+    assert [resumed['bins']['b1'][k]
+            for k in keys] == [whole['bins']['b1'][k] for k in keys]

@@ -58,8 +58,10 @@ def main(args: argparse.Namespace) -> None:
             read_candidates(args.search_dir)['candidates']).items()
         if not args.bins or b in args.bins
     }
-    missing = [r['arch'] for rs in by_bin.values() for r in rs
-               if r['arch'] not in truth]
+    missing = [
+        r['arch'] for rs in by_bin.values() for r in rs
+        if r['arch'] not in truth
+    ]
     if missing:
         raise DataError(f'{len(missing)} candidates have no ground-truth row '
                         f'(e.g. {missing[0]}); pass --bins with measured bins')
