@@ -15,6 +15,7 @@ from .label_metrics import LabelMetricSettings, LabelRows, measure_rows
 from .selection import (FIDELITY, HalvingPlan, exhaustive, parse_budget,
                         plan_for_budget, shortlist_order, successive_halving)
 
+ONE_SHARD = (1, 1)  # (this shard, of shards): no sharding
 POLL_SECONDS = 5  # how often a shard looks for the other shards' rows
 
 
@@ -37,14 +38,13 @@ class RungMeasurer:
     .csv``; with ``shard=(i, n)`` this process measures every n-th and waits
     for the other shards' rows."""
 
-    def __init__(
-        self,
-        settings: LabelMetricSettings,
-        checkpoint: str,
-        rows_dir: str,
-        seed: int,
-        bin_of: Dict[str, str],
-        shard: Tuple[int, int] = (1, 1)) -> None:
+    def __init__(self,
+                 settings: LabelMetricSettings,
+                 checkpoint: str,
+                 rows_dir: str,
+                 seed: int,
+                 bin_of: Dict[str, str],
+                 shard: Tuple[int, int] = ONE_SHARD) -> None:
         self.settings, self.checkpoint = settings, checkpoint
         self.rows_dir, self.seed, self.bin_of = rows_dir, seed, bin_of
         self.shard = shard
@@ -82,21 +82,20 @@ def plan_of(budget: Optional[str], min_run: Optional[int], shortlist: int,
         parse_budget(budget, full_run, size), shortlist, eta, size)
 
 
-def select(
-    search_dir: str,
-    checkpoint: str,
-    settings: LabelMetricSettings,
-    work_dir: str,
-    rows_dir: str,
-    ranker: str = 'score',
-    shortlist: int = 4,
-    eta: int = 2,
-    budget: Optional[str] = None,
-    min_run: Optional[int] = None,
-    full_run: Optional[int] = None,
-    seed: int = 0,
-    bins: Optional[Sequence[str]] = None,
-    shard: Tuple[int, int] = (1, 1)) -> dict:
+def select(search_dir: str,
+           checkpoint: str,
+           settings: LabelMetricSettings,
+           work_dir: str,
+           rows_dir: str,
+           ranker: str = 'score',
+           shortlist: int = 4,
+           eta: int = 2,
+           budget: Optional[str] = None,
+           min_run: Optional[int] = None,
+           full_run: Optional[int] = None,
+           seed: int = 0,
+           bins: Optional[Sequence[str]] = None,
+           shard: Tuple[int, int] = ONE_SHARD) -> dict:
     """Successive halving in every bin of the search in ``search_dir``;
     writes ``selection.json`` and ``best.yaml`` to ``work_dir`` (shard 1
     only) and returns the selection."""
