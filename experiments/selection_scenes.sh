@@ -6,15 +6,19 @@
 #   bash experiments/selection_scenes.sh det 0   # Faster R-CNN FPN
 #   bash experiments/selection_scenes.sh seg 1   # FCN, fresh candidates
 #   bash experiments/selection_scenes.sh report  # the tables
+#   bash experiments/selection_scenes.sh carry   # copy rows to docs/
 #
 # Resumable (re-run the same command): the searches and the label rows are
-# kept in work_dirs/selection/. The settings are the ones fixed in
-# docs/selection.md before the runs; nothing here is tuned.
+# kept in work_dirs/selection/; `carry` copies the label rows, the
+# selections and the searches' candidates.json to docs/selection/, and a
+# work dir that lacks them starts from those copies. The settings are the
+# ones fixed in docs/selection.md before the runs; nothing here is tuned.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 W=${SELECTION_WORK:-work_dirs/selection}
 CARRIED=docs/ranking/scenes-study
+ROWS=docs/selection  # this study's carried rows
 CKPT=$W/supernet_iter_1500.pth
 BINS=(9-13.5MFLOPs@96px 13.5-18MFLOPs@96px)
 declare -A TAP=([seg]=seg [det]=det-fpn)
@@ -24,6 +28,7 @@ RANKERS=(score params flops naswot rankme-C5pool)
 prepare() {
     mkdir -p "$W"
     [ -e "$CKPT" ] || cp "$CARRIED/supernet_iter_1500.pth" "$CKPT"
+    [ -d "$ROWS" ] && cp -rn "$ROWS"/. "$W"/
     $PY tools/misc/prepare_fashion_mnist.py --out data/fashion-mnist
     $PY tools/misc/prepare_fashion_scenes.py data/fashion-scenes
 }
@@ -79,12 +84,22 @@ report() {
         $PY tools/analysis/selection_regret.py "$W/search-$task-s$seed" \
             --truth $(truth "$task" "$seed") --bins "${BINS[@]}" \
             --rankers "${RANKERS[@]}" random --selection "${sel[@]}" \
+            --judge "select score k4" "select score k8" "select score k10" \
             --out "$W/regret-$task-s$seed.json"
     done
 }
 
+# the rows, selections and candidates of $W, copied to $ROWS
+carry() {
+    (cd "$W" && find . \( -path './*/rows/*.csv*' -o -name selection.json \
+        -o -path './search-*/search/candidates.json' \) -print0 |
+        xargs -0 -I{} cp --parents {} "$OLDPWD/$ROWS"/)
+    cp "$W"/regret-*.json "$ROWS"/ 2>/dev/null || true
+}
+
 case "$1" in
     report) report ;;
+    carry) mkdir -p "$ROWS" && carry ;;
     seg | det) study "$1" "${2:-0}" ;;
-    *) echo "usage: $0 seg|det [SEARCH_SEED] | report" >&2; exit 2 ;;
+    *) echo "usage: $0 seg|det [SEARCH_SEED] | report | carry" >&2; exit 2 ;;
 esac

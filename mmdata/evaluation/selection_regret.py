@@ -21,9 +21,9 @@ from .selection import shortlist_order
 TOP_QUARTILE = 75.  # percentile a pick must reach
 
 
-def truth_means(paths: Sequence[str]) -> Dict[str, float]:
-    """``{arch: mean over its rows}`` of label-metric CSVs (the value is
-    each CSV's last column)."""
+def truth_rows(paths: Sequence[str]) -> Dict[str, List[float]]:
+    """``{arch: its values}`` of label-metric CSVs (the value is each CSV's
+    last column; one row per seed)."""
     values: Dict[str, List[float]] = {}
     for path in paths:
         with open(path) as f:
@@ -31,7 +31,41 @@ def truth_means(paths: Sequence[str]) -> Dict[str, float]:
             last = reader.fieldnames[-1]
             for row in reader:
                 values.setdefault(row['arch'], []).append(float(row[last]))
-    return {a: float(np.mean(v)) for a, v in values.items()}
+    return values
+
+
+def truth_means(paths: Sequence[str]) -> Dict[str, float]:
+    """``{arch: mean over its rows}`` (see :func:`truth_rows`)."""
+    return {a: float(np.mean(v)) for a, v in truth_rows(paths).items()}
+
+
+def noise_floor(paths: Sequence[str], archs: Sequence[str]) -> float:
+    """The ground truth's own noise: the mean over ``archs`` of the
+    standard error of each arch's mean over seeds; ``nan`` with one
+    seed."""
+    rows = truth_rows(paths)
+    errors = [
+        np.std(rows[a], ddof=1) / np.sqrt(len(rows[a])) for a in archs
+        if len(rows[a]) > 1
+    ]
+    return float(np.mean(errors)) if errors else float('nan')
+
+
+def goal_met(summaries: List[dict], strategy: str,
+             label_free: Sequence[str]) -> dict:
+    """docs/selection.md's rule for one selection: every pick in its bin's
+    top quartile and a mean regret below every label-free ranker's."""
+    by_name = {s['strategy']: s for s in summaries}
+    mine = by_name[strategy]
+    rivals = [by_name[r] for r in label_free if r in by_name]
+    best = min(rivals, key=lambda s: s['mean_regret'])
+    return dict(
+        strategy=strategy,
+        top_quartile=mine['all_top_quartile'],
+        below_label_free=mine['mean_regret'] < best['mean_regret'],
+        best_label_free=best['strategy'],
+        met=mine['all_top_quartile']
+        and mine['mean_regret'] < best['mean_regret'])
 
 
 def judge(pick: str, archs: Sequence[str], truth: Dict[str, float]) -> dict:

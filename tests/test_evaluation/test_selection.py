@@ -288,3 +288,57 @@ def test_resume_after_a_kill_at_a_round_boundary_gives_the_same_pick(
     keys = ('pick', 'shortlist', 'rounds', 'spent')
     assert [resumed['bins']['b1'][k]
             for k in keys] == [whole['bins']['b1'][k] for k in keys]
+
+
+def test_regret_of_picks_on_a_planted_truth(tmp_path):
+    """Truth b1: ARCHS[0..3] = 0.1, 0.4, 0.3, 0.2 (two seeds, +-0.01);
+    score picks ARCHS[3] (the highest score): percentile 50%, regret 0.2;
+    naswot picks ARCHS[0]: 25%, 0.3; random: mean percentile 62.5%,
+    regret 0.4 - 0.25."""
+    from mmdata.evaluation.label_selection import group_by_bin
+    from mmdata.evaluation.selection_regret import (goal_met, noise_floor,
+                                                    ranker_rows,
+                                                    selection_rows, summary,
+                                                    truth_means)
+    search = fake_search(tmp_path / 'search')
+    truth_csv = tmp_path / 'truth.csv'
+    values = [0.1, 0.4, 0.3, 0.2, 0.5]
+    truth_csv.write_text('arch,bin,seed,mIoU\n' + ''.join(
+        f'"{a}",,{s},{v + (0.01 if s else -0.01):.4f}\n'
+        for a, v in zip(ARCHS, values) for s in (0, 1)))
+    truth = truth_means([str(truth_csv)])
+    assert truth[ARCHS[1]] == pytest.approx(0.4)
+    assert noise_floor([str(truth_csv)], ARCHS[:4]) == pytest.approx(0.01)
+    by_bin = group_by_bin(
+        json.loads(
+            (search / 'search' / 'candidates.json').read_text())['candidates'])
+    rows = ranker_rows({'b1': by_bin['b1']}, truth,
+                       ['score', 'naswot', 'random'])
+    got = {r['strategy']: (r['percentile'], r['regret']) for r in rows}
+    assert got['score'] == pytest.approx((50., 0.2))
+    assert got['naswot'] == pytest.approx((25., 0.3))
+    assert got['random'] == pytest.approx((62.5, 0.15))
+    picked = tmp_path / 'sel'
+    picked.mkdir()
+    (picked / 'selection.json').write_text(
+        json.dumps(
+            dict(
+                bins=dict(
+                    b1=dict(pick=ARCHS[1], shortlist=ARCHS[1:3],
+                            fraction=0.2)))))
+    rows += selection_rows(str(picked), 'sel', {'b1': by_bin['b1']}, truth)
+    assert rows[-1]['percentile'] == 100. and rows[-1]['regret'] == 0.
+    assert rows[-1]['best_kept'] and rows[-1]['spent'] == 0.2
+    goal = goal_met(summary(rows), 'sel', ['score', 'naswot', 'random'])
+    assert goal['met'] and goal['best_label_free'] == 'random'
+    assert not goal_met(summary(rows), 'score', ['naswot'])['met']
+    done = run('tools/analysis/selection_regret.py', search, '--truth',
+               truth_csv, '--rankers', 'score', 'naswot', 'random',
+               '--selection', f'{picked}=sel', '--judge', 'sel', '--bins',
+               'b1', '--out', tmp_path / 'regret.json')
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert '| sel | 100% / 0.0000 | 20.0% | 0.0000 | yes |' in done.stdout
+    assert 'b1: ground-truth noise' in done.stdout and '0.0100' in done.stdout
+    assert 'sel: every pick in the top quartile: yes' in done.stdout
+    saved = json.loads((tmp_path / 'regret.json').read_text())
+    assert saved['goals'][0]['met'] is True

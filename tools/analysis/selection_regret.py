@@ -37,6 +37,13 @@ def parse_args() -> argparse.Namespace:
         default=[],
         metavar='DIR[=NAME]',
         help='selection work dirs (selection.json), optionally named')
+    parser.add_argument(
+        '--judge',
+        nargs='+',
+        default=[],
+        metavar='NAME',
+        help='selections judged by docs/selection.md\'s rule against the '
+        'label-free --rankers')
     parser.add_argument('--bins', nargs='+', help='only these bins')
     parser.add_argument('--out', help='JSON of every row')
     parser.add_argument('--debug', action='store_true')
@@ -46,8 +53,9 @@ def parse_args() -> argparse.Namespace:
 def main(args: argparse.Namespace) -> None:
     from mmdata.errors import DataError
     from mmdata.evaluation.label_selection import group_by_bin
-    from mmdata.evaluation.selection_regret import (markdown, ranker_rows,
-                                                    selection_rows,
+    from mmdata.evaluation.selection_regret import (goal_met, markdown,
+                                                    noise_floor, ranker_rows,
+                                                    selection_rows, summary,
                                                     truth_means)
     from mmdata.search.outputs import read_candidates
     from mmdata.utils import atomic_write
@@ -70,8 +78,25 @@ def main(args: argparse.Namespace) -> None:
         folder, _, name = item.partition('=')
         rows += selection_rows(folder, name or folder, by_bin, truth)
     print(markdown(rows), end='')
+    for name, records in by_bin.items():
+        floor = noise_floor(args.truth, [r['arch'] for r in records])
+        print(f'{name}: ground-truth noise (mean standard error of an '
+              f"arch's mean) {floor:.4f}")
+    summaries = summary(rows)
+    done = {s['strategy'] for s in summaries}
+    goals = [
+        goal_met(summaries, name, args.rankers) for name in args.judge
+        if name in done
+    ]
+    for g in goals:
+        print(f"{g['strategy']}: every pick in the top quartile: "
+              f"{'yes' if g['top_quartile'] else 'no'}; mean regret below "
+              f"every label-free ranker's (best: {g['best_label_free']}): "
+              f"{'yes' if g['below_label_free'] else 'no'}; goal "
+              f"{'met' if g['met'] else 'not met'}")
     if args.out:
-        atomic_write(args.out, json.dumps(rows, indent=1))
+        atomic_write(args.out,
+                     json.dumps(dict(rows=rows, goals=goals), indent=1))
 
 
 if __name__ == '__main__':
