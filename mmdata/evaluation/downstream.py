@@ -176,6 +176,47 @@ def split_loader(cfg: Config, labeled: Config, split: str, built,
     return loader, evaluator
 
 
+def protocol_iters(cfg: Config, task: str) -> int:
+    """The protocol's training length in iterations; an epoch-based one
+    (e.g. the COCO 1x schedule) has none: one error line asks for it."""
+    if 'max_iters' not in cfg.train_cfg:
+        raise ConfigError(
+            f'protocol {task} trains {cfg.train_cfg.get("max_epochs")} '
+            'epochs; a label run is counted in iterations: pass --iters '
+            '(label_metric.py) or --full-run (select_subnet.py)')
+    return int(cfg.train_cfg.max_iters)
+
+
+def iteration_schedule(cfg: Config, iters: Optional[int], task: str) -> None:
+    """``cfg`` set to train ``iters`` iterations (``None``: the protocol's)
+    with its schedule's shape: epoch-based schedulers become iteration-based
+    at the same fractions of the run, iteration-based ones are cut at the
+    end (a warm-up longer than the run) and their milestones scaled."""
+    if iters is None:
+        iters = protocol_iters(cfg, task)
+    epochs = cfg.train_cfg.get('max_epochs')
+    total = protocol_iters(cfg, task) if epochs is None else None
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters)
+    for sched in cfg.param_scheduler:
+        if sched.get('by_epoch', True) and epochs is not None:
+            sched['by_epoch'] = False
+            for key in ('begin', 'end', 'T_max'):
+                if key in sched:
+                    sched[key] = min(iters, round(sched[key] * iters / epochs))
+            if 'milestones' in sched:
+                sched['milestones'] = [
+                    round(m * iters / epochs) for m in sched.milestones
+                ]
+            continue
+        for key in ('end', 'T_max'):
+            if key in sched and sched[key] > iters:
+                sched[key] = iters
+        if 'milestones' in sched and total is not None and iters != total:
+            sched['milestones'] = [
+                int(m * iters / total) for m in sched.milestones
+            ]
+
+
 def measurement_config(export_cfg: Config, settings: DownstreamSettings,
                        work_dir: str, seed: int) -> Tuple[Config, dict]:
     """The exported config set up for one measurement: trained on
@@ -197,15 +238,7 @@ def measurement_config(export_cfg: Config, settings: DownstreamSettings,
     }
     cfg.test_dataloader, cfg.test_evaluator = splits[settings.splits[0]]
     cfg.train_dataloader.update(num_workers=0, persistent_workers=False)
-    iters = settings.iters or cfg.train_cfg.max_iters
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters)
-    for sched in cfg.param_scheduler:  # a shortened schedule keeps its shape
-        for key in ('end', 'T_max'):
-            if key in sched and sched[key] > iters:
-                sched[key] = iters
-        if 'milestones' in sched and settings.iters:
-            scale = iters / export_cfg.train_cfg.max_iters
-            sched['milestones'] = [int(m * scale) for m in sched.milestones]
+    iteration_schedule(cfg, settings.iters, settings.task)
     for key in ('val_dataloader', 'val_cfg', 'val_evaluator'):
         cfg[key] = None
     # no files of the library's visualizer; a name of its own, so that a

@@ -27,9 +27,10 @@ def default_full_run(settings: LabelMetricSettings) -> int:
         return getattr(LabelMetricSettings, name)
     from mmdata.export.tasks import TASKS, shipped_configs
     from mmdata.utils import load_config
+    from .downstream import protocol_iters
     task = settings.downstream.task
     cfg = load_config(osp.join(shipped_configs(), TASKS[task]['base']))
-    return int(cfg.train_cfg.max_iters)
+    return protocol_iters(cfg, task)
 
 
 class RungMeasurer:

@@ -342,3 +342,24 @@ def test_regret_of_picks_on_a_planted_truth(tmp_path):
     assert 'sel: every pick in the top quartile: yes' in done.stdout
     saved = json.loads((tmp_path / 'regret.json').read_text())
     assert saved['goals'][0]['met'] is True
+
+
+def test_epoch_based_protocol_becomes_an_iteration_schedule():
+    """COCO 1x (12 epochs, steps at 8 and 11, a 500-iteration warm-up) as
+    a 20-iteration label run: steps at 13 and 18, the warm-up cut at 20;
+    without a length, one error line."""
+    from mmengine.config import Config
+
+    from mmdata.evaluation.downstream import iteration_schedule
+    from mmdata.export.tasks import TASKS, shipped_configs
+    task = 'coco-maskrcnn-fpn'
+    path = str(Path(shipped_configs()) / TASKS[task]['base'])
+    cfg = Config.fromfile(path)
+    iteration_schedule(cfg, 20, task)
+    assert cfg.train_cfg == dict(type='IterBasedTrainLoop', max_iters=20)
+    warmup, steps = cfg.param_scheduler
+    assert warmup.end == 20 and not warmup.by_epoch
+    assert steps.milestones == [13, 18] and steps.end == 20
+    assert steps.by_epoch is False
+    with pytest.raises(ConfigError, match='trains 12 epochs.*--iters'):
+        iteration_schedule(Config.fromfile(path), None, task)
