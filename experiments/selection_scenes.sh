@@ -83,7 +83,7 @@ report() {
         echo "## $task, search seed $seed"
         $PY tools/analysis/selection_regret.py "$W/search-$task-s$seed" \
             --truth $(truth "$task" "$seed") --bins "${BINS[@]}" \
-            --rankers "${RANKERS[@]}" random --selection "${sel[@]}" \
+            --rankers "${RANKERS[@]}" random ${sel:+--selection "${sel[@]}"} \
             --judge "select score k4" "select score k8" "select score k10" \
             --out "$W/regret-$task-s$seed.json"
     done
