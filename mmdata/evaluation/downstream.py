@@ -113,9 +113,10 @@ class DownstreamSettings:
                                  ('train', ) + self.splits)
 
 
-def scenes_hint(dataset: dict) -> str:
+def scenes_hint(dataset: dict, settings: DownstreamSettings) -> str:
+    """How to make the shipped scenes, where their folder lacks them."""
     root = dataset.get('data_root') or '.'
-    if 'fashion-scenes' in root and not osp.isfile(
+    if settings.is_shipped_scenes() and not osp.isfile(
             osp.join(root, 'scenes.json')):
         return (f' ({root} holds no scenes: make them with '
                 f'tools/misc/prepare_fashion_scenes.py {root})')
@@ -139,7 +140,7 @@ def check_labeled_data(cfg: Config, labeled: Config,
             built[split] = build_checked(dataset, split, scope,
                                          FIXED_SIZE.get(settings.task))
         except DataError as err:
-            raise DataError(f'{err}{scenes_hint(dataset)}') from None
+            raise DataError(f'{err}{scenes_hint(dataset, settings)}') from None
     return classes_of(built), built
 
 

@@ -77,10 +77,10 @@ def main(args: argparse.Namespace) -> None:
     for item in args.selection:
         folder, _, name = item.partition('=')
         rows += selection_rows(folder, name or folder, by_bin, truth)
-    print(markdown(rows), end='')
+    print(markdown(rows))
     for name, records in by_bin.items():
         floor = noise_floor(args.truth, [r['arch'] for r in records])
-        print(f'{name}: ground-truth noise (mean standard error of an '
+        print(f'- {name}: ground-truth noise (mean standard error of an '
               f"arch's mean) {floor:.4f}")
     summaries = summary(rows)
     done = {s['strategy'] for s in summaries}
@@ -89,7 +89,7 @@ def main(args: argparse.Namespace) -> None:
         if name in done
     ]
     for g in goals:
-        print(f"{g['strategy']}: every pick in the top quartile: "
+        print(f"- {g['strategy']}: every pick in the top quartile: "
               f"{'yes' if g['top_quartile'] else 'no'}; mean regret below "
               f"every label-free ranker's (best: {g['best_label_free']}): "
               f"{'yes' if g['below_label_free'] else 'no'}; goal "
