@@ -85,7 +85,7 @@ report() {
             --truth $(truth "$task" "$seed") --bins "${BINS[@]}" \
             --rankers "${RANKERS[@]}" random ${sel:+--selection "${sel[@]}"} \
             --judge "select score k4" "select score k8" "select score k10" \
-            --out "$W/regret-$task-s$seed.json"
+            --rows-dir "$W/$task-s$seed/rows" --out "$W/regret-$task-s$seed.json"
     done
 }
 

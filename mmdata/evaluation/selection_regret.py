@@ -51,6 +51,25 @@ def noise_floor(paths: Sequence[str], archs: Sequence[str]) -> float:
     return float(np.mean(errors)) if errors else float('nan')
 
 
+def fidelity_kendall(rung_rows: Dict[int, Dict[str, float]],
+                     label_free: Dict[str, Dict[str, float]],
+                     archs: Sequence[str], truth: Dict[str, float]) -> dict:
+    """Kendall's tau with the ground truth inside one bin: of each rung's
+    label runs (``{run: {arch: value}}``, over the archs it measured) and of
+    each label-free ranker (``{name: {arch: value}}``); ``(tau, n)``."""
+    out = {}
+    for name, values in [
+            *((f'label run {r}', v) for r, v in sorted(rung_rows.items())),
+            *label_free.items()
+    ]:
+        mine = [a for a in archs if a in values]
+        if len(mine) >= 3:
+            tau = stats.kendalltau([values[a] for a in mine],
+                                   [truth[a] for a in mine])[0]
+            out[name] = (float(tau), len(mine))
+    return out
+
+
 def goal_met(summaries: List[dict], strategy: str,
              label_free: Sequence[str]) -> dict:
     """docs/selection.md's rule for one selection: every pick in its bin's

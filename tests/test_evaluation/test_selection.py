@@ -296,8 +296,8 @@ def test_regret_of_picks_on_a_planted_truth(tmp_path):
     naswot picks ARCHS[0]: 25%, 0.3; random: mean percentile 62.5%,
     regret 0.4 - 0.25."""
     from mmdata.evaluation.label_selection import group_by_bin
-    from mmdata.evaluation.selection_regret import (goal_met, noise_floor,
-                                                    ranker_rows,
+    from mmdata.evaluation.selection_regret import (fidelity_kendall, goal_met,
+                                                    noise_floor, ranker_rows,
                                                     selection_rows, summary,
                                                     truth_means)
     search = fake_search(tmp_path / 'search')
@@ -318,8 +318,18 @@ def test_regret_of_picks_on_a_planted_truth(tmp_path):
     assert got['score'] == pytest.approx((50., 0.2))
     assert got['naswot'] == pytest.approx((25., 0.3))
     assert got['random'] == pytest.approx((62.5, 0.15))
+    reversed_truth = {a: -v for a, v in truth.items()}
+    taus = fidelity_kendall({
+        200: truth,
+        400: reversed_truth
+    }, {}, ARCHS[:4], truth)
+    assert taus == {'label run 200': (1., 4), 'label run 400': (-1., 4)}
+    assert fidelity_kendall({200: truth}, {}, ARCHS[:2], truth) == {}
     picked = tmp_path / 'sel'
     picked.mkdir()
+    rung_rows = tmp_path / 'rows'
+    rung_rows.mkdir()
+    (rung_rows / 'seg-miou-iters200.csv').write_text(truth_csv.read_text())
     (picked / 'selection.json').write_text(
         json.dumps(
             dict(
@@ -335,12 +345,14 @@ def test_regret_of_picks_on_a_planted_truth(tmp_path):
     done = run('tools/analysis/selection_regret.py', search, '--truth',
                truth_csv, '--rankers', 'score', 'naswot', 'random',
                '--selection', f'{picked}=sel', '--judge', 'sel', '--bins',
-               'b1', '--out', tmp_path / 'regret.json')
+               'b1', '--rows-dir', rung_rows, '--out',
+               tmp_path / 'regret.json')
     assert done.returncode == 0, done.stderr[-2000:]
     assert '| sel | 100% / 0.0000 | 20.0% | 0.0000 | yes |' in done.stdout
     assert '- b1: ground-truth noise' in done.stdout
     assert "an arch's mean) 0.0100" in done.stdout
     assert '- sel: every pick in the top quartile: yes' in done.stdout
+    assert 'label run 200 +1.00 (n=4)' in done.stdout
     saved = json.loads((tmp_path / 'regret.json').read_text())
     assert saved['goals'][0]['met'] is True
 

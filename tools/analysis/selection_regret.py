@@ -14,7 +14,9 @@ Example::
         --selection work_dirs/select/seg-score-b1 --bins 9-13.5MFLOPs@96px
 """
 import argparse
+import glob
 import json
+import re
 
 
 def parse_args() -> argparse.Namespace:
@@ -44,6 +46,10 @@ def parse_args() -> argparse.Namespace:
         metavar='NAME',
         help='selections judged by docs/selection.md\'s rule against the '
         'label-free --rankers')
+    parser.add_argument(
+        '--rows-dir',
+        help='the selections\' label rows (select_subnet.py --rows-dir): '
+        'also print each rung\'s Kendall tau with the ground truth')
     parser.add_argument('--bins', nargs='+', help='only these bins')
     parser.add_argument('--out', help='JSON of every row')
     parser.add_argument('--debug', action='store_true')
@@ -94,9 +100,32 @@ def main(args: argparse.Namespace) -> None:
               f"every label-free ranker's (best: {g['best_label_free']}): "
               f"{'yes' if g['below_label_free'] else 'no'}; goal "
               f"{'met' if g['met'] else 'not met'}")
+    if args.rows_dir:
+        print_fidelity(args.rows_dir, by_bin, truth, args.rankers)
     if args.out:
         atomic_write(args.out,
                      json.dumps(dict(rows=rows, goals=goals), indent=1))
+
+
+def print_fidelity(rows_dir, by_bin, truth, rankers) -> None:
+    """Each rung's and each label-free ranker's Kendall tau with the ground
+    truth inside each bin."""
+    from mmdata.evaluation.selection import ranker_values
+    from mmdata.evaluation.selection_regret import (fidelity_kendall,
+                                                    truth_means)
+    rungs = {
+        int(re.search(r'iters(\d+)\.csv$', path).group(1)): truth_means([path])
+        for path in glob.glob(f'{rows_dir}/*-iters*.csv')
+    }
+    for name, records in by_bin.items():
+        archs = [r['arch'] for r in records]
+        free = {
+            r: dict(zip(archs, ranker_values(records, r)))
+            for r in rankers if r != 'random'
+        }
+        taus = fidelity_kendall(rungs, free, archs, truth)
+        print(f'- {name}, Kendall tau with the ground truth: ' +
+              '; '.join(f'{k} {t:+.2f} (n={n})' for k, (t, n) in taus.items()))
 
 
 if __name__ == '__main__':
