@@ -56,11 +56,11 @@ ranking: $(STAMP)
 # first count that passed under docs/ranking.md's lever rule), and by
 # frozen-feature classification of single items; about 36 CPU-hours
 # (18 on 2 cores; the detector's 150 runs are 29 of them), resumable
-# (re-run the same command). A study outlives a session through
-# docs/ranking/scenes-study/: the supernet it is measured on (weights
-# only; trainings on other machines do not reproduce its weights bit for
-# bit) and the label rows measured so far, copied into a work dir that
-# lacks them. Each row carries the hash of the supernet weights it was
+# (re-run the same command). A study outlives its machine through the
+# supernet it is measured on (weights only, in checkpoints/; trainings on
+# other machines do not reproduce its weights bit for bit) and the label
+# rows measured so far (docs/ranking/scenes-study/), copied into a work dir
+# that lacks them. Each row carries the hash of the supernet weights it was
 # measured on, so rows of another supernet are refused. SCENES_CARRY=0
 # starts afresh (trains a new supernet, measures every row).
 SMALL := configs/small
@@ -68,6 +68,7 @@ SCENES_ARGS ?=
 SCENES_CARRY ?= 1
 SCENES_DET_SEEDS ?= 5
 SCENES_ROWS := docs/ranking/scenes-study
+SCENES_CKPT := checkpoints/supernet-mocov2_dynresnet-tiny_1xb64-1500it_fashion-scenes.pth
 SCENES_WORK := work_dirs/scenes
 SCENES_RANKERS := 'cka-C2','cka-C3','cka-C4','cka-C5','cka-C5pool','cka-z',\
 	'relation-centred-z','relation-centred-C5pool','rankme-z','rankme-C5pool',\
@@ -81,7 +82,7 @@ scenes: $(STAMP)
 			[ -e "$$f" ] && [ ! -e $(SCENES_WORK)/$$(basename $$f) ] && \
 				cp "$$f" $(SCENES_WORK)/ || true; done; \
 		[ -e $(SCENES_WORK)/train/iter_1500.pth ] || \
-			cp $(SCENES_ROWS)/supernet_iter_1500.pth $(SCENES_WORK)/train/; \
+			cp $(SCENES_CKPT) $(SCENES_WORK)/train/iter_1500.pth; \
 	fi
 	$(PY) tools/analysis/ranking_benchmark.py \
 		$(SMALL)/supernet-mocov2_dynresnet-tiny_1xb64-1500it_fashion-scenes.py \

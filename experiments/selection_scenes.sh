@@ -18,6 +18,7 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 W=${SELECTION_WORK:-work_dirs/selection}
 CARRIED=docs/ranking/scenes-study
+CARRIED_CKPT=checkpoints/supernet-mocov2_dynresnet-tiny_1xb64-1500it_fashion-scenes.pth
 ROWS=docs/selection  # this study's carried rows
 CKPT=$W/supernet_iter_1500.pth
 BINS=(9-13.5MFLOPs@96px 13.5-18MFLOPs@96px)
@@ -27,7 +28,7 @@ RANKERS=(score params flops naswot rankme-C5pool)
 
 prepare() {
     mkdir -p "$W"
-    [ -e "$CKPT" ] || cp "$CARRIED/supernet_iter_1500.pth" "$CKPT"
+    [ -e "$CKPT" ] || cp "$CARRIED_CKPT" "$CKPT"
     [ -d "$ROWS" ] && cp -rn "$ROWS"/. "$W"/
     $PY tools/misc/prepare_fashion_mnist.py --out data/fashion-mnist
     $PY tools/misc/prepare_fashion_scenes.py data/fashion-scenes

@@ -11,8 +11,8 @@ from mmengine.runner import Runner
 from PIL import Image
 
 from mmdata.registry import MODELS
-from tests.helpers import (write_cityscapes, write_coco, write_fashion_mnist,
-                           write_scenes, write_voc)
+from tests.helpers import (TINY_CFG, write_cityscapes, write_coco,
+                           write_fashion_mnist, write_scenes, write_voc)
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(
@@ -20,7 +20,11 @@ CONFIGS = sorted(
     if '_base_' not in p.parts and 'downstream' not in p.parts
     and 'labeled' not in p.parts)
 LABELED = sorted(
-    str(p.relative_to(REPO)) for p in (REPO / 'configs/labeled').glob('*.py'))
+    str(p.relative_to(REPO))
+    for p in (REPO / 'configs/labeled').glob('fashion-scenes*.py'))
+LABELED_CLS = sorted(
+    str(p.relative_to(REPO)) for p in (REPO / 'configs/labeled').glob('*.py')
+    if str(p.relative_to(REPO)) not in LABELED)
 
 
 def fake_imagenet(root: Path,
@@ -197,6 +201,30 @@ def test_paper_configs_normalise_one_way(config):
         assert norm == 'SyncBN', config
         if model.neck.get('with_bn'):
             assert model.neck.norm_cfg['type'] == 'SyncBN', config
+
+
+@pytest.mark.parametrize('config', LABELED_CLS)
+def test_classification_labeled_data_config_feeds_the_probe(config, tmp_path):
+    """A shipped classification labeled-data config replaces the probe
+    loaders of the tiny supernet config: 4,000 train and 1,000 held-out
+    train images (here 6 and 6 of a small Fashion-MNIST written here)."""
+    from mmdata.evaluation.frozen_features import labeled_loaders
+    from mmdata.evaluation.label_metrics import LabelMetricSettings
+    from mmdata.utils import load_config
+    cfg = load_config(str(REPO / config))
+    assert cfg.labeled_train.indices == list(range(4000))
+    assert cfg.labeled_val.indices == list(range(59000, 60000))
+    assert cfg.labeled_train.split == cfg.labeled_val.split == 'train'
+    root = write_fashion_mnist(tmp_path / 'fm', num_train=16, num_test=4)
+    settings = LabelMetricSettings(
+        'knn',
+        config=TINY_CFG,
+        labeled_data=str(REPO / config),
+        data_options=dict(data_root=str(root), indices=6))
+    train, val = labeled_loaders(settings.probe_config())
+    batch = next(iter(train))
+    assert len(train.dataset) == len(val.dataset) == 6
+    assert batch['inputs'].shape[-2:] == (32, 32)
 
 
 @pytest.mark.parametrize('config', LABELED)

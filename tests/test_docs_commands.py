@@ -99,3 +99,49 @@ def test_runnable_snippet_runs(doc, code):
                          capture_output=True,
                          text=True)
     assert out.returncode == 0, f'{doc}: {out.stderr[-2000:]}'
+
+
+def github_anchors(doc: Path) -> set:
+    """The anchors GitHub gives the headings of ``doc`` (lower case,
+    punctuation dropped, spaces to hyphens, ``-1``, ``-2`` for repeats)."""
+    text = re.sub(r'```.*?```', '', doc.read_text(), flags=re.S)
+    seen: dict = {}
+    anchors = set()
+    for title in re.findall(r'^#{1,6} (.+?)\s*$', text, flags=re.M):
+        slug = re.sub(r'[^\w\- ]', '', title.lower()).replace(' ', '-')
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        anchors.add(slug if n == 0 else f'{slug}-{n}')
+    return anchors
+
+
+def internal_links():
+    """``(doc, target)`` of every relative markdown link of the docs."""
+    found = []
+    for doc in DOCS:
+        text = re.sub(r'```.*?```', '', doc.read_text(), flags=re.S)
+        for target in re.findall(r'\]\(([^)\s]+)\)', text):
+            if not re.match(r'[a-z]+:', target):
+                found.append((doc, target))
+    return found
+
+
+@pytest.mark.parametrize(
+    'doc,target',
+    internal_links(),
+    ids=[f'{d.name}:{t}' for d, t in internal_links()])
+def test_internal_links_and_anchors_exist(doc, target):
+    path, _, anchor = target.partition('#')
+    linked = (doc.parent / path).resolve() if path else doc
+    assert linked.exists(), f'{doc.name}: {target}: no such file'
+    if anchor and linked.suffix == '.md':
+        assert anchor in github_anchors(linked), \
+            f'{doc.name}: {target}: no such heading'
+
+
+@pytest.mark.parametrize('doc', DOCS, ids=[d.name for d in DOCS])
+def test_docs_name_no_sessions_or_issue_numbers(doc):
+    """Readers see neither the team's sessions nor its issue numbers."""
+    words = re.findall(
+        r'\bsessions?\b|\bissues? #?\d+', doc.read_text(), flags=re.I)
+    assert not words, f'{doc.name}: {words}'

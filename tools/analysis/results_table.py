@@ -1,0 +1,48 @@
+"""The results at a glance: each ranker's in-bin Kendall minus params' in
+every study setting, with its 95% paired bootstrap interval, from the rows
+the studies carried (docs/results.md's table and figure).
+
+Example::
+
+    python tools/analysis/results_table.py --figure docs/results/verdict.png \\
+        --update README.md docs/results.md
+"""
+import argparse
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--figure', help='also draw it as this PNG')
+    parser.add_argument(
+        '--update',
+        nargs='+',
+        default=[],
+        metavar='PAGE',
+        help='write the table between the <!-- VERDICT --> markers of '
+        'these pages (README.md docs/results.md)')
+    parser.add_argument('--bootstrap', type=int, default=1000)
+    parser.add_argument('--debug', action='store_true')
+    return parser.parse_args()
+
+
+def main(args: argparse.Namespace) -> None:
+    from mmdata.evaluation.results_table import (ROWS, figure, markdown,
+                                                 results_table, study_settings,
+                                                 with_table)
+    from mmdata.utils import atomic_write
+    table = results_table(study_settings(), args.bootstrap)
+    text = markdown(table, ROWS)
+    print(text)
+    for page in args.update:
+        with open(page) as f:
+            atomic_write(page, with_table(f.read(), text))
+        print(f'updated: {page}')
+    if args.figure:
+        figure(table, ROWS, args.figure)
+        print(f'figure: {args.figure}')
+
+
+if __name__ == '__main__':
+    args = parse_args()
+    from mmdata.utils import run_cli
+    run_cli(lambda: main(args))
