@@ -210,6 +210,7 @@ def test_classification_labeled_data_config_feeds_the_probe(config, tmp_path):
     train images (here 6 and 6 of a small Fashion-MNIST written here)."""
     from mmdata.evaluation.frozen_features import labeled_loaders
     from mmdata.evaluation.label_metrics import LabelMetricSettings
+    from mmdata.evaluation.labeled_data import dataset_for
     from mmdata.utils import load_config
     cfg = load_config(str(REPO / config))
     assert cfg.labeled_train.indices == list(range(4000))
@@ -222,6 +223,10 @@ def test_classification_labeled_data_config_feeds_the_probe(config, tmp_path):
         labeled_data=str(REPO / config),
         data_options=dict(data_root=str(root), indices=6))
     train, val = labeled_loaders(settings.probe_config())
+    # a split the user names is read even where the protocol's test loader
+    # sets test_mode (mmpretrain's MNIST would read its test files)
+    del cfg.labeled_val.test_mode
+    assert dataset_for(cfg, 'val', dict(test_mode=True))['test_mode'] is False
     batch = next(iter(train))
     assert len(train.dataset) == len(val.dataset) == 6
     assert batch['inputs'].shape[-2:] == (32, 32)

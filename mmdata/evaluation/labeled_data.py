@@ -63,6 +63,10 @@ def dataset_for(labeled: Config, split: str, protocol: dict) -> dict:
     for key in INHERITED:
         if key in protocol and key not in dataset:
             dataset[key] = copy.deepcopy(protocol[key])
+    if 'split' in dataset and 'test_mode' not in labeled[split_key(split)]:
+        # mmpretrain's MNIST / CIFAR read their test files whenever
+        # test_mode is set, whatever the split says
+        dataset['test_mode'] = dataset['split'] == 'test'
     return dataset
 
 
