@@ -113,9 +113,10 @@ def print_fidelity(rows_dir, by_bin, truth, rankers) -> None:
     from mmdata.evaluation.selection import ranker_values
     from mmdata.evaluation.selection_regret import (fidelity_kendall,
                                                     truth_means)
+    rung = re.compile(r'-(?:iters|max-train|epochs)(\d+)\.csv$')
     rungs = {
-        int(re.search(r'iters(\d+)\.csv$', path).group(1)): truth_means([path])
-        for path in glob.glob(f'{rows_dir}/*-iters*.csv')
+        int(rung.search(path).group(1)): truth_means([path])
+        for path in glob.glob(f'{rows_dir}/*.csv') if rung.search(path)
     }
     for name, records in by_bin.items():
         archs = [r['arch'] for r in records]
