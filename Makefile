@@ -37,7 +37,7 @@ demo: $(STAMP)
 clean-venv:
 	rm -rf $(VENV)
 
-# the ranking benchmark at demo scale (see docs/ranking.md); pass options
+# the ranking benchmark at demo scale (see docs/studies/tiny_lengths.md); pass options
 # with RANKING_ARGS, e.g. RANKING_ARGS="--iters 2340 --work-dir work_dirs/ranking-5e"
 TINY := configs/tiny
 RANKING_ARGS ?=
@@ -48,18 +48,18 @@ ranking: $(STAMP)
 		$(TINY)/search-cls_dynresnet-tiny_fashion-mnist.py \
 		--work-dir work_dirs/ranking $(RANKING_ARGS)
 
-# the scenes study (docs/ranking.md, "Scenes"): six searches of the same
+# the scenes study (docs/studies/scenes.md): six searches of the same
 # 30 candidates (taps z, C5, C2-C5, C4-C5; C2-C5 with cosine and MSE) judged
 # by Faster R-CNN FPN mAP and FCN mIoU on the Fashion-MNIST scenes (the
 # settings that passed the reliability check: 2,400 iterations, val + test,
 # FCN the mean of seeds 0 and 1, the detector the mean of seeds 0-4, the
-# first count that passed under docs/ranking.md's lever rule), and by
+# first count that passed under docs/studies/scenes.md's lever rule), and by
 # frozen-feature classification of single items; about 36 CPU-hours
 # (18 on 2 cores; the detector's 150 runs are 29 of them), resumable
 # (re-run the same command). A study outlives its machine through the
 # supernet it is measured on (weights only, in checkpoints/; trainings on
 # other machines do not reproduce its weights bit for bit) and the label
-# rows measured so far (docs/ranking/scenes-study/), copied into a work dir
+# rows measured so far (docs/studies/scenes/scenes-study/), copied into a work dir
 # that lacks them. Each row carries the hash of the supernet weights it was
 # measured on, so rows of another supernet are refused. SCENES_CARRY=0
 # starts afresh (trains a new supernet, measures every row).
@@ -67,7 +67,7 @@ SMALL := configs/small
 SCENES_ARGS ?=
 SCENES_CARRY ?= 1
 SCENES_DET_SEEDS ?= 5
-SCENES_ROWS := docs/ranking/scenes-study
+SCENES_ROWS := docs/studies/scenes/scenes-study
 SCENES_CKPT := checkpoints/supernet-mocov2_dynresnet-tiny_1xb64-1500it_fashion-scenes.pth
 SCENES_WORK := work_dirs/scenes
 SCENES_RANKERS := 'cka-C2','cka-C3','cka-C4','cka-C5','cka-C5pool','cka-z',\

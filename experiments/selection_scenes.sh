@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 W=${SELECTION_WORK:-work_dirs/selection}
-CARRIED=docs/ranking/scenes-study
+CARRIED=docs/studies/scenes/scenes-study
 CARRIED_CKPT=checkpoints/supernet-mocov2_dynresnet-tiny_1xb64-1500it_fashion-scenes.pth
 ROWS=docs/selection  # this study's carried rows
 CKPT=$W/supernet_iter_1500.pth

@@ -20,7 +20,7 @@
 Every step runs the documented tool, resumes when re-run, and writes to
 ``--work-dir`` (default ``work_dirs/demo``). Whether the search ranks
 better than the parameter count is the ranking study's question
-(``make ranking``, docs/ranking.md), not the demo's.
+(``make ranking``, docs/studies/tiny_lengths.md), not the demo's.
 """
 import argparse
 import os
@@ -191,7 +191,7 @@ def main(args: argparse.Namespace) -> None:
           'search.png), export/ (one folder per bin, detector/), '
           'finetune/ (configs and runs), logs/\n'
           'next: does the search rank better than the parameter count on '
-          'your data? `make ranking` (docs/ranking.md)')
+          'your data? `make ranking` (docs/studies/tiny_lengths.md)')
 
 
 def finetune(steps, work: Path, name: str, library: str, template: str,

@@ -7,9 +7,9 @@
 # at most 56 x 56 positions for its relations (train_cfg.max_positions). A
 # seeded random subset: 8 x 8 images calibrate BN, 128 x 8 = 1024 are
 # scored on: in the ranking study more scored images helped monotonically
-# (docs/ranking.md), so every paper-scale config scores 1024. Cost per
-# candidate: 136 batches forward plus the relations; not measured on a GPU
-# (none was available), linear in score_batches.
+# (docs/studies/tiny_lengths.md), so every paper-scale config scores 1024.
+# Cost per candidate: 136 batches forward plus the relations; not measured
+# on a GPU (none was available), linear in score_batches.
 #   python tools/search.py \
 #     configs/search/search-det-fpn_dynresnet_coco.py SUPERNET.pth
 _base_ = './search-cls_dynresnet_in1k.py'

@@ -2,7 +2,7 @@
 # (configs/small/supernet-*), on the train scenes' images (labels unused):
 # 3 FLOPs bins at 96 px x 10 candidates, classification tap (z). The
 # det-c4 / det-fpn / seg configs inherit this one and change only the tap,
-# so that the four searches score the same candidates (docs/ranking.md,
+# so that the four searches score the same candidates (docs/studies/scenes.md,
 # "Scenes"). The supernet and its teacher come from the checkpoint.
 #   python tools/search.py \
 #     configs/small/search-cls_dynresnet-tiny_fashion-scenes.py \

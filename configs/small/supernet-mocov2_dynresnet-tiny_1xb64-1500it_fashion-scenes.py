@@ -2,7 +2,7 @@
 # 96 px gray canvases with several items
 # (tools/misc/prepare_fashion_scenes.py),
 # where C5 is 3x3 and C2 24x24, so the spatial relations and the task-aware
-# taps can be measured (docs/ranking.md, "Scenes").
+# taps can be measured (docs/studies/scenes.md, "Scenes").
 #   python tools/misc/prepare_fashion_scenes.py data/fashion-scenes
 #   python tools/train.py \
 #     configs/small/supernet-mocov2_dynresnet-tiny_1xb64-1500it_fashion-scenes.py

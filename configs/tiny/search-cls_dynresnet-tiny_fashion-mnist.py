@@ -41,6 +41,7 @@ train_cfg = dict(
     calib_batches=4,
     # every other target image is scored (Eq. 3 sums over the target set):
     # at 20 epochs this lifted the score's Spearman from +0.16 (2 batches)
-    # to +0.33, 2.7 s per candidate on 1 thread (docs/ranking.md)
+    # to +0.33, 2.7 s per candidate on 1 thread
+    # (docs/studies/tiny_lengths.md)
     score_batches=None,
     seed=0)

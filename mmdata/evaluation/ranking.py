@@ -394,9 +394,10 @@ def format_agreement(pairs: List[Dict]) -> str:
 
 
 def can_rank_in_bins(report: Dict, noise: Optional[Dict]) -> Optional[Dict]:
-    """The decision rule of docs/ranking.md: a label metric can judge the
-    ranking inside bins when its noise std is below half the candidates'
-    in-bin std (mean over bins). None without a noise floor."""
+    """The decision rule of docs/studies/tiny_lengths.md: a label metric
+    can judge the ranking inside bins when its noise std is below half the
+    candidates' in-bin std (mean over bins). None without a noise
+    floor."""
     if not noise:
         return None
     spread = float(np.mean([b['std'] for b in report['bins'].values()]))

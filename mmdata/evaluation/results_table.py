@@ -186,18 +186,19 @@ def results_table(settings: List[Setting],
     return {s.name: deltas(s, num) for s in settings}
 
 
-def study_settings(rows_dir: str = 'docs/ranking') -> List[Setting]:
+def study_settings(rows_dir: str = 'docs/studies') -> List[Setting]:
     """The settings of docs/results.md: the tiny supernets at 1, 5 and 20
     epochs under the fixed-width probe, and the scenes' two ground
     truths."""
-    tiny = [('1 epoch', 'rankers-1e-s1-summary.md'),
-            ('5 epochs', 'rankers-5e-s1-summary.md'),
-            ('20 epochs', 'fair-20e-summary.md')]
+    tiny = [('1 epoch', 'rankers/rankers-1e-s1-summary.md'),
+            ('5 epochs', 'rankers/rankers-5e-s1-summary.md'),
+            ('20 epochs', 'fair_label_metrics/fair-20e-summary.md')]
     scenes = [
-        ('scenes FCN mIoU', 'rank_correlation-scenes-B-fcn-rankers.json',
-         'DATA (C4+C5)'),
+        ('scenes FCN mIoU',
+         'scenes/rank_correlation-scenes-B-fcn-rankers.json', 'DATA (C4+C5)'),
         ('scenes Faster R-CNN mAP',
-         'rank_correlation-scenes-B-det-rankers.json', 'DATA (C2+C3+C4+C5)')
+         'scenes/rank_correlation-scenes-B-det-rankers.json',
+         'DATA (C2+C3+C4+C5)')
     ]
     return [
         Setting(f'tiny {name}, linear-fixed', f'{rows_dir}/{path}',

@@ -65,7 +65,7 @@ def test_the_pages_tables_regenerate_from_the_carried_rows():
                                                  results_table, study_settings)
     repo = Path(__file__).resolve().parents[2]
     table = markdown(
-        results_table(study_settings(str(repo / 'docs/ranking'))), ROWS)
+        results_table(study_settings(str(repo / 'docs/studies'))), ROWS)
     assert '| DATA | **+0.44** [+0.07, +0.77] |' in table
     for page in ('README.md', 'docs/results.md'):
         assert between_markers((repo / page).read_text()) == table, page

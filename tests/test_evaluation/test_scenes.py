@@ -300,14 +300,14 @@ def test_scenes_study_quick_run(scenes, tmp_path):
 
 def test_carried_study_rows_belong_to_the_carried_supernet():
     """The scenes study kept across machines (its rows in
-    docs/ranking/scenes-study/, its supernet in checkpoints/, copied by
+    docs/studies/scenes/scenes-study/, its supernet in checkpoints/, copied by
     `make scenes`): every label-row file records the hash of the carried
     supernet's weights, holds only archs of its space, and no (arch, seed)
     twice."""
     from mmdata.models.supernet_checkpoint import (load_supernet_backbone,
                                                    supernet_weights_sha256)
     from mmdata.space import Arch
-    study = REPO / 'docs/ranking/scenes-study'
+    study = REPO / 'docs/studies/scenes/scenes-study'
     ckpt = str(
         REPO / 'checkpoints' /
         'supernet-mocov2_dynresnet-tiny_1xb64-1500it_fashion-scenes.pth')

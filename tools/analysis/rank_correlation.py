@@ -208,7 +208,8 @@ def seed_runs(results: str, metric: str) -> Dict[str, Dict[str, float]]:
 
 def format_reliability(report: Dict, label_seed: str) -> str:
     """Whether the label metric can judge the ranking inside bins (the
-    decision rule of docs/ranking.md) and how two runs agree."""
+    decision rule of docs/studies/tiny_lengths.md) and how two runs
+    agree."""
     rule, runs = report['can_rank_in_bins'], report['run_agreement']
     lines = []
     if rule:

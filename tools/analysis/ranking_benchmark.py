@@ -89,7 +89,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='also rank by the mean of the '
         'within-bin ranks of these columns (e.g. --combine '
         'params cka-C5pool; pre-register it, see '
-        'docs/ranking.md); repeat for several')
+        'docs/studies/rankers.md); repeat for several')
     parser.add_argument(
         '--label-metrics',
         nargs='+',

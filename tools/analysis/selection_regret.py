@@ -10,7 +10,7 @@ table; ``--out`` also writes the rows as JSON.
 Example::
 
     python tools/analysis/selection_regret.py work_dirs/scenes/seg \\
-        --truth docs/ranking/scenes-study/label-seg-miou.csv \\
+        --truth docs/studies/scenes/scenes-study/label-seg-miou.csv \\
         --selection work_dirs/select/seg-score-b1 --bins 9-13.5MFLOPs@96px
 """
 import argparse

@@ -1,6 +1,6 @@
 # Faster R-CNN FPN on the Fashion-MNIST scenes (96 px,
 # tools/misc/prepare_fashion_scenes.py): the detection ground truth of the
-# scenes ranking study (docs/ranking.md), for a DATA subnet. It is the
+# scenes ranking study (docs/studies/scenes.md), for a DATA subnet. It is the
 # shipped Mask R-CNN FPN protocol without its mask branch, lightened for
 # 96 px scenes on a CPU, the same for every subnet: images kept at 96 px
 # (not 1333x800), anchors of 16-256 px (scale 4) for 16-48 px items, an FPN
@@ -94,7 +94,7 @@ test_evaluator = val_evaluator
 # 1200 iterations of 8 scenes, SGD lr 0.08 with a 100-iteration warm-up,
 # steps at 800 and 1100. On the space's largest arch (not a candidate of the
 # study) lr 0.02 (mmdet's for batch 16) gave bbox mAP 0.303 and lr 0.08
-# 0.378 (2026-12-02); the reliability gate ran at 0.02 (docs/ranking.md)
+# 0.378 (2026-12-02); the reliability gate ran at 0.02 (docs/studies/scenes.md)
 max_iters = 1200
 train_cfg = dict(
     _delete_=True,

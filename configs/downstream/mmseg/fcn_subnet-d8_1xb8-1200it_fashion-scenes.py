@@ -1,7 +1,7 @@
 # FCN on the Fashion-MNIST scenes (96 px,
 # tools/misc/prepare_fashion_scenes.py):
 # the segmentation ground truth of the scenes ranking study
-# (docs/ranking.md), for a DATA subnet. It is the shipped Cityscapes FCN
+# (docs/studies/scenes.md), for a DATA subnet. It is the shipped Cityscapes FCN
 # protocol (stages 3-4 dilated) lightened for 96 px scenes on a CPU, the
 # same for every subnet: whole 96 px scenes (no crop), heads of 64 / 32
 # channels, 11 classes (background + 10 items), 1200 iterations of 8 scenes
