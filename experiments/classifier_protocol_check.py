@@ -1,6 +1,7 @@
 """Train an exported classification protocol (in1k-linear / in1k-semi-*) of
 one subnet on Fashion-MNIST for a few hundred iterations and print its loss
-curve: the check behind the protocols' head learning rate (docs/export.md).
+curve: the check behind the protocols' head learning rate
+(docs/user_guides/export.md).
 
 ``--head plain`` replaces the exported normalised-feature head by the plain
 one with ``--lr`` (MoCo's linear protocol: lr 30), to show the divergence.

@@ -31,7 +31,7 @@ import os.path as osp
 
 from mmengine.config import DictAction
 
-METRICS = ('det-map', 'seg-miou', 'finetune', 'knn', 'linear', 'linear-fixed')
+from mmdata.evaluation.label_metrics import LABEL_METRICS
 
 
 def parse_args() -> argparse.Namespace:
@@ -41,7 +41,7 @@ def parse_args() -> argparse.Namespace:
         help='a finished search (work dir or '
         'its search/ folder)')
     parser.add_argument('checkpoint', help='the supernet it searched')
-    parser.add_argument('--metric', required=True, choices=METRICS)
+    parser.add_argument('--metric', required=True, choices=LABEL_METRICS)
     parser.add_argument(
         '--labeled-data',
         help='labeled-data config (labeled_train, labeled_val datasets); '

@@ -24,8 +24,16 @@ from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from mmdata.errors import ConfigError, UserError, WorkDirError
 
-LABEL_METRICS = ('linear', 'linear-fixed', 'knn', 'finetune', 'det-map',
-                 'seg-miou')
+# every label metric and what it measures (the tools' choices, the reports'
+# axis labels)
+LABEL_METRICS = {
+    'linear': 'linear-probe top-1',
+    'linear-fixed': 'fixed-width linear-probe top-1',
+    'knn': 'kNN top-1',
+    'finetune': 'fine-tuning top-1',
+    'det-map': 'scenes Faster R-CNN FPN bbox mAP',
+    'seg-miou': 'scenes FCN mIoU'
+}
 DOWNSTREAM_METRICS = {'det-map': 'bbox_mAP', 'seg-miou': 'mIoU'}  # -> column
 
 

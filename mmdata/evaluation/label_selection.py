@@ -10,6 +10,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import yaml
 
 from mmdata.errors import ConfigError
+from mmdata.search.record import Candidate, by_bin
 from mmdata.utils import atomic_write, file_sha256
 from .label_metrics import LabelMetricSettings, LabelRows, measure_rows
 from .selection import (FIDELITY, HalvingPlan, exhaustive, parse_budget,
@@ -102,14 +103,14 @@ def select(search_dir: str,
     only) and returns the selection."""
     from mmdata.search.outputs import read_candidates
     search = read_candidates(search_dir)
-    by_bin = group_by_bin(search['candidates'])
-    unknown = sorted(set(bins or ()) - set(by_bin))
+    groups = by_bin(search['candidates'])
+    unknown = sorted(set(bins or ()) - set(groups))
     if unknown:
         raise ConfigError(f'--bins {unknown}: the search has bins '
-                          f'{list(by_bin)}')
+                          f'{list(groups)}')
     full_run = full_run or default_full_run(settings)
     measure = RungMeasurer(settings, checkpoint, rows_dir, seed,
-                           {r['arch']: r['bin']
+                           {r.arch: r.bin
                             for r in search['candidates']}, shard)
     out = dict(
         search_dir=osp.abspath(search_dir),
@@ -120,7 +121,7 @@ def select(search_dir: str,
         seed=seed,
         full_run=full_run,
         bins={})
-    for name, records in by_bin.items():
+    for name, records in groups.items():
         if bins and name not in bins:
             continue
         plan = plan_of(budget, min_run, shortlist, eta, full_run, len(records))
@@ -129,19 +130,11 @@ def select(search_dir: str,
         out['bins'][name] = bin_summary(result, plan, records, full_run,
                                         measure.seconds)
     if shard[0] == 1:
-        write_selection(work_dir, out, by_bin, search['input_size'])
+        write_selection(work_dir, out, groups, search['input_size'])
     return out
 
 
-def group_by_bin(records: Sequence[dict]) -> Dict[str, List[dict]]:
-    """Records by bin, bins and records in their order."""
-    groups: Dict[str, List[dict]] = {}
-    for r in records:
-        groups.setdefault(r['bin'], []).append(r)
-    return groups
-
-
-def bin_summary(result: dict, plan: HalvingPlan, records: List[dict],
+def bin_summary(result: dict, plan: HalvingPlan, records: List[Candidate],
                 full_run: int, seconds: dict) -> dict:
     last = result['rounds'][-1]['values'] if result['rounds'] else {}
     runs = [(a, r['run']) for r in result['rounds'] for a in r['values']]
@@ -154,18 +147,19 @@ def bin_summary(result: dict, plan: HalvingPlan, records: List[dict],
         seconds_measured_now=sum(seconds.get(k, 0.) for k in runs))
 
 
-def write_selection(work_dir: str, out: dict, by_bin: Dict[str, List[dict]],
+def write_selection(work_dir: str, out: dict,
+                    by_bin: Dict[str, List[Candidate]],
                     input_size) -> None:
     atomic_write(
         osp.join(work_dir, 'selection.json'), json.dumps(out, indent=1))
     best = {}
     for name, b in out['bins'].items():
-        record = next(r for r in by_bin[name] if r['arch'] == b['pick'])
+        record = next(r for r in by_bin[name] if r.arch == b['pick'])
         best[name] = dict(
-            arch=record['arch'],
-            **record['arch_dict'],
-            flops=record['flops'],
-            params=record['params'],
+            arch=record.arch,
+            **record.arch_dict,
+            flops=record.flops,
+            params=record.params,
             input_size=input_size,
             selected_by=f"{out['ranker']} shortlist of "
             f"{len(b['shortlist'])}, successive halving on "

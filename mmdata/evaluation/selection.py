@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Sequence, Tuple
 
 from mmdata.errors import ConfigError
+from mmdata.search.record import Candidate
 
 FREE_RANKERS = ('score', 'params', 'flops', 'random')
 # label metric -> the LabelMetricSettings field a rung sets
@@ -101,7 +102,7 @@ def plan_for_budget(budget: int, shortlist: int, eta: int,
     return HalvingPlan(shortlist, budget // unit, eta)
 
 
-def ranker_values(records: Sequence[dict],
+def ranker_values(records: Sequence[Candidate],
                   ranker: str,
                   seed: int = 0) -> List[float]:
     """Each record's value under ``ranker`` (higher = better): a search
@@ -110,27 +111,22 @@ def ranker_values(records: Sequence[dict],
     if ranker == 'random':
         rng = random.Random(seed)
         return [rng.random() for _ in records]
-    if ranker in ('score', 'params', 'flops'):
-        return [float(r[ranker]) for r in records]
-    for group in ('proxies', 'rankers'):
-        if ranker in (records[0].get(group) or {}):
-            return [float(r[group][ranker]) for r in records]
-    known = set(FREE_RANKERS)
-    for group in ('proxies', 'rankers'):
-        known |= set(records[0].get(group) or {})
+    known = {*FREE_RANKERS, *records[0].proxies, *records[0].rankers}
+    if ranker in known:
+        return [r.value(ranker) for r in records]
     raise ConfigError(f'--ranker {ranker}: the search recorded '
                       f'{sorted(known)} (rankers beyond these: search with '
                       'train_cfg.rankers=[...])')
 
 
-def shortlist_order(records: Sequence[dict],
+def shortlist_order(records: Sequence[Candidate],
                     ranker: str,
                     seed: int = 0) -> List[str]:
     """The archs of ``records`` (one bin) best first by ``ranker`` (ties:
     the search's order)."""
     values = ranker_values(records, ranker, seed)
     order = sorted(range(len(records)), key=lambda i: (-values[i], i))
-    return [records[i]['arch'] for i in order]
+    return [records[i].arch for i in order]
 
 
 def successive_halving(

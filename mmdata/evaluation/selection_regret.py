@@ -15,6 +15,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 from scipy import stats
 
+from mmdata.search.record import Candidate
 from .ranking import random_pick
 from .selection import shortlist_order
 
@@ -95,13 +96,13 @@ def judge(pick: str, archs: Sequence[str], truth: Dict[str, float]) -> dict:
         regret=float(y.max() - truth[pick]))
 
 
-def ranker_rows(by_bin: Dict[str, List[dict]], truth: Dict[str, float],
+def ranker_rows(by_bin: Dict[str, List[Candidate]], truth: Dict[str, float],
                 rankers: Sequence[str]) -> List[dict]:
     """A row per (label-free ranker, bin): its pick judged (no compute
     spent); ``random`` in expectation."""
     rows = []
     for name, records in by_bin.items():
-        archs = [r['arch'] for r in records]
+        archs = [r.arch for r in records]
         for ranker in rankers:
             if ranker == 'random':
                 got = random_pick([truth[a] for a in archs])
@@ -116,8 +117,8 @@ def ranker_rows(by_bin: Dict[str, List[dict]], truth: Dict[str, float],
     return rows
 
 
-def selection_rows(selection_dir: str, label: str, by_bin: Dict[str,
-                                                                List[dict]],
+def selection_rows(selection_dir: str, label: str,
+                   by_bin: Dict[str, List[Candidate]],
                    truth: Dict[str, float]) -> List[dict]:
     """A row per bin of the selection in ``selection_dir``."""
     with open(osp.join(selection_dir, 'selection.json')) as f:
@@ -126,7 +127,7 @@ def selection_rows(selection_dir: str, label: str, by_bin: Dict[str,
     for name, b in selection['bins'].items():
         if name not in by_bin:
             continue
-        archs = [r['arch'] for r in by_bin[name]]
+        archs = [r.arch for r in by_bin[name]]
         best = max(archs, key=lambda a: truth[a])
         rows.append(
             dict(

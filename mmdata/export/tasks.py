@@ -76,7 +76,7 @@ def fcn_segmentor(arch: Arch) -> dict:
 # lr * dim / batch whatever the subnet's feature scale, which differs between
 # subnets and from the ResNet-50 that MoCo's lr 30 was tuned for (at lr 30
 # our calibrated features, L2 norm ~32, diverged). HEAD_STEP = lr * dim /
-# batch was measured stable on Fashion-MNIST (docs/export.md).
+# batch was measured stable on Fashion-MNIST (docs/user_guides/export.md).
 HEAD_STEP = 0.125
 BATCH = 256  # 8 GPUs x 32 images
 

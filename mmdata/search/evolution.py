@@ -6,6 +6,7 @@ from mmdata.space import Arch, ResNetSpace
 from .budgets import Ranges, bin_ranges, bin_seed, within
 from .candidates import Measures, candidate
 from .outputs import combine_tap_scores
+from .record import Candidate
 
 
 def _genes(arch: Arch) -> List[int]:
@@ -64,9 +65,10 @@ def next_generation(parents: Sequence[Arch],
 
 
 def evolve(populations: List[List[dict]], bins: List[dict],
-           score: Callable[[List[dict]], List[dict]], measures: Measures,
+           score: Callable[[List[dict]], List[Candidate]], measures: Measures,
            metric: str, constraints: Ranges, seed: int, population: int,
-           generations: int, parents: int, mutation_prob: float) -> List[dict]:
+           generations: int, parents: int,
+           mutation_prob: float) -> List[Candidate]:
     """Evolutionary search inside each bin, from its random population.
 
     Per generation, the ``parents`` best scored archs of the bin breed up to
@@ -74,7 +76,7 @@ def evolve(populations: List[List[dict]], bins: List[dict],
     bin and the constraints; ``score`` turns candidates into records with
     per-tap ``scores``. Returns every record of every bin.
     """
-    records: List[dict] = []
+    records: List[Candidate] = []
     for b, first in zip(bins, populations):
         rng = random.Random(bin_seed(seed, b) + '-evolution')
         seen = {c['arch'] for c in first}
@@ -82,8 +84,8 @@ def evolve(populations: List[List[dict]], bins: List[dict],
         ranges = bin_ranges(b, metric, constraints)
         for _ in range(generations):
             combine_tap_scores(scored)
-            ranked = sorted(scored, key=lambda r: -r['score'])
-            best = [Arch.parse(r['arch']) for r in ranked[:parents]]
+            ranked = sorted(scored, key=lambda r: -r.score)
+            best = [Arch.parse(r.arch) for r in ranked[:parents]]
             children = next_generation(
                 best, measures.space,
                 lambda arch: within(measures.of(arch), ranges), seen,

@@ -11,10 +11,11 @@ from mmengine.logging import print_log
 
 from mmdata.errors import ConfigError, UserError
 from mmdata.search.budgets import si_prefix, size_label
+from mmdata.search.record import Candidate, by_bin
 from mmdata.utils.files import atomic_write
 
 
-def combine_tap_scores(records: List[dict]) -> None:
+def combine_tap_scores(records: List[Candidate]) -> None:
     """Set each record's ``score`` from its per-tap ``scores``, in place.
 
     One tap: its score. Several taps (e.g. C2-C5): taps differ in scale
@@ -23,47 +24,43 @@ def combine_tap_scores(records: List[dict]) -> None:
     0) and the standardised taps are averaged. The raw per-tap scores stay
     in ``scores``.
     """
-    for name in dict.fromkeys(r['bin'] for r in records):
-        inside = [r for r in records if r['bin'] == name]
-        taps = list(inside[0]['scores'])
+    for inside in by_bin(records).values():
+        taps = list(inside[0].scores)
         if len(taps) == 1:
             for r in inside:
-                r['score'] = r['scores'][taps[0]]
+                r.score = r.scores[taps[0]]
             continue
-        z = {r['arch']: 0. for r in inside}
+        z = np.zeros(len(inside))
         for tap in taps:
-            values = np.array([r['scores'][tap] for r in inside])
+            values = np.array([r.scores[tap] for r in inside])
             std = values.std()
-            for r, v in zip(inside, values):
-                z[r['arch']] += (v - values.mean()) / std if std > 0 else 0
-        for r in inside:
-            r['score'] = float(z[r['arch']] / len(taps))
+            if std > 0:
+                z += (values - values.mean()) / std
+        for r, v in zip(inside, z):
+            r.score = float(v / len(taps))
 
 
-def add_params_rank(records: List[dict]) -> None:
+def add_params_rank(records: List[Candidate]) -> None:
     """Set each record's ``params_rank``, in place: its rank by parameter
     count among the records of its bin (1 = the most params; ties share the
     better rank). The free baseline a label-free score has to beat picks
     rank 1."""
-    for name in dict.fromkeys(r['bin'] for r in records):
-        inside = [r for r in records if r['bin'] == name]
+    for inside in by_bin(records).values():
         for r in inside:
-            r['params_rank'] = 1 + sum(o['params'] > r['params']
-                                       for o in inside)
+            r.params_rank = 1 + sum(o.params > r.params for o in inside)
 
 
-def best_per_bin(records: List[dict], bins: List[Dict]) -> Dict[str, dict]:
-    """Highest-scoring record of each bin (ties: the earlier record)."""
-    best: Dict[str, dict] = {}
-    for b in bins:
-        inside = [r for r in records if r['bin'] == b['name']]
-        if inside:
-            best[b['name']] = max(inside, key=lambda r: r['score'])
-    return best
+def best_per_bin(records: List[Candidate]) -> Dict[str, Candidate]:
+    """Highest-scoring record of each bin, bins in their order (ties: the
+    earlier record)."""
+    return {
+        name: max(inside, key=lambda r: r.score)
+        for name, inside in by_bin(records).items()
+    }
 
 
 def write_outputs(out_dir: str,
-                  records: List[dict],
+                  records: List[Candidate],
                   bins: List[Dict],
                   metric: str,
                   taps: List[str],
@@ -76,8 +73,12 @@ def write_outputs(out_dir: str,
     """
     os.makedirs(out_dir, exist_ok=True)
     add_params_rank(records)
-    best = best_per_bin(records, bins)
-    measures = [m for m in ('flops', 'params', 'latency') if m in records[0]]
+    order = {b['name']: i for i, b in enumerate(bins)}
+    best = dict(
+        sorted(best_per_bin(records).items(), key=lambda kv: order[kv[0]]))
+    sizes = {name: len(inside) for name, inside in by_bin(records).items()}
+    measures = ['flops', 'params'
+                ] + (['latency'] if records[0].latency is not None else [])
     content = dict(
         metric=metric,
         input_size=input_size,
@@ -86,7 +87,7 @@ def write_outputs(out_dir: str,
         bins=bins,
         note='score: higher = features closer to the teacher; with '
         'several taps, the mean of the taps standardised within the bin',
-        candidates=records)
+        candidates=[r.to_json() for r in records])
 
     def dump_json(tmp):
         with open(tmp, 'w') as f:
@@ -98,15 +99,14 @@ def write_outputs(out_dir: str,
                 {
                     name:
                     dict(
-                        arch=r['arch'],
-                        **r['arch_dict'],
-                        **{m: r[m]
+                        arch=r.arch,
+                        **r.arch_dict,
+                        **{m: getattr(r, m)
                            for m in measures},
                         input_size=input_size,
-                        score=r['score'],
-                        scores=r['scores'],
-                        params_rank=f"{r['params_rank']} of "
-                        f"{sum(o['bin'] == r['bin'] for o in records)}")
+                        score=r.score,
+                        scores=r.scores,
+                        params_rank=f'{r.params_rank} of {sizes[r.bin]}')
                     for name, r in best.items()
                 },
                 f,
@@ -116,9 +116,8 @@ def write_outputs(out_dir: str,
     atomic_write(osp.join(out_dir, 'best.yaml'), dump_yaml)
     for name, r in best.items():
         print_log(
-            f'{name}: best {r["arch"]} score {r["score"]:.4f}, params '
-            f'rank {r["params_rank"]} of '
-            f'{sum(o["bin"] == name for o in records)} (1 = the '
+            f'{name}: best {r.arch} score {r.score:.4f}, params '
+            f'rank {r.params_rank} of {sizes[name]} (1 = the '
             "bin's largest, the free baseline's pick)",
             logger='current')
     atomic_write(
@@ -126,14 +125,15 @@ def write_outputs(out_dir: str,
         lambda tmp: plot_search(records, best, metric, input_size, tmp))
 
 
-def plot_search(records: List[dict], best: Dict[str, dict], metric: str,
+def plot_search(records: List[Candidate], best: Dict[str, Candidate],
+                metric: str,
                 input_size: Union[int, Sequence[int]], path: str) -> None:
     """Cost vs score of every candidate, coloured by bin, best starred."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    prefix, scale = si_prefix(max(r[metric] for r in records))
+    prefix, scale = si_prefix(max(getattr(r, metric) for r in records))
     if metric == 'latency':
         scale, unit = 1, 'predicted latency (ms)'
     elif metric == 'flops':
@@ -141,15 +141,14 @@ def plot_search(records: List[dict], best: Dict[str, dict], metric: str,
     else:
         unit = f'{prefix} params'
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
-    for name in dict.fromkeys(r['bin'] for r in records):
-        inside = [r for r in records if r['bin'] == name]
-        ax.scatter([r[metric] / scale for r in inside],
-                   [r['score'] for r in inside],
+    for name, inside in by_bin(records).items():
+        ax.scatter([getattr(r, metric) / scale for r in inside],
+                   [r.score for r in inside],
                    s=14,
                    alpha=0.6,
                    label=name)
-    ax.scatter([r[metric] / scale for r in best.values()],
-               [r['score'] for r in best.values()],
+    ax.scatter([getattr(r, metric) / scale for r in best.values()],
+               [r.score for r in best.values()],
                marker='*',
                s=160,
                c='k',
@@ -179,15 +178,25 @@ def search_file(search_dir: str, name: str) -> str:
 
 def read_candidates(search_dir: str) -> dict:
     """The ``candidates.json`` of :func:`write_outputs`: ``candidates`` (every
-    scored candidate), ``bins``, ``taps``, ``metric``, ``input_size``."""
+    scored candidate, a :class:`Candidate` each, validated), ``bins``,
+    ``taps``, ``metric``, ``input_size``."""
     path = search_file(search_dir, 'candidates.json')
     try:
         with open(path) as f:
             content = json.load(f)
-        content['candidates']
+        records = content['candidates']
+        if not isinstance(records, list) or not records:
+            raise TypeError
     except (ValueError, KeyError, TypeError):
-        raise UserError(f'{path} is damaged: rerun the search to write it '
-                        'again')
+        raise UserError(f'{path} is damaged (no list of candidates): rerun '
+                        'the search to write it again')
+    content['candidates'] = [
+        Candidate.from_json(r, f'{path}, candidate {i}')
+        for i, r in enumerate(records)
+    ]
+    if any(r.score is None for r in content['candidates']):
+        raise UserError(f'{path} is damaged (a candidate without a score): '
+                        'rerun the search to write it again')
     return content
 
 

@@ -6,12 +6,13 @@ from typing import Callable, Dict, List
 from mmengine.dist import all_gather_object, get_dist_info
 from mmengine.utils import ProgressBar
 
+from .record import Candidate
 from .store import SearchStore
 
 
-def score_sharded(candidates: List[dict], done: Dict[str, dict],
-                  score_group: Callable[[List[dict]], List[dict]],
-                  store: SearchStore, group_size: int) -> List[dict]:
+def score_sharded(candidates: List[dict], done: Dict[str, Candidate],
+                  score_group: Callable[[List[dict]], List[Candidate]],
+                  store: SearchStore, group_size: int) -> List[Candidate]:
     """Records of ``candidates``, in their order, on every rank.
 
     Candidates already in ``done`` (by arch) are not scored again; the rest
@@ -28,7 +29,7 @@ def score_sharded(candidates: List[dict], done: Dict[str, dict],
     with open(store.progress_file(rank), 'a') as f:
         for start in range(0, len(mine), group_size):
             for record in score_group(mine[start:start + group_size]):
-                f.write(json.dumps(record) + '\n')
+                f.write(json.dumps(record.to_json()) + '\n')
                 new.append(record)
                 if bar:
                     bar.update()
@@ -37,5 +38,5 @@ def score_sharded(candidates: List[dict], done: Dict[str, dict],
         print()
     for records in all_gather_object(new):
         for record in records:
-            done[record['arch']] = record
+            done[record.arch] = record
     return [done[str(c['arch'])] for c in candidates]

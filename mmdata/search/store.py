@@ -22,6 +22,7 @@ from mmengine.logging import print_log
 
 from mmdata.errors import UserError, WorkDirError
 from mmdata.utils.files import atomic_write, identity_diff
+from .record import Candidate
 
 OUTPUTS = ('candidates.json', 'best.yaml', 'search.png')
 
@@ -167,9 +168,9 @@ class SearchStore:
                 os.remove(path)
 
     # --------------------------------------------------------------- records
-    def records(self) -> Dict[str, dict]:
+    def records(self) -> Dict[str, Candidate]:
         """Scored records by arch (lines cut by a kill are skipped)."""
-        done: Dict[str, dict] = {}
+        done: Dict[str, Candidate] = {}
         names = sorted(os.listdir(self.folder)) if osp.isdir(
             self.folder) else []
         for name in names:
@@ -181,7 +182,9 @@ class SearchStore:
                         record = json.loads(line)
                     except json.JSONDecodeError:
                         continue
-                    done[record['arch']] = record
+                    record = Candidate.from_json(
+                        record, osp.join(self.folder, name))
+                    done[record.arch] = record
         return done
 
     def progress_file(self, rank: int) -> str:

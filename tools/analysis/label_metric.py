@@ -54,7 +54,7 @@ import os.path as osp
 
 from mmengine.config import DictAction
 
-METRICS = ('linear', 'linear-fixed', 'knn', 'finetune', 'det-map', 'seg-miou')
+from mmdata.evaluation.label_metrics import LABEL_METRICS
 
 
 def parse_args() -> argparse.Namespace:
@@ -65,7 +65,7 @@ def parse_args() -> argparse.Namespace:
     which.add_argument('--search-dir', help='search output folder')
     which.add_argument('--archs', nargs='+', help='archs in paper notation')
     parser.add_argument('--out', required=True, help='CSV to write')
-    parser.add_argument('--metric', default='linear', choices=METRICS)
+    parser.add_argument('--metric', default='linear', choices=LABEL_METRICS)
     parser.add_argument(
         '--from',
         dest='source',
@@ -181,7 +181,7 @@ def candidates(args) -> list:
         from mmdata.space import Arch
         return [(str(Arch.parse(a)), '') for a in args.archs]
     from mmdata.search.outputs import read_candidates
-    return [(c['arch'], c['bin'])
+    return [(c.arch, c.bin)
             for c in read_candidates(args.search_dir)['candidates']]
 
 

@@ -27,15 +27,6 @@ import os.path as osp
 from collections import defaultdict
 from typing import Dict, List, Tuple
 
-# what --name's label metric measures (tools/analysis/label_metric.py)
-LABELS = {
-    'linear': 'linear-probe top-1',
-    'linear-fixed': 'fixed-width linear-probe top-1',
-    'knn': 'kNN top-1',
-    'finetune': 'fine-tuning top-1',
-    'det-map': 'scenes Faster R-CNN FPN bbox mAP',
-    'seg-miou': 'scenes FCN mIoU'
-}
 
 
 def parse_args() -> argparse.Namespace:
@@ -103,7 +94,7 @@ def add_searches(rows: List[Dict], columns: List[str], bin_relative: List[str],
     archs = {r['arch'] for r in rows}
     for other in others:
         search = read_candidates(other)
-        scores = {c['arch']: c['score'] for c in search['candidates']}
+        scores = {c.arch: c.score for c in search['candidates']}
         if not archs <= set(scores):
             raise ConfigError(
                 f'--also {other} did not score the candidates of '
@@ -168,27 +159,21 @@ def load(
         columns += [f'DATA {t}' for t in taps]
     cands = search['candidates']
     measures = {'FLOPs': 'flops', 'params': 'params'}
-    if cands and 'latency' in cands[0]:
+    if cands[0].latency is not None:
         measures['latency'] = 'latency'
     columns += list(measures)
-    proxies = list(cands[0].get('proxies', {})) if cands else []
-    rankers = list(cands[0].get('rankers', {})) if cands else []
-    columns += proxies + rankers
+    extra = list(cands[0].proxies) + list(cands[0].rankers)
+    columns += extra
     rows = []
     for c in cands:
-        if c['arch'] not in label:
+        if c.arch not in label:
             continue
-        row = {
-            columns[0]: c['score'],
-            'bin': c['bin'],
-            'arch': c['arch'],
-            metric: label[c['arch']]
-        }
-        row.update({col: c[key] for col, key in measures.items()})
+        row = {columns[0]: c.score, 'bin': c.bin, 'arch': c.arch}
+        row[metric] = label[c.arch]
+        row.update({col: c.value(key) for col, key in measures.items()})
         if len(taps) > 1:
-            row.update({f'DATA {t}': c['scores'][t] for t in taps})
-        row.update({p: c['proxies'][p] for p in proxies})
-        row.update({r: c['rankers'][r] for r in rankers})
+            row.update({f'DATA {t}': c.scores[t] for t in taps})
+        row.update({name: c.value(name) for name in extra})
         rows.append(row)
     if not rows:
         raise UserError(f'no arch of {results} (seed {label_seed}) is a '
@@ -292,7 +277,8 @@ def paired_tests(rows: List[Dict],
     every other score (rankers, combinations) against the first search's,
     the DATA default: :func:`~mmdata.evaluation.ranking.paired_bootstrap`."""
     from mmdata.evaluation.ranking import RANDOM, paired_bootstrap
-    proxies = [c for c in columns if c in ('naswot', 'synflow')]
+    from mmdata.search.proxies import PROXIES
+    proxies = [c for c in columns if c in PROXIES]
     baselines = [c for c in columns if c in BASELINES] + proxies + [RANDOM]
     scores = [c for c in columns if c not in baselines]
     pairs = [(a, b) for a in scores for b in baselines]
@@ -421,7 +407,8 @@ def main(args: argparse.Namespace) -> None:
             rows, columns, args.metric, args.bootstrap, searches=searches)
     report['partial_given_params'] = partial_given_params(
         rows, columns, args.metric)
-    label = LABELS.get(args.name, args.name or args.metric)
+    from mmdata.evaluation.label_metrics import LABEL_METRICS
+    label = LABEL_METRICS.get(args.name, args.name or args.metric)
     print(f'label-free scores vs {label} '
           f'({len(rows)} candidates, {len(report["bins"])} bins, '
           f'{args.bootstrap} bootstrap resamples)')

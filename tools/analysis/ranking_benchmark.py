@@ -39,6 +39,8 @@ import sys
 import time
 from pathlib import Path
 
+from mmdata.evaluation.label_metrics import LABEL_METRICS
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -94,9 +96,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--label-metrics',
         nargs='+',
         default=['linear', 'linear-fixed', 'knn'],
-        choices=[
-            'linear', 'linear-fixed', 'knn', 'finetune', 'det-map', 'seg-miou'
-        ],
+        choices=LABEL_METRICS,
         help='label metrics (finetune: about 20 s per '
         'candidate and seed on 2 cores, opt-in; det-map, '
         'seg-miou: the Fashion-MNIST scenes\' ground '
@@ -183,21 +183,16 @@ def train(args, work: Path, steps) -> Path:
 
 def data_picks(search_dir: Path) -> list:
     """The DATA score's pick of every bin."""
-    from mmdata.search.outputs import read_candidates
-    cands = read_candidates(str(search_dir))
-    best = {}
-    for c in cands['candidates']:
-        if c['bin'] not in best or c['score'] > best[c['bin']]['score']:
-            best[c['bin']] = c
-    return [c['arch'] for c in best.values()]
+    from mmdata.search import best_per_bin, read_candidates
+    cands = read_candidates(str(search_dir))['candidates']
+    return [c.arch for c in best_per_bin(cands).values()]
 
 
 def first_bin(search_dir: Path) -> list:
     """The archs of the first bin of a search."""
-    from mmdata.search.outputs import read_candidates
-    cands = read_candidates(str(search_dir))
-    first = cands['candidates'][0]['bin']
-    return [c['arch'] for c in cands['candidates'] if c['bin'] == first]
+    from mmdata.search import by_bin, read_candidates
+    groups = by_bin(read_candidates(str(search_dir))['candidates'])
+    return [c.arch for c in next(iter(groups.values()))]
 
 
 def label_seeds(values: list, metrics: list) -> dict:

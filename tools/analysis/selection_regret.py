@@ -58,12 +58,12 @@ def parse_args() -> argparse.Namespace:
 
 def main(args: argparse.Namespace) -> None:
     from mmdata.errors import DataError
-    from mmdata.evaluation.label_selection import group_by_bin
     from mmdata.evaluation.selection_regret import (goal_met, markdown,
                                                     noise_floor, ranker_rows,
                                                     selection_rows, summary,
                                                     truth_means)
-    from mmdata.search.outputs import read_candidates
+    from mmdata.search import by_bin as group_by_bin
+    from mmdata.search import read_candidates
     from mmdata.utils import atomic_write
     truth = truth_means(args.truth)
     by_bin = {
@@ -73,8 +73,7 @@ def main(args: argparse.Namespace) -> None:
         if not args.bins or b in args.bins
     }
     missing = [
-        r['arch'] for rs in by_bin.values() for r in rs
-        if r['arch'] not in truth
+        r.arch for rs in by_bin.values() for r in rs if r.arch not in truth
     ]
     if missing:
         raise DataError(f'{len(missing)} candidates have no ground-truth row '
@@ -85,7 +84,7 @@ def main(args: argparse.Namespace) -> None:
         rows += selection_rows(folder, name or folder, by_bin, truth)
     print(markdown(rows))
     for name, records in by_bin.items():
-        floor = noise_floor(args.truth, [r['arch'] for r in records])
+        floor = noise_floor(args.truth, [r.arch for r in records])
         print(f'- {name}: ground-truth noise (mean standard error of an '
               f"arch's mean) {floor:.4f}")
     summaries = summary(rows)
@@ -119,7 +118,7 @@ def print_fidelity(rows_dir, by_bin, truth, rankers) -> None:
         for path in glob.glob(f'{rows_dir}/*.csv') if rung.search(path)
     }
     for name, records in by_bin.items():
-        archs = [r['arch'] for r in records]
+        archs = [r.arch for r in records]
         free = {
             r: dict(zip(archs, ranker_values(records, r)))
             for r in rankers if r != 'random'

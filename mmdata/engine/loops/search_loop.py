@@ -13,6 +13,7 @@ from mmdata.registry import LOOPS
 from mmdata.search.candidates import Measures, sample_candidates
 from mmdata.search.evolution import evolve
 from mmdata.search.outputs import combine_tap_scores, write_outputs
+from mmdata.search.record import Candidate
 from mmdata.search.scorer import SubnetScorer, check_finite, log_cost
 from mmdata.search.settings import SearchSettings
 from mmdata.search.sharding import score_sharded
@@ -124,7 +125,7 @@ class SearchLoop(BaseLoop):
                     check_finite(c['arch'], r['scores'])
                 seconds.extend(r['seconds'] for r in results)
                 return [
-                    dict(
+                    Candidate(
                         arch=str(c['arch']),
                         arch_dict=c['arch'].to_dict(),
                         bin=c['bin'],
