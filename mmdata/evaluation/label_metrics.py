@@ -37,6 +37,24 @@ LABEL_METRICS = {
 DOWNSTREAM_METRICS = {'det-map': 'bbox_mAP', 'seg-miou': 'mIoU'}  # -> column
 
 
+
+def label_seeds(values: list, metrics: list) -> dict:
+    """The seeds per candidate of each label metric from ``--label-seeds``
+    (``N`` for every metric, ``METRIC=N`` for one; later values win)."""
+    seeds = dict.fromkeys(metrics, 1)
+    for value in values:
+        metric, _, count = value.rpartition('=')
+        names = [metric] if metric else metrics
+        if metric and metric not in metrics:
+            raise ValueError(f'--label-seeds {value}: {metric!r} is not one '
+                             f'of --label-metrics {metrics}')
+        if not count.isdigit() or int(count) < 1:
+            raise ValueError(f'--label-seeds {value}: allowed N or METRIC=N '
+                             'with N >= 1')
+        seeds.update(dict.fromkeys(names, int(count)))
+    return seeds
+
+
 def fields(metric: str, splits=('val', )) -> List[str]:
     """The CSV columns of ``metric``'s results; a downstream metric tested
     on several splits also has one column per split before the mean."""

@@ -336,63 +336,6 @@ def add_rank_mean(rows: List[Dict], columns: Sequence[str]) -> str:
     return name
 
 
-def metric_agreement(tables: Dict[str, str], seed: str = '0') -> List[Dict]:
-    """How label metrics agree: for every pair of results CSVs
-    (``{name: path}`` with ``arch``, ``bin``, ``seed`` and the value,
-    e.g. ``top1``, last), the Spearman of their seed-``seed`` values over
-    the archs both measured, overall and as the mean in-bin value."""
-    import csv
-    values = {}
-    for name, path in tables.items():
-        with open(path) as f:
-            reader = csv.DictReader(f)
-            value = reader.fieldnames[-1]
-            values[name] = {
-                r['arch']: (r['bin'], float(r[value]))
-                for r in reader if r.get('seed', seed) == seed
-            }
-    names = list(values)
-    out = []
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            common = [k for k in values[a] if k in values[b]]
-            bins = dict.fromkeys(values[a][k][0] for k in common)
-            in_bins = [
-                correlation([
-                    values[a][k][1] for k in common if values[a][k][0] == name
-                ], [
-                    values[b][k][1] for k in common if values[a][k][0] == name
-                ])['spearman'] for name in bins
-            ]
-            out.append(
-                dict(
-                    a=a,
-                    b=b,
-                    n=len(common),
-                    spearman=correlation([values[a][k][1] for k in common],
-                                         [values[b][k][1]
-                                          for k in common])['spearman'],
-                    spearman_bin=_mean(in_bins)))
-    return out
-
-
-def format_agreement(pairs: List[Dict]) -> str:
-    """:func:`metric_agreement` as text, one line per pair."""
-    if not pairs:
-        return 'label metric agreement: one metric only'
-    lines = [
-        'label metric agreement (Spearman, all candidates / mean in '
-        'bins):'
-    ]
-    for p in pairs:
-        overall = '-' if p['spearman'] is None else f"{p['spearman']:+.2f}"
-        inside = '-' if p['spearman_bin'] is None else \
-            f"{p['spearman_bin']:+.2f}"
-        lines.append(f"  {p['a']} vs {p['b']}: {overall} / {inside} "
-                     f"({p['n']} archs)")
-    return '\n'.join(lines)
-
-
 def can_rank_in_bins(report: Dict, noise: Optional[Dict]) -> Optional[Dict]:
     """The decision rule of docs/studies/tiny_lengths.md: a label metric
     can judge the ranking inside bins when its noise std is below half the
@@ -420,44 +363,43 @@ def run_agreement(first: Dict[str, float],
     return dict(archs=len(common), spearman=corr['spearman'])
 
 
-def markdown_summary(reports: Dict[str, Dict]) -> str:
-    """One markdown table of several label metrics' reports (``{metric:
-    rank_correlation report}``): per metric and score, the mean in-bin
-    Kendall, its paired difference to params with the 95% interval, the
-    mean pick percentile, the across-bin Spearman; per metric, its noise
-    floor against the in-bin spread and the decision rule's verdict."""
-    lines = [
-        '| label metric | score | Kendall in bins | vs params: dtau '
-        '[95% CI] | pick pct | Spearman all |', '|---|---|---|---|---|---|'
+BASELINES = ('FLOPs', 'params', 'latency')
+
+
+def paired_tests(rows: List[Dict],
+                 columns: List[str],
+                 metric: str,
+                 num: int,
+                 seed: int = 0,
+                 searches: List[str] = ()) -> List[Dict]:
+    """Every label-free score (the search's and any other non-baseline
+    column) against every baseline (FLOPs, params, the proxies, random),
+    the scores of several ``searches`` (e.g. taps) against each other, and
+    every other score (rankers, combinations) against the first search's,
+    the DATA default: :func:`paired_bootstrap`."""
+    from mmdata.search.proxies import PROXIES
+    proxies = [c for c in columns if c in PROXIES]
+    baselines = [c for c in columns if c in BASELINES] + proxies + [RANDOM]
+    scores = [c for c in columns if c not in baselines]
+    pairs = [(a, b) for a in scores for b in baselines]
+    pairs += [(a, b) for i, a in enumerate(searches) for b in searches[i + 1:]]
+    if searches:
+        pairs += [(a, searches[0]) for a in scores
+                  if a not in searches and not a.startswith('DATA ')]
+    return [
+        dict(
+            score=a,
+            baseline=b,
+            **paired_bootstrap(rows, a, b, metric, num, seed))
+        for a, b in pairs
     ]
-    notes = []
-    for metric, report in reports.items():
-        paired = {
-            p['score']: p
-            for p in report.get('paired', []) if p['baseline'] == 'params'
-        }
-        for name, col in report['columns'].items():
-            mean, across = col['mean_bin'], col['all']['spearman']
-            versus = ''
-            if name in paired:
-                k = paired[name]['kendall']
-                versus = _signed(
-                    k['delta']) + (f" [{k['ci'][0]:+.2f}, {k['ci'][1]:+.2f}]"
-                                   if k['ci'] else '')
-            lines.append(
-                f"| {metric} | {name} | {_signed(mean['kendall'])} | "
-                f"{versus} | {mean['percentile']:.0f}% | {_signed(across)} |")
-        rule = report.get('can_rank_in_bins')
-        runs = report.get('run_agreement')
-        if rule:
-            notes.append(
-                f"* {metric}: noise std {rule['noise']:.4f}, mean in-bin "
-                f"std {rule['spread']:.4f}: can rank inside bins: "
-                f"{'yes' if rule['ok'] else '**no**'}" +
-                (f"; two runs over {runs['archs']} archs agree with "
-                 f"Spearman {_signed(runs['spearman'])}" if runs else ''))
-    return '\n'.join(lines + [''] + notes)
 
 
-def _signed(value: Optional[float]) -> str:
-    return '-' if value is None else f'{value:+.2f}'
+def partial_given_params(rows: List[Dict], columns: List[str],
+                         metric: str) -> Dict[str, float]:
+    """Mean in-bin partial Spearman of each column with the label metric
+    given params (what a score adds beyond the parameter count)."""
+    return {
+        c: mean_partial_spearman(rows, c, metric, 'params')
+        for c in columns if c != 'params'
+    }

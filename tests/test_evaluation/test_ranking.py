@@ -114,6 +114,7 @@ def write_search(folder: Path, rows: list) -> None:
     cands = [
         dict(
             arch=f'Depth [1,1,1,1] Width [8,8,16,32,{64 + i}]',
+            arch_dict={},
             bin=r['bin'],
             score=r['planted'],
             scores=dict(z=r['planted']),
@@ -298,8 +299,7 @@ def test_ranking_benchmark_labels_with_the_mean_of_seeds(
 def test_label_seeds_per_metric():
     """--label-seeds N sets every metric, METRIC=N one; bad values name
     themselves."""
-    from tests.helpers import load_tool
-    seeds = load_tool('analysis/ranking_benchmark').label_seeds
+    from mmdata.evaluation.label_metrics import label_seeds as seeds
     metrics = ['knn', 'seg-miou', 'det-map']
     assert seeds(['1'], metrics) == {'knn': 1, 'seg-miou': 1, 'det-map': 1}
     assert seeds(['2', 'det-map=5'], metrics) == {
@@ -537,7 +537,8 @@ def test_reliability_rule_and_run_agreement():
 
 
 def test_markdown_summary_of_label_metrics():
-    from mmdata.evaluation.ranking import (can_rank_in_bins, markdown_summary,
+    from mmdata.evaluation.ranking_report import markdown_summary
+    from mmdata.evaluation.ranking import (can_rank_in_bins,
                                            noise_floor, paired_bootstrap)
     rows = planted_rows(8)
     for r in rows:
@@ -561,7 +562,8 @@ def test_markdown_summary_of_label_metrics():
 
 def test_markdown_summary_without_defined_kendall():
     """Bins too small or constant for a Kendall: '-' instead of a crash."""
-    from mmdata.evaluation.ranking import markdown_summary, paired_bootstrap
+    from mmdata.evaluation.ranking import paired_bootstrap
+    from mmdata.evaluation.ranking_report import markdown_summary
     rows = [
         dict(bin=b, top1=0.5, s=float(i), params=float(-i)) for b in 'ab'
         for i in range(3)
@@ -638,8 +640,7 @@ def test_rank_correlation_compares_searches_of_the_same_candidates(tmp_path):
 
 
 def test_rankers_are_paired_against_the_search_score():
-    from tests.helpers import load_tool
-    tool = load_tool('analysis/rank_correlation')
+    from mmdata.evaluation.ranking import paired_tests
     rows = planted_rows(15)
     rng = np.random.default_rng(5)
     for i, r in enumerate(rows):
@@ -651,7 +652,7 @@ def test_rankers_are_paired_against_the_search_score():
             'params': float(-i)
         })
     columns = ['DATA (z)', 'DATA z', 'FLOPs', 'params', 'ranker']
-    pairs = tool.paired_tests(rows, columns, 'top1', 300, searches=columns[:1])
+    pairs = paired_tests(rows, columns, 'top1', 300, searches=columns[:1])
     against_data = [(p['score'], p['baseline']) for p in pairs
                     if p['baseline'] == 'DATA (z)']
     assert against_data == [('ranker', 'DATA (z)')]

@@ -3,6 +3,8 @@ data from a COCO dataset written here (not the scenes generator), det-map
 and tools/select_subnet.py end to end, and resume after a kill at a round
 boundary."""
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -79,10 +81,19 @@ def test_ties_follow_the_ranker_order():
 
 
 def test_rankers_order_the_shortlist():
+    from mmdata.search import Candidate
     records = [
-        dict(arch='a', params=3, flops=1, score=0.2, proxies=dict(naswot=5)),
-        dict(arch='b', params=1, flops=3, score=0.9, proxies=dict(naswot=1)),
-        dict(arch='c', params=2, flops=2, score=0.5, proxies=dict(naswot=9)),
+        Candidate(
+            arch=arch,
+            arch_dict={},
+            bin='b1',
+            params=params,
+            flops=flops,
+            scores=dict(z=score),
+            score=score,
+            proxies=dict(naswot=naswot))
+        for arch, params, flops, score, naswot in [('a', 3, 1, 0.2, 5), (
+            'b', 1, 3, 0.9, 1), ('c', 2, 2, 0.5, 9)]
     ]
     assert shortlist_order(records, 'score') == ['b', 'c', 'a']
     assert shortlist_order(records, 'params') == ['a', 'c', 'b']
@@ -295,7 +306,6 @@ def test_regret_of_picks_on_a_planted_truth(tmp_path):
     score picks ARCHS[3] (the highest score): percentile 50%, regret 0.2;
     naswot picks ARCHS[0]: 25%, 0.3; random: mean percentile 62.5%,
     regret 0.4 - 0.25."""
-    from mmdata.evaluation.label_selection import group_by_bin
     from mmdata.evaluation.selection_regret import (fidelity_kendall, goal_met,
                                                     noise_floor, ranker_rows,
                                                     selection_rows, summary,
@@ -309,9 +319,8 @@ def test_regret_of_picks_on_a_planted_truth(tmp_path):
     truth = truth_means([str(truth_csv)])
     assert truth[ARCHS[1]] == pytest.approx(0.4)
     assert noise_floor([str(truth_csv)], ARCHS[:4]) == pytest.approx(0.01)
-    by_bin = group_by_bin(
-        json.loads(
-            (search / 'search' / 'candidates.json').read_text())['candidates'])
+    from mmdata.search import by_bin, read_candidates
+    by_bin = by_bin(read_candidates(str(search))['candidates'])
     rows = ranker_rows({'b1': by_bin['b1']}, truth,
                        ['score', 'naswot', 'random'])
     got = {r['strategy']: (r['percentile'], r['regret']) for r in rows}
@@ -376,3 +385,28 @@ def test_epoch_based_protocol_becomes_an_iteration_schedule():
     assert steps.by_epoch is False
     with pytest.raises(ConfigError, match='trains 12 epochs.*--iters'):
         iteration_schedule(Config.fromfile(path), None, task)
+
+
+def test_the_selection_tables_regenerate_from_the_carried_rows(tmp_path):
+    """The scenes tables of docs/selection.md are what
+    ``experiments/selection_scenes.sh report`` prints from the carried
+    candidates, rows and selections, character for character."""
+    shutil.copytree(REPO / 'docs' / 'selection', tmp_path / 'selection')
+    out = subprocess.run(['bash', 'experiments/selection_scenes.sh', 'report'],
+                         cwd=REPO,
+                         capture_output=True,
+                         text=True,
+                         env=dict(
+                             os.environ,
+                             PY=sys.executable,
+                             SELECTION_WORK=str(tmp_path / 'selection')))
+    assert out.returncode == 0, out.stderr[-2000:]
+    printed = dict(
+        block.split('\n', 1) for block in out.stdout.split('## ')[1:])
+    page = (REPO / 'docs' / 'selection.md').read_text()
+    for title, marker in (('seg, search seed 0', 'SEG0'),
+                          ('det, search seed 0', 'DET0'),
+                          ('seg, search seed 1', 'SEG1')):
+        shown = page.split(f'<!-- {marker} -->')[1].split(
+            f'<!-- /{marker} -->')[0]
+        assert printed[title].strip() == shown.strip(), marker

@@ -8,6 +8,7 @@ from mmdata.errors import ConfigError
 from mmdata.search.budgets import bin_ranges, parse_budgets, within
 from mmdata.search.candidates import Measures, sample_candidates
 from mmdata.search.evolution import evolve
+from mmdata.search.record import Candidate, by_bin
 from mmdata.search.settings import SearchSettings
 from mmdata.search.sharding import score_sharded
 from mmdata.search.store import SearchStore
@@ -52,23 +53,25 @@ def test_sharded_scoring_skips_done_keeps_order_and_records(tmp_path):
     store = SearchStore(str(tmp_path / 'search'))
     calls = []
 
+    def record(arch, z):
+        return Candidate(
+            arch=str(arch),
+            arch_dict={},
+            bin='b',
+            flops=1.,
+            params=2.,
+            scores=dict(z=z))
+
     def score_group(group):
         calls.append(len(group))
-        return [
-            dict(arch=str(c['arch']), scores=dict(z=float(i)))
-            for i, c in enumerate(group)
-        ]
+        return [record(c['arch'], float(i)) for i, c in enumerate(group)]
 
     candidates = _candidates(5)
-    done = {
-        str(candidates[1]['arch']):
-        dict(arch=str(candidates[1]['arch']), scores=dict(z=-1.))
-    }
+    done = {str(candidates[1]['arch']): record(candidates[1]['arch'], -1.)}
     records = score_sharded(candidates, done, score_group, store, 2)
     assert calls == [2, 2]  # 4 to score, in groups of 2
-    assert [r['arch'] for r in records] == \
-        [str(c['arch']) for c in candidates]
-    assert records[1]['scores']['z'] == -1.  # not scored again
+    assert [r.arch for r in records] == [str(c['arch']) for c in candidates]
+    assert records[1].scores['z'] == -1.  # not scored again
     lines = (tmp_path / 'search' / 'progress' / 'rank0.jsonl').read_text()
     assert [json.loads(line)['arch'] for line in lines.splitlines()] == \
         [str(c['arch']) for i, c in enumerate(candidates) if i != 1]
@@ -76,9 +79,7 @@ def test_sharded_scoring_skips_done_keeps_order_and_records(tmp_path):
     calls.clear()
     again = score_sharded(candidates, store.records(), score_group, store, 2)
     assert calls == [1]
-    assert [r['arch'] for r in again] == [r['arch'] for r in records]
-    assert [r['scores'] for r in again[2:]] == \
-        [r['scores'] for r in records[2:]]
+    assert again == records  # the records read back equal the ones written
 
 
 def _run_evolution(seed, measures, bins, constraints):
@@ -86,8 +87,9 @@ def _run_evolution(seed, measures, bins, constraints):
 
     def score(candidates):  # made-up: close to the max arch's widths
         return [
-            dict(
+            Candidate(
                 arch=str(c['arch']),
+                arch_dict=c['arch'].to_dict(),
                 bin=c['bin'],
                 flops=c['flops'],
                 params=c['params'],
@@ -125,30 +127,30 @@ def test_evolution_stays_in_budget_improves_and_is_seeded():
     bins = parse_budgets([(1e6, 1.5e6), (1.5e6, 2e6)], 'flops', 32)
     constraints = dict(params=(0, 3e5))
     first, records = _run_evolution(0, measures, bins, constraints)
-    archs = [r['arch'] for r in records]
+    archs = [r.arch for r in records]
     assert len(set(archs)) == len(archs)
     assert len(records) > sum(len(p) for p in first)  # children were bred
+    groups = by_bin(records)
     for b, population in zip(bins, first):
-        inside = [r for r in records if r['bin'] == b['name']]
+        inside = groups[b['name']]
         assert len(inside) <= 6 * 4
         ranges = bin_ranges(b, 'flops', constraints)
         assert all(
-            within(measures.of(Arch.parse(r['arch'])), ranges) for r in inside)
-        start = max(r['scores']['z'] for r in inside[:len(population)])
-        assert max(r['scores']['z'] for r in inside) >= start
+            within(measures.of(Arch.parse(r.arch)), ranges) for r in inside)
+        start = max(r.scores['z'] for r in inside[:len(population)])
+        assert max(r.scores['z'] for r in inside) >= start
     _, again = _run_evolution(0, measures, bins, constraints)
-    assert [r['arch'] for r in again] == archs
+    assert [r.arch for r in again] == archs
     _, other = _run_evolution(1, measures, bins, constraints)
-    assert [r['arch'] for r in other] != archs
+    assert [r.arch for r in other] != archs
 
 
 def test_params_rank_inside_each_bin():
     from mmdata.search.outputs import add_params_rank
     records = [
-        dict(bin='a', params=5),
-        dict(bin='a', params=9),
-        dict(bin='a', params=5),
-        dict(bin='b', params=1)
+        Candidate(str(i), {}, name, flops=0., params=params, scores={})
+        for i, (name, params) in enumerate([('a', 5), ('a', 9), ('a', 5),
+                                            ('b', 1)])
     ]
     add_params_rank(records)
-    assert [r['params_rank'] for r in records] == [2, 1, 2, 1]
+    assert [r.params_rank for r in records] == [2, 1, 2, 1]

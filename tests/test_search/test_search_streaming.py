@@ -15,6 +15,7 @@ from mmdata.errors import DataError
 from mmdata.registry import MODELS
 from mmdata.search import SubnetScorer, resolve_taps, static_extractor
 from mmdata.search.outputs import combine_tap_scores
+from mmdata.search.record import Candidate
 from mmdata.search.scorer import bound_positions
 from mmdata.search.similarity import map_similarity
 from mmdata.search.target import split_target
@@ -195,20 +196,23 @@ def test_target_split_is_seeded_disjoint_and_counted():
 
 
 def test_multi_tap_scores_are_standardised_within_the_bin():
+    def record(arch, bin_name, **scores):
+        return Candidate(arch, {}, bin_name, flops=0., params=0., scores=scores)
+
     records = [
-        dict(arch=f'a{i}', bin='b', scores=dict(C2=c2, C5=c5))
+        record(f'a{i}', 'b', C2=c2, C5=c5)
         for i, (c2, c5) in enumerate([(-9.0, -1.0), (-8.0, -1.2), (-7.0,
                                                                    -1.1)])
-    ] + [dict(arch='one', bin='other', scores=dict(C2=-3.0, C5=-3.0))]
+    ] + [record('one', 'other', C2=-3.0, C5=-3.0)]
     combine_tap_scores(records)
     c2 = np.array([-9.0, -8.0, -7.0])
     c5 = np.array([-1.0, -1.2, -1.1])
     expected = ((c2 - c2.mean()) / c2.std() + (c5 - c5.mean()) / c5.std()) / 2
-    assert [r['score'] for r in records[:3]] == pytest.approx(expected)
-    assert records[3]['score'] == 0  # a bin of one: constant taps
-    single = [dict(arch='x', bin='b', scores=dict(z=-2.5))]
+    assert [r.score for r in records[:3]] == pytest.approx(expected)
+    assert records[3].score == 0  # a bin of one: constant taps
+    single = [record('x', 'b', z=-2.5)]
     combine_tap_scores(single)
-    assert single[0]['score'] == -2.5
+    assert single[0].score == -2.5
 
 
 def test_scorer_stores_every_ranker_independent_of_the_group(model):
