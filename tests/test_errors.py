@@ -102,11 +102,18 @@ def test_identity_diff_names_keys_and_both_values():
     assert identity_diff(saved, saved) == []
 
 
+def scored(arch: str) -> dict:
+    """A scored candidate as a search's progress file holds it."""
+    from mmdata.search import Candidate
+    return Candidate(
+        arch, {}, 'b', flops=1., params=2., scores=dict(z=1.)).to_json()
+
+
 def test_search_store_identity_and_overwrite(tmp_path):
     store = SearchStore(str(tmp_path / 'search'))
     store.open(dict(checkpoint='ab', temperature=0.1))
     with open(store.progress_file(0), 'a') as f:
-        f.write(json.dumps(dict(arch='a1', score=1.0)) + '\n')
+        f.write(json.dumps(scored('a1')) + '\n')
         f.write('{"arch": "a2", "sco')  # cut by a kill
     store.unlock()
     (tmp_path / 'search' / 'best.yaml').write_text('old')
@@ -131,7 +138,7 @@ def test_search_store_identity_and_overwrite(tmp_path):
 def test_search_store_refuses_scores_without_identity(tmp_path):
     store = SearchStore(str(tmp_path))
     with open(store.progress_file(0), 'w') as f:
-        f.write(json.dumps(dict(arch='a1', score=1.0)) + '\n')
+        f.write(json.dumps(scored('a1')) + '\n')
     with pytest.raises(WorkDirError, match='without a recorded identity'):
         store.open(dict(checkpoint='ab'))
 

@@ -37,7 +37,6 @@ LABEL_METRICS = {
 DOWNSTREAM_METRICS = {'det-map': 'bbox_mAP', 'seg-miou': 'mIoU'}  # -> column
 
 
-
 def label_seeds(values: list, metrics: list) -> dict:
     """The seeds per candidate of each label metric from ``--label-seeds``
     (``N`` for every metric, ``METRIC=N`` for one; later values win)."""

@@ -148,8 +148,7 @@ def bin_summary(result: dict, plan: HalvingPlan, records: List[Candidate],
 
 
 def write_selection(work_dir: str, out: dict,
-                    by_bin: Dict[str, List[Candidate]],
-                    input_size) -> None:
+                    by_bin: Dict[str, List[Candidate]], input_size) -> None:
     atomic_write(
         osp.join(work_dir, 'selection.json'), json.dumps(out, indent=1))
     best = {}

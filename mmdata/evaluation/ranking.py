@@ -13,6 +13,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from scipy import stats
 
+from mmdata.search.record import by_bin
+
 RANDOM = 'random'
 
 
@@ -131,9 +133,9 @@ def ranking_report(rows: List[Dict],
         {...}}}`` and a ``'random'`` entry, plus ``'bins'`` with each bin's
         size and label spread.
     """
-    bins = list(dict.fromkeys(r['bin'] for r in rows))
+    groups = by_bin(rows)
     y_all = [r[label] for r in rows]
-    y_bin = {b: [r[label] for r in rows if r['bin'] == b] for b in bins}
+    y_bin = {b: [r[label] for r in inside] for b, inside in groups.items()}
     report = dict(
         label=label,
         n=len(rows),
@@ -147,28 +149,41 @@ def ranking_report(rows: List[Dict],
         },
         columns={})
     for col in columns:
-        x_all = [r[col] for r in rows]
-        if col in bin_relative:
-            across = dict(n=len(rows), spearman=None, kendall=None)
-        elif num_boot:
-            across = _with_intervals(x_all, y_all, num_boot, seed)
-        else:
-            across = correlation(x_all, y_all)
-        entry = dict(all=across, bins={})
-        for b in bins:
-            x = [r[col] for r in rows if r['bin'] == b]
-            corr = _with_intervals(x, y_bin[b], num_boot, seed) \
-                if num_boot else correlation(x, y_bin[b])
-            entry['bins'][b] = dict(corr, **bin_pick(x, y_bin[b]))
-        entry['mean_bin'] = {
-            key: _mean(v[key] for v in entry['bins'].values())
-            for key in ('spearman', 'kendall', 'regret', 'percentile',
-                        'winner')
-        }
-        report['columns'][col] = entry
+        report['columns'][col] = column_entry([r[col] for r in rows], y_all, {
+            b: [r[col] for r in inside]
+            for b, inside in groups.items()
+        }, y_bin, col in bin_relative, num_boot, seed)
+    report['columns'][RANDOM] = random_entry(y_bin, len(rows))
+    return report
+
+
+def column_entry(x_all: List[float], y_all: List[float],
+                 x_bin: Dict[str, List[float]], y_bin: Dict[str, List[float]],
+                 bin_relative: bool, num_boot: int, seed: int) -> Dict:
+    """One score column of :func:`ranking_report`."""
+    if bin_relative:
+        across = dict(n=len(x_all), spearman=None, kendall=None)
+    elif num_boot:
+        across = _with_intervals(x_all, y_all, num_boot, seed)
+    else:
+        across = correlation(x_all, y_all)
+    entry = dict(all=across, bins={})
+    for b, x in x_bin.items():
+        corr = _with_intervals(x, y_bin[b], num_boot, seed) \
+            if num_boot else correlation(x, y_bin[b])
+        entry['bins'][b] = dict(corr, **bin_pick(x, y_bin[b]))
+    entry['mean_bin'] = {
+        key: _mean(v[key] for v in entry['bins'].values())
+        for key in ('spearman', 'kendall', 'regret', 'percentile', 'winner')
+    }
+    return entry
+
+
+def random_entry(y_bin: Dict[str, List[float]], n: int) -> Dict:
+    """The random pick of :func:`ranking_report`, in expectation."""
     picks = {b: random_pick(y) for b, y in y_bin.items()}
-    report['columns'][RANDOM] = dict(
-        all=dict(n=len(rows), spearman=0., kendall=0.),
+    return dict(
+        all=dict(n=n, spearman=0., kendall=0.),
         bins={
             b: dict(n=len(y_bin[b]), spearman=0., kendall=0., **p)
             for b, p in picks.items()
@@ -180,7 +195,6 @@ def ranking_report(rows: List[Dict],
                 key: _mean(p[key] for p in picks.values())
                 for key in ('regret', 'percentile', 'winner')
             }))
-    return report
 
 
 def noise_floor(repeats: Dict[str, List[float]]) -> Optional[Dict]:
@@ -313,8 +327,7 @@ def mean_partial_spearman(rows: List[Dict], col: str, label: str,
     """:func:`partial_spearman` of ``col`` with ``label`` given ``given``,
     inside each bin, averaged over bins."""
     values = []
-    for name in dict.fromkeys(r['bin'] for r in rows):
-        inside = [r for r in rows if r['bin'] == name]
+    for inside in by_bin(rows).values():
         values.append(
             partial_spearman([r[col] for r in inside],
                              [r[label] for r in inside],
@@ -327,8 +340,7 @@ def add_rank_mean(rows: List[Dict], columns: Sequence[str]) -> str:
     within-bin ranks of ``columns`` (1 = lowest; ties share their mean
     rank). Only comparable inside a bin. Returns the column's name."""
     name = '+'.join(columns) + ' ranks'
-    for bin_name in dict.fromkeys(r['bin'] for r in rows):
-        inside = [r for r in rows if r['bin'] == bin_name]
+    for inside in by_bin(rows).values():
         ranks = np.mean(
             [stats.rankdata([r[c] for r in inside]) for c in columns], axis=0)
         for r, value in zip(inside, ranks):

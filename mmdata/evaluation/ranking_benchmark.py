@@ -73,10 +73,11 @@ class RankingBenchmark:
             return ckpt
         resume = ['--resume'] if (self.work / 'train' /
                                   'last_checkpoint').exists() else []
-        self.steps.run('train', 'tools/train.py', args.train_config,
-                       '--work-dir', str(self.work / 'train'), *resume,
-                       '--cfg-options', *args.cfg_options,
-                       f'train_cfg.max_iters={iters}', *args.train_options)
+        self.steps.run('train',
+                       'tools/train.py', args.train_config, '--work-dir',
+                       str(self.work / 'train'), *resume, '--cfg-options',
+                       *args.cfg_options, f'train_cfg.max_iters={iters}',
+                       *args.train_options)
         return ckpt
 
     def search(self, ckpt: Path) -> None:
@@ -150,8 +151,8 @@ class RankingBenchmark:
             str(self.search_dir),
             str(self.work / f'label-{metric}.csv'), '--out',
             str(self.work), '--name', metric, '--bootstrap',
-            str(args.bootstrap), *(['--also', *self.also] if self.also else
-                                   []),
+            str(args.bootstrap),
+            *(['--also', *self.also] if self.also else []),
             *(['--label-seed', 'mean']
               if args.label_seeds[metric] > 1 else []),
             *[arg for parts in args.combine for arg in ('--combine', *parts)]
@@ -179,7 +180,8 @@ class RankingBenchmark:
         print(agreement)
         text.append(agreement + '\n')
         summary = markdown_summary({
-            m: json.loads((work / f'rank_correlation-{m}.json').read_text())
+            m:
+            json.loads((work / f'rank_correlation-{m}.json').read_text())
             for m in metrics
         })
         atomic_write(str(work / 'summary.md'), summary + '\n')

@@ -3,6 +3,7 @@
 print)."""
 from typing import Dict, List, Optional
 
+from mmdata.search.record import by_bin
 from mmdata.utils import atomic_write
 
 
@@ -104,12 +105,11 @@ def plot(rows: List[Dict], columns: List[str], report: Dict, metric: str,
     nrows = -(-len(columns) // ncols)
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(4 * ncols, 3.2 * nrows), dpi=80, squeeze=False)
-    bins = list(report['bins'])
+    groups = by_bin(rows)
     colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
     for ax, col in zip(axes.flat, columns):
         entry = report['columns'][col]
-        for i, b in enumerate(bins):
-            inside = [r for r in rows if r['bin'] == b]
+        for i, (b, inside) in enumerate(groups.items()):
             ax.scatter([r[col] for r in inside], [r[metric] for r in inside],
                        s=12,
                        alpha=0.7,

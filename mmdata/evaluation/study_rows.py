@@ -51,12 +51,11 @@ def value_column(results: str) -> str:
     return values[-1] if values else 'top1'
 
 
-def study_rows(
-        search_dir: str,
-        results: str,
-        metric: str,
-        label_seed: str = '0'
-) -> Tuple[List[Dict], List[str], Dict, List[str]]:
+def study_rows(search_dir: str,
+               results: str,
+               metric: str,
+               label_seed: str = '0'
+               ) -> Tuple[List[Dict], List[str], Dict, List[str]]:
     """Rows (one per candidate with a label), their score columns, the
     repeated label values per arch (for the noise floor) and the columns
     that only rank inside a bin."""

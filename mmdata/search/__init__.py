@@ -10,8 +10,8 @@ from .taps import TAPS, resolve_taps
 
 __all__ = [
     'calibrate_bn', 'parse_budgets', 'sample_candidates', 'best_per_bin',
-    'read_candidates', 'Candidate', 'by_bin',
-    'write_outputs', 'FeatureExtractor', 'SubnetScorer', 'static_extractor',
-    'SearchSettings', 'embedding_similarity', 'get_similarity',
-    'map_similarity', 'TAPS', 'resolve_taps'
+    'read_candidates', 'Candidate', 'by_bin', 'write_outputs',
+    'FeatureExtractor', 'SubnetScorer', 'static_extractor', 'SearchSettings',
+    'embedding_similarity', 'get_similarity', 'map_similarity', 'TAPS',
+    'resolve_taps'
 ]

@@ -65,10 +65,10 @@ def next_generation(parents: Sequence[Arch],
 
 
 def evolve(populations: List[List[dict]], bins: List[dict],
-           score: Callable[[List[dict]], List[Candidate]], measures: Measures,
-           metric: str, constraints: Ranges, seed: int, population: int,
-           generations: int, parents: int,
-           mutation_prob: float) -> List[Candidate]:
+           score: Callable[[List[dict]],
+                           List[Candidate]], measures: Measures, metric: str,
+           constraints: Ranges, seed: int, population: int, generations: int,
+           parents: int, mutation_prob: float) -> List[Candidate]:
     """Evolutionary search inside each bin, from its random population.
 
     Per generation, the ``parents`` best scored archs of the bin breed up to

@@ -125,8 +125,8 @@ def write_outputs(out_dir: str,
         lambda tmp: plot_search(records, best, metric, input_size, tmp))
 
 
-def plot_search(records: List[Candidate], best: Dict[str, Candidate],
-                metric: str,
+def plot_search(records: List[Candidate], best: Dict[str,
+                                                     Candidate], metric: str,
                 input_size: Union[int, Sequence[int]], path: str) -> None:
     """Cost vs score of every candidate, coloured by bin, best starred."""
     import matplotlib

@@ -182,8 +182,8 @@ class SearchStore:
                         record = json.loads(line)
                     except json.JSONDecodeError:
                         continue
-                    record = Candidate.from_json(
-                        record, osp.join(self.folder, name))
+                    record = Candidate.from_json(record,
+                                                 osp.join(self.folder, name))
                     done[record.arch] = record
         return done
 

@@ -537,9 +537,9 @@ def test_reliability_rule_and_run_agreement():
 
 
 def test_markdown_summary_of_label_metrics():
+    from mmdata.evaluation.ranking import (can_rank_in_bins, noise_floor,
+                                           paired_bootstrap)
     from mmdata.evaluation.ranking_report import markdown_summary
-    from mmdata.evaluation.ranking import (can_rank_in_bins,
-                                           noise_floor, paired_bootstrap)
     rows = planted_rows(8)
     for r in rows:
         r['params'] = r['reverse']
@@ -660,4 +660,4 @@ def test_rankers_are_paired_against_the_search_score():
     assert result['kendall']['ci'][0] > 0  # the label beats noise
     # without a search column there is no default to pair with
     assert all(p['baseline'] != 'DATA (z)'
-               for p in tool.paired_tests(rows, columns, 'top1', 50))
+               for p in paired_tests(rows, columns, 'top1', 50))

@@ -92,8 +92,10 @@ def test_rankers_order_the_shortlist():
             scores=dict(z=score),
             score=score,
             proxies=dict(naswot=naswot))
-        for arch, params, flops, score, naswot in [('a', 3, 1, 0.2, 5), (
-            'b', 1, 3, 0.9, 1), ('c', 2, 2, 0.5, 9)]
+        for arch, params, flops, score, naswot in [('a', 3, 1, 0.2,
+                                                    5), ('b', 1, 3, 0.9,
+                                                         1), ('c', 2, 2, 0.5,
+                                                              9)]
     ]
     assert shortlist_order(records, 'score') == ['b', 'c', 'a']
     assert shortlist_order(records, 'params') == ['a', 'c', 'b']
@@ -404,8 +406,8 @@ def test_the_selection_tables_regenerate_from_the_carried_rows(tmp_path):
     printed = dict(
         block.split('\n', 1) for block in out.stdout.split('## ')[1:])
     page = (REPO / 'docs' / 'selection.md').read_text()
-    for title, marker in (('seg, search seed 0', 'SEG0'),
-                          ('det, search seed 0', 'DET0'),
+    for title, marker in (('seg, search seed 0',
+                           'SEG0'), ('det, search seed 0', 'DET0'),
                           ('seg, search seed 1', 'SEG1')):
         shown = page.split(f'<!-- {marker} -->')[1].split(
             f'<!-- /{marker} -->')[0]

@@ -196,8 +196,10 @@ def test_target_split_is_seeded_disjoint_and_counted():
 
 
 def test_multi_tap_scores_are_standardised_within_the_bin():
+
     def record(arch, bin_name, **scores):
-        return Candidate(arch, {}, bin_name, flops=0., params=0., scores=scores)
+        return Candidate(
+            arch, {}, bin_name, flops=0., params=0., scores=scores)
 
     records = [
         record(f'a{i}', 'b', C2=c2, C5=c5)
