@@ -16,7 +16,7 @@ time limit, so that a hang costs that part and not the rest:
    iteration; that iteration's loss against the uninterrupted run's.
 4. ``search``: ``tools/search.py`` on the trained supernet (the paper's
    classification bins, a few candidates each, 224 px) and
-   ``benchmark_search.py --parts 0`` on the Table 1 space: ms per candidate
+   ``benchmark_search_cost.py`` on the Table 1 space: ms per candidate
    for the cls, det_fpn and seg taps, the ratio to the bare forward passes
    (the CPU benchmark's column) and the peak memory.
 5. ``finetune``: the search's pick exported for mmdet Mask R-CNN FPN and
@@ -333,8 +333,8 @@ def part_search(ctx: dict) -> dict:
         candidates=len(candidates),
         tool_s_per_candidate=seconds / max(1, len(candidates)))
     out = part.run([
-        sys.executable, 'benchmarks/benchmark_search.py', '--parts', '0',
-        '--space', 'paper', '--input-size', '64' if args.dry_run else '224',
+        sys.executable, 'benchmarks/benchmark_search_cost.py', '--space',
+        'paper', '--input-size', '64' if args.dry_run else '224',
         '--candidates', '2' if args.dry_run else '10', '--batch-size',
         str(batch), '--device', ctx['device'], '--threads',
         '1' if args.dry_run else '8'

@@ -31,8 +31,6 @@ import os.path as osp
 
 from mmengine.config import DictAction
 
-from mmdata.evaluation.label_metrics import LABEL_METRICS
-
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -41,7 +39,11 @@ def parse_args() -> argparse.Namespace:
         help='a finished search (work dir or '
         'its search/ folder)')
     parser.add_argument('checkpoint', help='the supernet it searched')
-    parser.add_argument('--metric', required=True, choices=LABEL_METRICS)
+    parser.add_argument(
+        '--metric',
+        required=True,
+        help='a label metric of mmdata.evaluation.label_metrics.'
+        'LABEL_METRICS, e.g. knn, det-map, seg-miou')
     parser.add_argument(
         '--labeled-data',
         help='labeled-data config (labeled_train, labeled_val datasets); '

@@ -180,17 +180,27 @@ def test_benchmark_scripts_run_with_small_settings():
             '--memory-batch', '16'
         ],
         [
-            'benchmark_search.py', '--candidates', '2', '--batch-size', '4',
-            '--input-size', '64', '--memory-batch', '2', '--batches', '1'
+            'benchmark_search_cost.py', '--candidates', '2', '--batch-size',
+            '4', '--input-size', '64'
         ],
         [
-            'benchmark_search.py', '--space', 'paper', '--candidates', '2',
-            '--batch-size', '2', '--input-size', '64', '--memory-batch', '2',
-            '--batches', '1'
+            'benchmark_search_groups.py', '--candidates', '2', '--batch-size',
+            '4', '--input-size', '64'
+        ],
+        [
+            'benchmark_search_scale.py', '--batch-size', '4', '--input-size',
+            '64', '--batches', '1'
+        ],
+        ['benchmark_search_build.py', '--input-size', '64'],
+        ['benchmark_relation_memory.py', '--memory-batch', '2'],
+        [
+            'benchmark_search_cost.py', '--space', 'paper', '--candidates',
+            '2', '--batch-size', '2', '--input-size', '64'
         ],
     ]
     expected = [
-        'target <= 1.05', 'target: per-student <= 1.30x', 'streamed MB flat',
+        'target <= 1.05', 'target: per-student <= 1.30x', 'target: ratio <=',
+        'same scores)', 'streamed MB flat', 'ratio', 'same scores',
         'paper space'
     ]
     for args, text in zip(runs, expected):

@@ -47,7 +47,13 @@ HELP_TOOLS = [
     'tools/demo.py', 'tools/analysis/label_metric.py',
     'tools/analysis/rank_correlation.py',
     'tools/analysis/ranking_benchmark.py', 'tools/analysis/search_levers.py',
-    'tools/analysis/knn_eval.py', 'benchmarks/benchmark_search.py',
+    'tools/analysis/knn_eval.py', 'tools/select_subnet.py',
+    'tools/analysis/selection_regret.py', 'tools/analysis/results_table.py',
+    'benchmarks/benchmark_search_cost.py',
+    'benchmarks/benchmark_search_groups.py',
+    'benchmarks/benchmark_search_scale.py',
+    'benchmarks/benchmark_search_build.py',
+    'benchmarks/benchmark_relation_memory.py',
     'benchmarks/benchmark_supernet.py', 'benchmarks/benchmark_train.py',
     'experiments/classifier_protocol_check.py',
     'tools/analysis/measure_latency.py', 'tools/misc/prepare_fashion_mnist.py'
@@ -58,7 +64,9 @@ HELP_TOOLS = [
 def test_help_answers_before_heavy_imports(tool):
     """``--help`` parses the arguments before importing torch or mmdata
     (so it answers in about a second)."""
+    # as ``python TOOL`` runs it: the tool's folder first on the path
     code = (f'import runpy, sys; sys.argv = [{tool!r}, "--help"]\n'
+            f'sys.path.insert(0, {str(Path(tool).parent)!r})\n'
             'try:\n'
             f'    runpy.run_path({tool!r}, run_name="__main__")\n'
             'except SystemExit:\n'

@@ -54,8 +54,6 @@ import os.path as osp
 
 from mmengine.config import DictAction
 
-from mmdata.evaluation.label_metrics import LABEL_METRICS
-
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -65,7 +63,11 @@ def parse_args() -> argparse.Namespace:
     which.add_argument('--search-dir', help='search output folder')
     which.add_argument('--archs', nargs='+', help='archs in paper notation')
     parser.add_argument('--out', required=True, help='CSV to write')
-    parser.add_argument('--metric', default='linear', choices=LABEL_METRICS)
+    parser.add_argument(
+        '--metric',
+        default='linear',
+        help='a label metric of mmdata.evaluation.label_metrics.'
+        'LABEL_METRICS, e.g. knn, det-map (default: linear)')
     parser.add_argument(
         '--from',
         dest='source',
