@@ -84,6 +84,21 @@ def _looks_like_path(value: str) -> bool:
         or os.sep in value and '[' not in value
 
 
+def write_weights(state: dict, arch: Arch, num_stages: int,
+                  folder: str) -> None:
+    """``backbone.pth`` (the first ``num_stages`` stages) and, for a
+    detector's ROI head, ``res_layer.pth`` (the next stage)."""
+    torch.save(
+        export_subnet_state_dict(state, arch, num_stages),
+        osp.join(folder, 'backbone.pth'))
+    if num_stages < 4:
+        from mmdata.models.backbones import SubnetResLayer
+        with torch.device('meta'):
+            head = SubnetResLayer(arch, stage=num_stages)
+        torch.save(
+            slice_state_dict(state, head), osp.join(folder, 'res_layer.pth'))
+
+
 def export_subnet(checkpoint: str,
                   arch: Union[Arch, str, dict],
                   task: str,
@@ -126,15 +141,7 @@ def export_subnet(checkpoint: str,
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix='.export-', dir=parent)
     try:
-        torch.save(
-            export_subnet_state_dict(state, arch, spec['num_stages']),
-            osp.join(tmp, 'backbone.pth'))
-        if spec['num_stages'] < 4:
-            from mmdata.models.backbones import SubnetResLayer
-            with torch.device('meta'):
-                head = SubnetResLayer(arch, stage=spec['num_stages'])
-            torch.save(
-                slice_state_dict(state, head), osp.join(tmp, 'res_layer.pth'))
+        write_weights(state, arch, spec['num_stages'], tmp)
         info = dict(
             arch=str(arch),
             **arch.to_dict(),

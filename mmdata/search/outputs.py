@@ -59,6 +59,26 @@ def best_per_bin(records: List[Candidate]) -> Dict[str, Candidate]:
     }
 
 
+def best_entries(best: Dict[str, Candidate], measures: List[str],
+                 input_size: Union[int, Sequence[int]],
+                 sizes: Dict[str, int]) -> Dict[str, dict]:
+    """The ``best.yaml`` entry of each bin's best record (``sizes``: the
+    bins' numbers of candidates)."""
+    return {
+        name:
+        dict(
+            arch=r.arch,
+            **r.arch_dict,
+            **{m: getattr(r, m)
+               for m in measures},
+            input_size=input_size,
+            score=r.score,
+            scores=r.scores,
+            params_rank=f'{r.params_rank} of {sizes[r.bin]}')
+        for name, r in best.items()
+    }
+
+
 def write_outputs(out_dir: str,
                   records: List[Candidate],
                   bins: List[Dict],
@@ -93,24 +113,11 @@ def write_outputs(out_dir: str,
         with open(tmp, 'w') as f:
             json.dump(content, f, indent=1)
 
+    entries = best_entries(best, measures, input_size, sizes)
+
     def dump_yaml(tmp):
         with open(tmp, 'w') as f:
-            yaml.safe_dump(
-                {
-                    name:
-                    dict(
-                        arch=r.arch,
-                        **r.arch_dict,
-                        **{m: getattr(r, m)
-                           for m in measures},
-                        input_size=input_size,
-                        score=r.score,
-                        scores=r.scores,
-                        params_rank=f'{r.params_rank} of {sizes[r.bin]}')
-                    for name, r in best.items()
-                },
-                f,
-                sort_keys=False)
+            yaml.safe_dump(entries, f, sort_keys=False)
 
     atomic_write(osp.join(out_dir, 'candidates.json'), dump_json)
     atomic_write(osp.join(out_dir, 'best.yaml'), dump_yaml)

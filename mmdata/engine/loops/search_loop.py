@@ -1,6 +1,6 @@
 """`SearchLoop`: label-free, domain- and task-aware subnet search (§3.3)."""
 import os.path as osp
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 from mmengine.dist import barrier, is_main_process
 from mmengine.logging import print_log
@@ -90,19 +90,7 @@ class SearchLoop(BaseLoop):
             else None
         measures = Measures(model.space, s.input_size, table,
                             s.latency_setting)
-
-        def draw(bins: List[dict], num: int) -> List[dict]:
-            return sample_candidates(
-                model.space,
-                bins,
-                num,
-                s.seed,
-                s.metric,
-                constraints=s.constraints,
-                measures=measures)
-
-        first = draw(s.bins, s.num_candidates) if s.strategy == 'random' \
-            else [draw([b], s.evolution['population']) for b in s.bins]
+        first = self._first_candidates(measures)
         done = self.store.open_on_every_rank(self._identity(), self.overwrite)
         if done:
             print_log(
@@ -124,17 +112,7 @@ class SearchLoop(BaseLoop):
                 for c, r in zip(group, results):
                     check_finite(c['arch'], r['scores'])
                 seconds.extend(r['seconds'] for r in results)
-                return [
-                    Candidate(
-                        arch=str(c['arch']),
-                        arch_dict=c['arch'].to_dict(),
-                        bin=c['bin'],
-                        **{name: c[name]
-                           for name in measures.names},
-                        scores=r['scores'],
-                        proxies=r['proxies'],
-                        rankers=r['rankers']) for c, r in zip(group, results)
-                ]
+                return scored_records(group, results, measures.names)
 
             def score_all(candidates: List[dict]) -> List[dict]:
                 return score_sharded(candidates, done, score_group, self.store,
@@ -156,6 +134,25 @@ class SearchLoop(BaseLoop):
         finally:
             if is_main_process():
                 self.store.unlock()
+
+    def _first_candidates(self, measures: Measures) -> list:
+        """The random search's candidates, or each bin's first population
+        of the evolution."""
+        s = self.settings
+
+        def draw(bins: List[dict], num: int) -> List[dict]:
+            return sample_candidates(
+                measures.space,
+                bins,
+                num,
+                s.seed,
+                s.metric,
+                constraints=s.constraints,
+                measures=measures)
+
+        if s.strategy == 'random':
+            return draw(s.bins, s.num_candidates)
+        return [draw([b], s.evolution['population']) for b in s.bins]
 
     def _algorithm(self):
         model = self.runner.model
@@ -181,3 +178,20 @@ class SearchLoop(BaseLoop):
             batch_size=loader.get('batch_size'),
             latency_table_sha256=file_sha256(table) if table else None,
             **self.settings.identity())
+
+
+def scored_records(group: List[dict], results: List[dict],
+                   measures: Sequence[str]) -> List[Candidate]:
+    """The records of drawn candidates (``arch``, ``bin`` and the
+    ``measures``) and the scorer's results on them."""
+    return [
+        Candidate(
+            arch=str(c['arch']),
+            arch_dict=c['arch'].to_dict(),
+            bin=c['bin'],
+            **{name: c[name]
+               for name in measures},
+            scores=r['scores'],
+            proxies=r['proxies'],
+            rankers=r['rankers']) for c, r in zip(group, results)
+    ]
