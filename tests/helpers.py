@@ -15,6 +15,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import DefaultScope
 
+from mmdata.evaluation import fashion_scenes
 from mmdata.registry import HOOKS, MODELS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,8 +50,8 @@ def write_fashion_mnist(root: Path,
 
 
 def load_tool(name: str):
-    """The module of ``tools/NAME.py``, e.g.
-    ``misc/prepare_fashion_scenes``."""
+    """The module of ``tools/NAME.py`` (e.g. ``train``), for the tests of
+    the tools themselves."""
     spec = importlib.util.spec_from_file_location(
         name.replace('/', '.'), REPO / 'tools' / f'{name}.py')
     module = importlib.util.module_from_spec(spec)
@@ -63,10 +64,10 @@ def write_scenes(root: Path,
                  num_val: int = 8,
                  num_test: int = 4,
                  seed: int = 0) -> Path:
-    """Fashion-MNIST scenes (``tools/misc/prepare_fashion_scenes.py``) made
+    """Fashion-MNIST scenes (:mod:`mmdata.evaluation.fashion_scenes`) made
     of the synthetic items of :func:`write_fashion_mnist`."""
     items = write_fashion_mnist(root.parent / f'{root.name}-items', 128, 64)
-    load_tool('misc/prepare_fashion_scenes').prepare(
+    fashion_scenes.prepare(
         items,
         root,
         dict(train=num_train, val=num_val, test=num_test),

@@ -16,10 +16,11 @@ from mmengine.runner import Runner
 from PIL import Image
 
 from mmdata.errors import WorkDirError
-from tests.helpers import load_tool, write_fashion_mnist, write_scenes
+from mmdata.evaluation import fashion_scenes
+from tests.helpers import write_fashion_mnist, write_scenes
 
 REPO = Path(__file__).resolve().parents[2]
-SCENES = load_tool('misc/prepare_fashion_scenes')
+SCENES = fashion_scenes
 ARCH = 'Depth [1,1,2,1] Width [16,16,32,64,128]'
 
 
