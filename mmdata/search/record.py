@@ -58,7 +58,7 @@ class Candidate:
                             f'{type(value).__name__}')
         missing = [k for k in REQUIRED if k not in value]
         if missing:
-            raise UserError(f'{where}: candidate {value.get("arch", "?")} '
+            raise UserError(f'{where} (arch {value.get("arch", "?")!r}) '
                             f'lacks {missing}')
         known = {f.name for f in dataclasses.fields(cls)}
         record = cls(**{k: v for k, v in value.items() if k in known})
@@ -81,7 +81,7 @@ class Candidate:
                  and all(isinstance(v, number) for v in values.values())))
         bad = [name for name, ok in checks if not ok]
         if bad:
-            raise UserError(f'{where}: candidate {self.arch!r} has a bad '
+            raise UserError(f'{where} (arch {self.arch!r}) has a bad '
                             f'{", ".join(bad)}')
 
     def value(self, column: str) -> float:
