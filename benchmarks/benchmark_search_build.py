@@ -10,20 +10,12 @@ import random
 import statistics
 import time
 
-from search_bench import search_parser, settings_line, supernets
+from search_bench import search_parser, start, supernets
 
 
 def parse_args():
     parser = search_parser(__doc__)
     return parser.parse_args()
-
-
-if __name__ == '__main__':
-    parse_args()  # --help answers before the heavy imports below
-
-# isort: off
-import torch
-# isort: on
 
 
 def time_build(args) -> None:
@@ -56,8 +48,7 @@ def time_build(args) -> None:
 
 def main() -> None:
     args = parse_args()
-    torch.set_num_threads(args.threads)
-    print(settings_line(args), flush=True)
+    start(args)
     time_build(args)
 
 

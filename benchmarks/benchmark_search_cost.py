@@ -19,8 +19,8 @@ Example::
 import random
 import time
 
-from search_bench import (Stream, peak_mb, reset_peak, search_parser,
-                          settings_line, supernets)
+from search_bench import (peak_mb, reset_peak, search_parser, start, supernets,
+                          target_streams)
 
 
 def parse_args():
@@ -42,8 +42,7 @@ def lower_bound(args) -> None:
     from mmdata.models.utils.calibration import calibrate_bn
     from mmdata.search import SubnetScorer, resolve_taps, static_extractor
     space, student, teacher, neck = supernets(args.device, args.space)
-    calib = Stream(2, args.batch_size, args.input_size, args.device, 0)
-    score = Stream(2, args.batch_size, args.input_size, args.device, 1)
+    calib, score = target_streams(args)
     archs = space.sample_many(random.Random(0), args.candidates, unique=True)
     print(f'search vs its forward passes, 2 + 2 batches of '
           f'{args.batch_size} x {args.input_size}px, {len(archs)} '
@@ -105,8 +104,7 @@ def lower_bound(args) -> None:
 
 def main() -> None:
     args = parse_args()
-    torch.set_num_threads(args.threads)
-    print(settings_line(args), flush=True)
+    start(args)
     lower_bound(args)
 
 

@@ -10,7 +10,7 @@ Example::
 import random
 import time
 
-from search_bench import Stream, search_parser, settings_line, supernets
+from search_bench import search_parser, start, supernets, target_streams
 
 
 def parse_args():
@@ -24,19 +24,10 @@ def parse_args():
     return parser.parse_args()
 
 
-if __name__ == '__main__':
-    parse_args()  # --help answers before the heavy imports below
-
-# isort: off
-import torch
-# isort: on
-
-
 def time_groups(args) -> None:
     from mmdata.search import SubnetScorer, resolve_taps
     space, student, teacher, neck = supernets(args.device, args.space)
-    calib = Stream(2, args.batch_size, args.input_size, args.device, 0)
-    score = Stream(2, args.batch_size, args.input_size, args.device, 1)
+    calib, score = target_streams(args)
     scorer = SubnetScorer(student, teacher, neck, neck, resolve_taps(args.tap),
                           calib, score)
     archs = space.sample_many(random.Random(0), args.candidates, unique=True)
@@ -59,8 +50,7 @@ def time_groups(args) -> None:
 
 def main() -> None:
     args = parse_args()
-    torch.set_num_threads(args.threads)
-    print(settings_line(args), flush=True)
+    start(args)
     time_groups(args)
 
 

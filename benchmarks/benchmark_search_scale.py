@@ -16,8 +16,8 @@ import argparse
 import random
 import time
 
-from search_bench import (Stream, in_fresh_process, peak_mb, reset_peak,
-                          search_parser, settings_line, supernets)
+from search_bench import (in_fresh_process, peak_mb, reset_peak, search_parser,
+                          start, supernets, target_streams)
 
 
 def parse_args():
@@ -46,8 +46,7 @@ def scale_child(args: argparse.Namespace, tap: str, num: int,
     from mmdata.search import SubnetScorer, resolve_taps
     torch.set_num_threads(args.threads)
     space, student, teacher, neck = supernets(args.device, args.space)
-    calib = Stream(2, args.batch_size, args.input_size, args.device, 0)
-    score = Stream(int(num), args.batch_size, args.input_size, args.device, 1)
+    calib, score = target_streams(args, int(num))
     archs = space.sample_many(random.Random(0), 3, unique=True)
     scorer = SubnetScorer(student, teacher, neck, neck, resolve_taps(tap),
                           calib, score)
@@ -85,7 +84,7 @@ def measure_scale(args) -> None:
 
 def main() -> None:
     args = parse_args()
-    print(settings_line(args), flush=True)
+    start(args)
     measure_scale(args)
 
 

@@ -28,10 +28,22 @@ def search_parser(doc: str) -> argparse.ArgumentParser:
     return parser
 
 
-def settings_line(args: argparse.Namespace) -> str:
-    return (f'settings: device {args.device}, {args.space} space, batch '
-            f'{args.batch_size} x {args.input_size}px, {args.threads} torch '
-            'threads')
+def start(args: argparse.Namespace) -> None:
+    """Set the torch threads and print the settings."""
+    import torch
+    torch.set_num_threads(args.threads)
+    print(
+        f'settings: device {args.device}, {args.space} space, batch '
+        f'{args.batch_size} x {args.input_size}px, {args.threads} torch '
+        'threads',
+        flush=True)
+
+
+def target_streams(args: argparse.Namespace, score_batches: int = 2):
+    """2 calibration batches and ``score_batches`` score batches."""
+    return (Stream(2, args.batch_size, args.input_size, args.device, 0),
+            Stream(score_batches, args.batch_size, args.input_size,
+                   args.device, 1))
 
 
 def supernets(device: str, which: str = 'small'):
