@@ -8,16 +8,20 @@ exhaustive label evaluation, and for a selection whether its shortlist still
 held the bin's best.
 """
 import csv
+import glob
 import json
 import os.path as osp
-from typing import Dict, List, Sequence
+import re
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from scipy import stats
 
-from mmdata.search.record import Candidate
+from mmdata.errors import DataError
+from mmdata.search.outputs import read_candidates
+from mmdata.search.record import Candidate, by_bin
 from .ranking import random_pick
-from .selection import shortlist_order
+from .selection import ranker_values, shortlist_order
 
 TOP_QUARTILE = 75.  # percentile a pick must reach
 
@@ -179,3 +183,78 @@ def markdown(rows: List[dict], digits: int = 4) -> str:
         ]
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines) + '\n'
+
+
+def judged_bins(
+        search_dir: str,
+        truth: Dict[str, float],
+        bins: Optional[Sequence[str]] = None) -> Dict[str, List[Candidate]]:
+    """The candidates of the search's bins (``bins`` only, if given), each
+    with a ground-truth value."""
+    groups = {
+        b: records
+        for b, records in by_bin(read_candidates(
+            search_dir)['candidates']).items() if not bins or b in bins
+    }
+    missing = [
+        r.arch for rs in groups.values() for r in rs if r.arch not in truth
+    ]
+    if missing:
+        raise DataError(f'{len(missing)} candidates have no ground-truth row '
+                        f'(e.g. {missing[0]}); pass --bins with measured bins')
+    return groups
+
+
+def judged_goals(rows: List[dict], judge: Sequence[str],
+                 rankers: Sequence[str]) -> List[dict]:
+    """:func:`goal_met` of each of the ``judge`` selections in ``rows``."""
+    summaries = summary(rows)
+    done = {s['strategy'] for s in summaries}
+    return [
+        goal_met(summaries, name, rankers) for name in judge if name in done
+    ]
+
+
+def report_lines(rows: List[dict], groups: Dict[str, List[Candidate]],
+                 truth_paths: Sequence[str], judge: Sequence[str],
+                 rankers: Sequence[str]) -> List[str]:
+    """The noise floor of each bin and the rule's verdict on each of the
+    ``judge`` selections, a line each."""
+    lines = [
+        f'- {name}: ground-truth noise (mean standard error of an '
+        f"arch's mean) {noise_floor(truth_paths, [r.arch for r in rs]):.4f}"
+        for name, rs in groups.items()
+    ]
+    for g in judged_goals(rows, judge, rankers):
+        lines.append(
+            f"- {g['strategy']}: every pick in the top quartile: "
+            f"{'yes' if g['top_quartile'] else 'no'}; mean regret below "
+            f"every label-free ranker's (best: {g['best_label_free']}): "
+            f"{'yes' if g['below_label_free'] else 'no'}; goal "
+            f"{'met' if g['met'] else 'not met'}")
+    return lines
+
+
+def fidelity_lines(rows_dir: str, groups: Dict[str, List[Candidate]],
+                   truth: Dict[str,
+                               float], rankers: Sequence[str]) -> List[str]:
+    """Each rung's (the selections' label rows in ``rows_dir``) and each
+    label-free ranker's Kendall tau with the ground truth inside each
+    bin, a line per bin."""
+    rung = re.compile(r'-(?:iters|max-train|epochs)(\d+)\.csv$')
+    rungs = {
+        int(rung.search(path).group(1)): truth_means([path])
+        for path in glob.glob(f'{rows_dir}/*.csv') if rung.search(path)
+    }
+    lines = []
+    for name, records in groups.items():
+        archs = [r.arch for r in records]
+        free = {
+            r: dict(zip(archs, ranker_values(records, r)))
+            for r in rankers if r != 'random'
+        }
+        taus = fidelity_kendall(rungs, free, archs, truth)
+        lines.append(f'- {name}, Kendall tau with the ground truth: ' +
+                     '; '.join(f'{k} {t:+.2f} (n={n})'
+                               for k, (t, n) in taus.items()))
+    return lines
