@@ -389,26 +389,32 @@ def test_epoch_based_protocol_becomes_an_iteration_schedule():
         iteration_schedule(Config.fromfile(path), None, task)
 
 
-def test_the_selection_tables_regenerate_from_the_carried_rows(tmp_path):
-    """The scenes tables of docs/selection.md are what
-    ``experiments/selection_scenes.sh report`` prints from the carried
-    candidates, rows and selections, character for character."""
-    shutil.copytree(REPO / 'docs' / 'selection', tmp_path / 'selection')
-    out = subprocess.run(['bash', 'experiments/selection_scenes.sh', 'report'],
+@pytest.mark.parametrize('study,rows,blocks', [
+    ('selection_scenes', '',
+     (('seg, search seed 0', 'SEG0'), ('det, search seed 0', 'DET0'),
+      ('seg, search seed 1', 'SEG1'))),
+    ('selection_tiny', 'tiny', (('tiny, search seed 0', 'TINY0'),
+                                ('tiny, search seed 1', 'TINY1'))),
+])
+def test_the_selection_tables_regenerate_from_the_carried_rows(
+        study, rows, blocks, tmp_path):
+    """The tables of docs/selection.md are what
+    ``experiments/STUDY.sh report`` prints from the carried candidates,
+    rows and selections, character for character."""
+    shutil.copytree(REPO / 'docs' / 'selection' / rows, tmp_path / 'work')
+    out = subprocess.run(['bash', f'experiments/{study}.sh', 'report'],
                          cwd=REPO,
                          capture_output=True,
                          text=True,
                          env=dict(
                              os.environ,
                              PY=sys.executable,
-                             SELECTION_WORK=str(tmp_path / 'selection')))
+                             SELECTION_WORK=str(tmp_path / 'work')))
     assert out.returncode == 0, out.stderr[-2000:]
     printed = dict(
         block.split('\n', 1) for block in out.stdout.split('## ')[1:])
     page = (REPO / 'docs' / 'selection.md').read_text()
-    for title, marker in (('seg, search seed 0',
-                           'SEG0'), ('det, search seed 0', 'DET0'),
-                          ('seg, search seed 1', 'SEG1')):
+    for title, marker in blocks:
         shown = page.split(f'<!-- {marker} -->')[1].split(
             f'<!-- /{marker} -->')[0]
         assert printed[title].strip() == shown.strip(), marker
