@@ -196,3 +196,36 @@ def markdown_summary(reports: Dict[str, Dict]) -> str:
 
 def _signed(value: Optional[float]) -> str:
     return '-' if value is None else f'{value:+.2f}'
+
+
+def column_summary(entry: dict) -> dict:
+    """Overall Spearman and the means over bins of one score column."""
+    return dict(
+        spearman_all=entry['all']['spearman'],
+        spearman_all_ci=entry['all'].get('spearman_ci'),
+        **{
+            k: entry['mean_bin'][k]
+            for k in ('spearman', 'kendall', 'regret', 'percentile')
+        })
+
+
+def levers_table(rows: list) -> str:
+    """A Markdown table of :func:`column_summary` rows (``name`` added),
+    one per lever or baseline."""
+
+    def num(v, ci=None):
+        if v is None:
+            return '-'
+        return f'{v:+.2f}' + (f' [{ci[0]:+.2f}, {ci[1]:+.2f}]' if ci else '')
+
+    lines = [
+        '| score | Spearman all [95% CI] | Spearman in bins | '
+        'Kendall in bins | regret | pick pct |',
+        '| --- | --- | --- | --- | --- | --- |'
+    ]
+    for r in rows:
+        lines.append(
+            f'| {r["name"]} | {num(r["spearman_all"], r["spearman_all_ci"])}'
+            f' | {num(r["spearman"])} | {num(r["kendall"])} | '
+            f'{r["regret"]:.4f} | {r["percentile"]:.0f}% |')
+    return '\n'.join(lines)

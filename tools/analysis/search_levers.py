@@ -23,9 +23,6 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-# the free baselines: cost model and zero-cost proxies (other columns are
-# the rankers a search config chose)
-FREE = ('FLOPs', 'params', 'latency', 'naswot', 'synflow')
 # name: (what it changes, --cfg-options of the search)
 LEVERS = {
     'default': ('the config as shipped', []),
@@ -94,6 +91,10 @@ def run(*cmd: str) -> None:
 
 def main() -> None:
     args = parse_args()
+    from mmdata.evaluation.ranking import BASELINES
+    from mmdata.evaluation.ranking_report import column_summary, levers_table
+    from mmdata.search.proxies import PROXIES
+    from mmdata.utils import atomic_write
     work = Path(args.work_dir).resolve()
     rows, baselines = [], None
     for lever in args.levers:
@@ -109,55 +110,26 @@ def main() -> None:
         columns = report['columns']
         data = next(iter(columns))
         rows.append(
-            dict(name=f'{lever}: {data}', what=what, **summary(columns[data])))
+            dict(
+                name=f'{lever}: {data}',
+                what=what,
+                **column_summary(columns[data])))
         if baselines is None:
             baselines = [
                 dict(
                     name=name,
-                    what='baseline'
-                    if name in FREE else 'ranker (train_cfg.rankers)',
-                    **summary(columns[name])) for name in list(columns)[1:]
+                    what='baseline' if name in BASELINES or name in PROXIES
+                    else 'ranker (train_cfg.rankers)',
+                    **column_summary(columns[name]))
+                for name in list(columns)[1:]
             ]
-    table = format_table(rows + (baselines or []))
+    table = levers_table(rows + (baselines or []))
     print(table)
-    from mmdata.utils import atomic_write
     atomic_write(str(work / 'levers.md'), table + '\n')
     atomic_write(
         str(work / 'levers.json'),
         json.dumps(dict(levers=rows, baselines=baselines), indent=1))
     print(f'written {work}/levers.md and levers.json')
-
-
-def summary(entry: dict) -> dict:
-    """Overall Spearman and the means over bins of one score column."""
-    return dict(
-        spearman_all=entry['all']['spearman'],
-        spearman_all_ci=entry['all'].get('spearman_ci'),
-        **{
-            k: entry['mean_bin'][k]
-            for k in ('spearman', 'kendall', 'regret', 'percentile')
-        })
-
-
-def format_table(rows: list) -> str:
-    """A Markdown table, one row per lever or baseline."""
-
-    def num(v, ci=None):
-        if v is None:
-            return '-'
-        return f'{v:+.2f}' + (f' [{ci[0]:+.2f}, {ci[1]:+.2f}]' if ci else '')
-
-    lines = [
-        '| score | Spearman all [95% CI] | Spearman in bins | '
-        'Kendall in bins | regret | pick pct |',
-        '| --- | --- | --- | --- | --- | --- |'
-    ]
-    for r in rows:
-        lines.append(
-            f'| {r["name"]} | {num(r["spearman_all"], r["spearman_all_ci"])}'
-            f' | {num(r["spearman"])} | {num(r["kendall"])} | '
-            f'{r["regret"]:.4f} | {r["percentile"]:.0f}% |')
-    return '\n'.join(lines)
 
 
 if __name__ == '__main__':
