@@ -7,12 +7,12 @@ from torch import Tensor
 
 from mmdata.registry import MODELS
 from mmdata.space import Arch
-from .base import CONTRASTIVE_HEAD, SupernetSelfSupervisor
 from .queue import enqueue, register_queue
+from .supernet_moco import SupernetMoCo
 
 
 @MODELS.register_module()
-class SupernetDenseCL(SupernetSelfSupervisor):
+class SupernetDenseCL(SupernetMoCo):
     """DenseCL supernet training: a global and a dense contrastive loss.
 
     The teacher embeds view 2 once (global key, dense key grid, pooled dense
@@ -40,13 +40,9 @@ class SupernetDenseCL(SupernetSelfSupervisor):
                  feat_dim: int = 128,
                  loss_lambda: float = 0.5,
                  **kwargs) -> None:
-        super().__init__(
-            backbone=backbone,
-            neck=neck,
-            head=head or CONTRASTIVE_HEAD,
-            **kwargs)
+        # MoCo's queue holds the global keys
+        super().__init__(backbone, neck, head, queue_len, feat_dim, **kwargs)
         self.loss_lambda = loss_lambda
-        register_queue(self, 'queue', feat_dim, queue_len)  # global keys
         register_queue(self, 'queue2', feat_dim, queue_len)  # dense cells
 
     def teacher_targets(self, inputs: List[Tensor]) -> List[Tensor]:
@@ -77,5 +73,5 @@ class SupernetDenseCL(SupernetSelfSupervisor):
 
     def after_students(self, targets: List[Tensor]) -> None:
         k, _, k2 = targets
-        enqueue(self.queue, self.queue_ptr, k)
+        super().after_students(k)
         enqueue(self.queue2, self.queue2_ptr, k2)
