@@ -55,27 +55,23 @@ def parse_args() -> argparse.Namespace:
 
 
 def main(args: argparse.Namespace) -> None:
-    from mmdata.evaluation.selection_regret import (fidelity_lines,
-                                                    judged_bins, judged_goals,
-                                                    markdown, ranker_rows,
-                                                    report_lines,
-                                                    selection_rows,
-                                                    truth_means)
+    from mmdata.evaluation import selection_regret as regret
     from mmdata.utils import atomic_write
-    truth = truth_means(args.truth)
-    groups = judged_bins(args.search_dir, truth, args.bins)
-    rows = ranker_rows(groups, truth, args.rankers)
+    truth = regret.truth_means(args.truth)
+    groups = regret.judged_bins(args.search_dir, truth, args.bins)
+    rows = regret.ranker_rows(groups, truth, args.rankers)
     for item in args.selection:
         folder, _, name = item.partition('=')
-        rows += selection_rows(folder, name or folder, groups, truth)
-    print(markdown(rows))
+        rows += regret.selection_rows(folder, name or folder, groups, truth)
+    print(regret.markdown(rows))
     print('\n'.join(
-        report_lines(rows, groups, args.truth, args.judge, args.rankers)))
+        regret.report_lines(rows, groups, args.truth, args.judge,
+                            args.rankers)))
     if args.rows_dir:
         print('\n'.join(
-            fidelity_lines(args.rows_dir, groups, truth, args.rankers)))
+            regret.fidelity_lines(args.rows_dir, groups, truth, args.rankers)))
     if args.out:
-        goals = judged_goals(rows, args.judge, args.rankers)
+        goals = regret.judged_goals(rows, args.judge, args.rankers)
         atomic_write(args.out,
                      json.dumps(dict(rows=rows, goals=goals), indent=1))
 
