@@ -128,13 +128,7 @@ def main(args: argparse.Namespace) -> None:
 
 def settings(args):
     from mmdata.evaluation.label_metrics import LabelMetricSettings
-    return LabelMetricSettings(
-        metric=args.metric,
-        config=args.config,
-        cfg_options=args.cfg_options,
-        labeled_data=args.labeled_data,
-        data_options=args.data_options,
-        protocol=args.protocol)
+    return LabelMetricSettings.from_args(args)
 
 
 if __name__ == '__main__':

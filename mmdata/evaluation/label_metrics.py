@@ -15,6 +15,7 @@ split before their mean). ``CSV.json`` records what the rows were computed
 from; rows computed otherwise are refused, not mixed in.
 """
 import csv
+import dataclasses
 import json
 import os
 import os.path as osp
@@ -93,6 +94,14 @@ class LabelMetricSettings:
     eval_splits: Tuple[str, ...] = ('val', )
     protocol: Optional[str] = None
     _cfg: object = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_args(cls, args, **overrides) -> 'LabelMetricSettings':
+        """The settings a CLI's parsed ``args`` name (an option per field,
+        e.g. ``--max-train``), then ``overrides``."""
+        names = [f.name for f in dataclasses.fields(cls) if f.init]
+        given = {n: getattr(args, n) for n in names if hasattr(args, n)}
+        return cls(**dict(given, **overrides))
 
     def __post_init__(self) -> None:
         if self.metric not in LABEL_METRICS:

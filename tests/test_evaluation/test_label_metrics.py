@@ -207,3 +207,16 @@ def test_bad_numbers_are_one_line(option, value, needle, setup, tmp_path):
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f'error: {needle}')
     assert not (tmp_path / 'm.csv').exists()
+
+
+def test_settings_from_a_clis_args():
+    """Every option a CLI parsed that names a field is taken, the rest keep
+    their defaults, overrides win."""
+    import argparse
+
+    from mmdata.evaluation.label_metrics import LabelMetricSettings
+    args = argparse.Namespace(
+        metric='knn', k=5, max_train=100, data_options=dict(a=1), seed=3)
+    got = LabelMetricSettings.from_args(args, data_options=dict(b=2))
+    assert got == LabelMetricSettings(
+        metric='knn', k=5, max_train=100, data_options=dict(b=2))

@@ -192,27 +192,7 @@ def settings(args):
     options = dict(args.data_options or {})
     if args.scenes:
         options['data_root'] = args.scenes
-    return LabelMetricSettings(
-        metric=args.metric,
-        config=args.config,
-        cfg_options=args.cfg_options,
-        labeled_data=args.labeled_data,
-        data_options=options or None,
-        source=args.source,
-        calib_batches=args.calib_batches,
-        max_train=args.max_train,
-        max_test=args.max_test,
-        c=args.c,
-        max_iter=args.max_iter,
-        width=args.width,
-        projection_seed=args.projection_seed,
-        k=args.k,
-        labels_per_class=args.labels_per_class,
-        epochs=args.epochs,
-        lr=args.lr,
-        iters=args.iters,
-        eval_splits=args.eval_splits,
-        protocol=args.protocol)
+    return LabelMetricSettings.from_args(args, data_options=options or None)
 
 
 def main(args: argparse.Namespace) -> None:
