@@ -216,7 +216,16 @@ def test_settings_from_a_clis_args():
 
     from mmdata.evaluation.label_metrics import LabelMetricSettings
     args = argparse.Namespace(
-        metric='knn', k=5, max_train=100, data_options=dict(a=1), seed=3)
+        metric='knn',
+        config='cfg.py',
+        k=5,
+        max_train=100,
+        data_options=dict(a=1),
+        seed=3)
     got = LabelMetricSettings.from_args(args, data_options=dict(b=2))
     assert got == LabelMetricSettings(
-        metric='knn', k=5, max_train=100, data_options=dict(b=2))
+        metric='knn',
+        config='cfg.py',
+        k=5,
+        max_train=100,
+        data_options=dict(b=2))
