@@ -1,5 +1,5 @@
 """`SupernetDenseCL`: DenseCL with a supernet student (paper Table 7)."""
-from typing import List, Optional
+from typing import List
 
 import torch
 import torch.nn.functional as F
@@ -29,21 +29,13 @@ class SupernetDenseCL(SupernetMoCo):
         queue_len (int): Length of both queues. Defaults to 65536.
         feat_dim (int): Embedding size. Defaults to 128.
         loss_lambda (float): Weight of the dense loss. Defaults to 0.5.
-        **kwargs: See :class:`SupernetSelfSupervisor`.
+        *args, **kwargs: See :class:`SupernetMoCo`.
     """
 
-    def __init__(self,
-                 backbone: dict,
-                 neck: dict,
-                 head: Optional[dict] = None,
-                 queue_len: int = 65536,
-                 feat_dim: int = 128,
-                 loss_lambda: float = 0.5,
-                 **kwargs) -> None:
-        # MoCo's queue holds the global keys
-        super().__init__(backbone, neck, head, queue_len, feat_dim, **kwargs)
+    def __init__(self, *args, loss_lambda: float = 0.5, **kwargs) -> None:
+        super().__init__(*args, **kwargs)  # MoCo's queue: the global keys
         self.loss_lambda = loss_lambda
-        register_queue(self, 'queue2', feat_dim, queue_len)  # dense cells
+        register_queue(self, 'queue2', *self.queue.shape)  # dense cells
 
     def teacher_targets(self, inputs: List[Tensor]) -> List[Tensor]:
         return self.normalized_teacher_keys(inputs[1])
