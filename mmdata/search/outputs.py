@@ -93,9 +93,7 @@ def write_outputs(out_dir: str,
     """
     os.makedirs(out_dir, exist_ok=True)
     add_params_rank(records)
-    order = {b['name']: i for i, b in enumerate(bins)}
-    best = dict(
-        sorted(best_per_bin(records).items(), key=lambda kv: order[kv[0]]))
+    best = best_per_bin(records)  # records come bin by bin, in order
     sizes = {name: len(inside) for name, inside in by_bin(records).items()}
     measures = ['flops', 'params'
                 ] + (['latency'] if records[0].latency is not None else [])
