@@ -51,7 +51,10 @@ def write_fashion_mnist(root: Path,
 
 def load_tool(name: str):
     """The module of ``tools/NAME.py`` (e.g. ``train``), for the tests of
-    the tools themselves."""
+    the tools themselves; ``tools/`` goes on the path, as when the tool
+    runs (its shared options, ``cli_options``)."""
+    if str(REPO / 'tools') not in sys.path:
+        sys.path.insert(0, str(REPO / 'tools'))
     spec = importlib.util.spec_from_file_location(
         name.replace('/', '.'), REPO / 'tools' / f'{name}.py')
     module = importlib.util.module_from_spec(spec)

@@ -14,10 +14,12 @@ Examples::
 """
 import argparse
 
+from cli_options import tool_parser
+
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split('\n')[0],
+    parser = tool_parser(
+        __doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog='\n'.join(__doc__.split('\n')[1:]))
     parser.add_argument('checkpoint', help='supernet checkpoint')
@@ -49,10 +51,6 @@ def parse_args() -> argparse.Namespace:
         '--onnx',
         action='store_true',
         help='also write backbone.onnx (224 px, dynamic batch axis)')
-    parser.add_argument(
-        '--debug',
-        action='store_true',
-        help='show the traceback of an error (also MMDATA_DEBUG=1)')
     args = parser.parse_args()
     if args.search_dir and not args.bin:
         parser.error('--search-dir needs --bin')

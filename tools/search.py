@@ -7,14 +7,14 @@ describes the search. Equivalent to ``python tools/train.py SEARCH_CONFIG
 ``WORK_DIR/search/``.
 """
 import argparse
-import os
 import os.path as osp
 
-from mmengine.config import DictAction
+from cli_options import (add_cfg_options, add_launcher, parse_launched,
+                         tool_parser)
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('config', help='search config (SearchLoop)')
     parser.add_argument('checkpoint', help='supernet checkpoint')
     parser.add_argument('--work-dir', help='the dir to save results')
@@ -23,24 +23,13 @@ def parse_args() -> argparse.Namespace:
         help="the supernet's training config, for a "
         'checkpoint that records none (default: the model the checkpoint '
         'recorded)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none')
+    add_cfg_options(parser)
+    add_launcher(parser)
     parser.add_argument(
         '--overwrite',
         action='store_true',
         help='drop the results of another search in WORK_DIR/search')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    parser.add_argument(
-        '--debug',
-        action='store_true',
-        help='show the traceback of an error (also MMDATA_DEBUG=1)')
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_launched(parser)
 
 
 def main(args: argparse.Namespace) -> None:

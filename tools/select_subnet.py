@@ -29,36 +29,26 @@ Example::
 import argparse
 import os.path as osp
 
-from mmengine.config import DictAction
+from cli_options import (add_cfg_options, add_labeled_data, add_metric,
+                         add_shard, tool_parser)
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = tool_parser(__doc__)
     parser.add_argument(
         'search_dir',
         help='a finished search (work dir or '
         'its search/ folder)')
     parser.add_argument('checkpoint', help='the supernet it searched')
-    parser.add_argument(
-        '--metric',
-        required=True,
-        help='a label metric of mmdata.evaluation.label_metrics.'
-        'LABEL_METRICS, e.g. knn, det-map, seg-miou')
-    parser.add_argument(
-        '--labeled-data',
-        help='labeled-data config (labeled_train, labeled_val datasets); '
-        'default: --config\'s probe loaders, for det-map / seg-miou the '
+    add_metric(parser, required=True)
+    add_labeled_data(
+        parser, "--config's probe loaders, for det-map / seg-miou the "
         'shipped Fashion-MNIST scenes')
-    parser.add_argument(
-        '--data-options',
-        nargs='+',
-        action=DictAction,
-        help='set on every labeled split, e.g. data_root=data/mine/')
     parser.add_argument(
         '--config',
         help='knn, linear, linear-fixed, finetune: the supernet config (its '
         'probe loaders and preprocessor)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_cfg_options(parser)
     parser.add_argument(
         '--protocol',
         help='det-map, seg-miou: the export task trained (default: the '
@@ -88,11 +78,7 @@ def parse_args() -> argparse.Namespace:
         '--rows-dir',
         help='label rows (default: '
         'WORK_DIR/rows; share it between selections)')
-    parser.add_argument('--shard', default='1/1', metavar='I/N')
-    parser.add_argument(
-        '--debug',
-        action='store_true',
-        help='show the traceback of an error (also MMDATA_DEBUG=1)')
+    add_shard(parser, "each rung's label runs")
     return parser.parse_args()
 
 

@@ -1,14 +1,15 @@
 """Train (or search, with a SearchLoop config) with an mmdata config."""
 import argparse
 import copy
-import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from cli_options import (add_cfg_options, add_launcher, parse_launched,
+                         tool_parser)
+from mmengine.config import Config
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Train an mmdata model')
+    parser = tool_parser(__doc__)
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
@@ -22,26 +23,9 @@ def parse_args() -> argparse.Namespace:
         '--amp', action='store_true', help='enable automatic mixed precision')
     parser.add_argument(
         '--no-validate', action='store_true', help='skip validation')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs such as '
-        'xxx=yyy or a.b=[1,2]')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    parser.add_argument(
-        '--debug',
-        action='store_true',
-        help='show the traceback of an error (also MMDATA_DEBUG=1)')
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_cfg_options(parser)
+    add_launcher(parser)
+    return parse_launched(parser)
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:

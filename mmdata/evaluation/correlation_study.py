@@ -1,15 +1,19 @@
 """One ranking study: a search's scores against a label metric, with the
 metric's noise floor, the decision rule and the paired tests (what
-``tools/analysis/rank_correlation.py`` prints)."""
+``tools/analysis/rank_correlation.py`` prints and writes)."""
+import json
 import math
 import os.path as osp
 from dataclasses import dataclass
 from typing import Dict, List, Sequence
 
 from mmdata.errors import ConfigError, UserError
+from mmdata.utils.files import atomic_write
 from .ranking import (add_rank_mean, can_rank_in_bins, noise_floor,
                       paired_tests, partial_given_params, ranking_report,
                       run_agreement)
+from .ranking_report import (format_pairs, format_reliability, format_report,
+                             plot)
 from .study_rows import add_searches, seed_runs, study_rows, value_column
 
 
@@ -22,6 +26,30 @@ class CorrelationStudy:
     metric: str
     report: Dict
     first_seed: str
+    bootstrap: int
+
+    def text(self, label: str) -> str:
+        """The study as text: each score against ``label`` (the label
+        metric's name), the run agreement, the paired tests."""
+        report = self.report
+        return '\n'.join([
+            f'label-free scores vs {label} ({len(self.rows)} candidates, '
+            f'{len(report["bins"])} bins, {self.bootstrap} bootstrap '
+            'resamples)',
+            format_report(report, report['noise_floor'], self.metric),
+            format_reliability(report, self.first_seed),
+            format_pairs(
+                report.get('paired', []), report['partial_given_params'])
+        ])
+
+    def save(self, out: str, stem: str, label: str) -> None:
+        """Write ``OUT/STEM.json`` (the report and rows) and ``OUT/STEM.png``
+        (the figure)."""
+        atomic_write(
+            osp.join(out, f'{stem}.json'),
+            json.dumps(dict(self.report, rows=self.rows), indent=1))
+        plot(self.rows, self.columns, self.report, self.metric,
+             osp.join(out, f'{stem}.png'), label)
 
 
 def add_combinations(rows: List[Dict], columns: List[str],
@@ -75,4 +103,4 @@ def correlation_study(search_dir: str,
             rows, columns, metric, bootstrap, searches=searches)
     report['partial_given_params'] = partial_given_params(
         rows, columns, metric)
-    return CorrelationStudy(rows, columns, metric, report, first)
+    return CorrelationStudy(rows, columns, metric, report, first, bootstrap)

@@ -46,11 +46,11 @@ def label_seeds(values: list, metrics: list) -> dict:
         metric, _, count = value.rpartition('=')
         names = [metric] if metric else metrics
         if metric and metric not in metrics:
-            raise ValueError(f'--label-seeds {value}: {metric!r} is not one '
-                             f'of --label-metrics {metrics}')
+            raise ConfigError(f'--label-seeds {value}: {metric!r} is not one '
+                              f'of --label-metrics {metrics}')
         if not count.isdigit() or int(count) < 1:
-            raise ValueError(f'--label-seeds {value}: allowed N or METRIC=N '
-                             'with N >= 1')
+            raise ConfigError(f'--label-seeds {value}: allowed N or METRIC=N '
+                              'with N >= 1')
         seeds.update(dict.fromkeys(names, int(count)))
     return seeds
 

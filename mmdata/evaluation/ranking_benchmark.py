@@ -1,19 +1,20 @@
 """The ranking benchmark's steps (``tools/analysis/ranking_benchmark.py``):
-train, search, label every candidate, the noise floors, compare. Each step
-runs the documented tool of the repository in a child process and resumes
-when re-run."""
+train, search, label every candidate, the noise floors, compare. The
+training, search and labelling steps run the documented tool of the
+repository in a child process and resume when re-run; the comparison runs
+here."""
 import json
-import subprocess
-import sys
 import time
 from argparse import Namespace
 from pathlib import Path
 from typing import List
 
+from mmdata.errors import ConfigError
 from mmdata.search import best_per_bin, by_bin, read_candidates
 from mmdata.utils.files import atomic_write
 from mmdata.utils.steps import Steps
-from .label_metrics import DOWNSTREAM_METRICS
+from .correlation_study import correlation_study
+from .label_metrics import DOWNSTREAM_METRICS, LABEL_METRICS, label_seeds
 from .ranking_report import format_agreement, markdown_summary
 from .study_rows import metric_agreement
 
@@ -36,10 +37,15 @@ def as_list(names: List[str]) -> str:
 
 
 class RankingBenchmark:
-    """The study of ``args`` (the tool's arguments, ``label_seeds`` parsed
-    to ``{metric: seeds}``), run with the tools of ``repo``."""
+    """The study of ``args`` (the tool's arguments), run with the tools of
+    ``repo``; ``args.label_seeds`` becomes ``{metric: seeds}``."""
 
     def __init__(self, args: Namespace, repo: Path) -> None:
+        unknown = [m for m in args.label_metrics if m not in LABEL_METRICS]
+        if unknown:
+            raise ConfigError(f'--label-metrics {unknown}: choose from '
+                              f'{list(LABEL_METRICS)}')
+        args.label_seeds = label_seeds(args.label_seeds, args.label_metrics)
         self.args, self.repo = args, repo
         self.work = Path(args.work_dir).resolve()
         self.steps = Steps(self.work / 'logs', repo)
@@ -64,8 +70,8 @@ class RankingBenchmark:
         if args.checkpoint:
             print(f'using {args.checkpoint}')
             return Path(args.checkpoint).resolve()
-        from mmengine.config import Config
-        iters = args.iters or Config.fromfile(
+        from mmdata.utils import load_config
+        iters = args.iters or load_config(
             args.train_config).train_cfg['max_iters']
         ckpt = self.work / 'train' / f'iter_{iters}.pth'
         if ckpt.exists():
@@ -143,27 +149,20 @@ class RankingBenchmark:
                       '--seeds', '1', *options)
 
     def correlate(self, metric: str) -> str:
-        """``tools/analysis/rank_correlation.py`` on ``metric``: its
-        output."""
+        """Every score against ``metric`` (rank_correlation-METRIC.json and
+        .png in the work dir): the study as text."""
         args = self.args
-        out = subprocess.run([
-            sys.executable, 'tools/analysis/rank_correlation.py',
+        study = correlation_study(
             str(self.search_dir),
-            str(self.work / f'label-{metric}.csv'), '--out',
-            str(self.work), '--name', metric, '--bootstrap',
-            str(args.bootstrap),
-            *(['--also', *self.also] if self.also else []),
-            *(['--label-seed', 'mean']
-              if args.label_seeds[metric] > 1 else []),
-            *[arg for parts in args.combine for arg in ('--combine', *parts)]
-        ],
-                             cwd=self.repo,
-                             capture_output=True,
-                             text=True)
-        if out.returncode != 0:
-            print(out.stderr.strip().splitlines()[-1], file=sys.stderr)
-            sys.exit(out.returncode)
-        return out.stdout
+            str(self.work / f'label-{metric}.csv'),
+            label_seed='mean' if args.label_seeds[metric] > 1 else '0',
+            also=self.also,
+            combine=args.combine,
+            bootstrap=args.bootstrap)
+        study.save(
+            str(self.work), f'rank_correlation-{metric}',
+            LABEL_METRICS[metric])
+        return study.text(LABEL_METRICS[metric]) + '\n'
 
     def compare(self) -> None:
         """Every score against each label metric, how the label metrics

@@ -167,6 +167,30 @@ def test_ranking_benchmark_quick_run(tmp_path):
     result = json.loads((tmp_path / 'knn.json').read_text())
     assert 0.0 <= result['top1'] <= 1.0 and result['k'] == 20
 
+    # search levers: the `default` lever is the benchmark's search again
+    levers = subprocess.run([
+        sys.executable,
+        str(REPO / 'tools/analysis/search_levers.py'), search_cfg,
+        str(work / 'train' / 'iter_4.pth'),
+        str(work / 'label-linear.csv'), '--work-dir',
+        str(tmp_path / 'levers'), '--levers', 'default', '--candidates', '3',
+        '--bootstrap', '0', '--cfg-options', *roots,
+        'train_cfg.score_batches=2'
+    ],
+                            cwd=REPO,
+                            env=env(),
+                            capture_output=True,
+                            text=True)
+    assert levers.returncode == 0, levers.stdout[-2000:] + levers.stderr
+    table = json.loads((tmp_path / 'levers' / 'levers.json').read_text())
+    (row, ), baselines = table['levers'], table['baselines']
+    score = report['columns']['DATA (z)']['mean_bin']
+    assert row['name'] == 'default: DATA (z)'
+    for key in ('spearman', 'kendall', 'regret', 'percentile'):
+        assert row[key] == pytest.approx(score[key], abs=1e-12), key
+    assert [b['name'] for b in baselines][:2] == ['FLOPs', 'params']
+    assert (tmp_path / 'levers' / 'default' / 'rank_correlation.png').is_file()
+
 
 @pytest.mark.slow
 def test_benchmark_scripts_run_with_small_settings():

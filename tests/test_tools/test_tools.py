@@ -1,4 +1,5 @@
 """Command-line tools and the mim packaging."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +127,43 @@ def test_schedules_follow_the_training_length(tmp_path, monkeypatch):
     assert (warmup.begin, warmup.end) == (0, 10)
     assert (cosine.begin, cosine.end, cosine.T_max) == (10, 20, 10)
     assert merged(tiny, 'x=1').param_scheduler[0].T_max == 468
+
+
+def test_shared_options_become_label_metric_settings():
+    """The labeled-data options the label-metric tools share are fields of
+    LabelMetricSettings: ``from_args`` takes them as parsed."""
+    load_tool('train')  # puts tools/ on the path
+    import cli_options
+
+    from mmdata.evaluation.label_metrics import LabelMetricSettings
+    parser = cli_options.tool_parser('A tool.\n\nMore.')
+    cli_options.add_metric(parser, required=True)
+    cli_options.add_labeled_data(parser, 'the probe loaders')
+    cli_options.add_cfg_options(parser)
+    args = parser.parse_args([
+        '--metric', 'knn', '--labeled-data', 'mine.py', '--data-options',
+        'data_root=data/mine/', '--cfg-options', 'a.b=2'
+    ])
+    assert parser.description == 'A tool.' and args.debug is False
+    settings = LabelMetricSettings.from_args(args, config='supernet.py')
+    assert (settings.metric, settings.labeled_data) == ('knn', 'mine.py')
+    assert settings.data_options == {'data_root': 'data/mine/'}
+    assert settings.cfg_options == {'a.b': 2}
+    with pytest.raises(ValueError, match="'top5': choose one of"):
+        LabelMetricSettings.from_args(
+            parser.parse_args(['--metric', 'top5']), config='supernet.py')
+
+
+def test_launched_tools_export_their_local_rank(monkeypatch):
+    """``--local_rank`` becomes LOCAL_RANK unless the launcher set it."""
+    load_tool('train')
+    import cli_options
+    parser = cli_options.tool_parser('A launched tool.')
+    cli_options.add_launcher(parser)
+    monkeypatch.delenv('LOCAL_RANK', raising=False)
+    monkeypatch.setattr(sys, 'argv', ['tool.py', '--local_rank', '3'])
+    assert cli_options.parse_launched(parser).launcher == 'none'
+    assert os.environ['LOCAL_RANK'] == '3'
+    monkeypatch.setenv('LOCAL_RANK', '1')
+    cli_options.parse_launched(parser)
+    assert os.environ['LOCAL_RANK'] == '1'

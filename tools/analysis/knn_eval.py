@@ -15,12 +15,17 @@ Example::
 """
 import argparse
 import json
+import sys
+from pathlib import Path
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/
+from cli_options import add_cfg_options, tool_parser
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('config')
     parser.add_argument('checkpoint', nargs='?', help='supernet checkpoint')
     parser.add_argument(
@@ -40,11 +45,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--max-test', type=int, help='first N test images')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', help='write the result as JSON here')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    parser.add_argument(
-        '--debug',
-        action='store_true',
-        help='show the traceback of an error (also MMDATA_DEBUG=1)')
+    add_cfg_options(parser)
     args = parser.parse_args()
     if (args.checkpoint is None) == (not args.init):
         parser.error('give a CHECKPOINT or --init (not both)')

@@ -51,23 +51,23 @@ Example::
 """
 import argparse
 import os.path as osp
+import sys
+from pathlib import Path
 
-from mmengine.config import DictAction
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/
+from cli_options import (add_cfg_options, add_labeled_data, add_metric,
+                         add_shard, tool_parser)
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('config')
     parser.add_argument('checkpoint', help='supernet checkpoint')
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument('--search-dir', help='search output folder')
     which.add_argument('--archs', nargs='+', help='archs in paper notation')
     parser.add_argument('--out', required=True, help='CSV to write')
-    parser.add_argument(
-        '--metric',
-        default='linear',
-        help='a label metric of mmdata.evaluation.label_metrics.'
-        'LABEL_METRICS, e.g. knn, det-map (default: linear)')
+    add_metric(parser, default='linear')
     parser.add_argument(
         '--from',
         dest='source',
@@ -127,16 +127,9 @@ def parse_args() -> argparse.Namespace:
         '--work-dir',
         help='finetune, det-map, seg-miou: '
         'scratch folder (default: next to --out)')
-    parser.add_argument(
-        '--labeled-data',
-        help='labeled-data config (labeled_train, labeled_val, optionally '
-        'labeled_test datasets); default: CONFIG\'s probe loaders, for '
-        'det-map / seg-miou the shipped Fashion-MNIST scenes')
-    parser.add_argument(
-        '--data-options',
-        nargs='+',
-        action=DictAction,
-        help='set on every labeled split, e.g. data_root=data/mine/')
+    add_labeled_data(
+        parser, "CONFIG's probe loaders, for det-map / seg-miou the shipped "
+        'Fashion-MNIST scenes')
     parser.add_argument(
         '--scenes',
         help='det-map, seg-miou: the folder of the shipped scenes '
@@ -159,21 +152,12 @@ def parse_args() -> argparse.Namespace:
         help='det-map, seg-miou: labeled splits the trained model is tested '
         'on (labeled_val, labeled_test); the value is their mean (each '
         'split also gets a column)')
-    parser.add_argument(
-        '--shard',
-        default='1/1',
-        metavar='I/N',
-        help='do every N-th (arch, seed) pair, from the I-th: '
-        'N processes share one --out')
+    add_shard(parser, 'the (arch, seed) pairs')
     parser.add_argument(
         '--overwrite',
         action='store_true',
         help='discard the rows already in --out')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    parser.add_argument(
-        '--debug',
-        action='store_true',
-        help='show the traceback of an error (also MMDATA_DEBUG=1)')
+    add_cfg_options(parser)
     return parser.parse_args()
 
 

@@ -16,10 +16,15 @@ Example::
 """
 import argparse
 import os.path as osp
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/
+from cli_options import tool_parser
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('config', help='supernet config (its space is used)')
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
     parser.add_argument('--batch-size', type=int, default=1)
@@ -43,10 +48,6 @@ def parse_args() -> argparse.Namespace:
         type=int,
         default=1,
         help='torch threads (default 1: stable timings on shared cores)')
-    parser.add_argument(
-        '--debug',
-        action='store_true',
-        help='show the traceback of an error (also MMDATA_DEBUG=1)')
     return parser.parse_args()
 
 

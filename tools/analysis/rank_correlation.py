@@ -20,12 +20,16 @@ Example::
         work_dirs/demo/probe.csv
 """
 import argparse
-import json
 import os.path as osp
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/
+from cli_options import add_combine, tool_parser
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('search_dir', help='search output folder')
     parser.add_argument('results', help='CSV with an arch column')
     parser.add_argument(
@@ -55,48 +59,22 @@ def parse_args() -> argparse.Namespace:
         '--name',
         help='label metric name: outputs are '
         'rank_correlation-NAME.{json,png}')
-    parser.add_argument(
-        '--combine',
-        nargs='+',
-        action='append',
-        default=[],
-        metavar='COLUMN',
-        help='add a score: the mean of the within-bin '
-        'ranks of these columns (e.g. --combine params cka-C5pool); '
-        'repeat for several')
-    parser.add_argument(
-        '--debug',
-        action='store_true',
-        help='show the traceback of an error (also MMDATA_DEBUG=1)')
+    add_combine(parser)
     return parser.parse_args()
 
 
 def main(args: argparse.Namespace) -> None:
     from mmdata.evaluation.correlation_study import correlation_study
     from mmdata.evaluation.label_metrics import LABEL_METRICS
-    from mmdata.evaluation.ranking_report import (format_pairs,
-                                                  format_reliability,
-                                                  format_report, plot)
-    from mmdata.utils import atomic_write
     study = correlation_study(args.search_dir, args.results, args.metric,
                               args.label_seed, args.also, args.combine,
                               args.bootstrap)
-    report, metric = study.report, study.metric
-    label = LABEL_METRICS.get(args.name, args.name or metric)
-    print(f'label-free scores vs {label} '
-          f'({len(study.rows)} candidates, {len(report["bins"])} bins, '
-          f'{args.bootstrap} bootstrap resamples)')
-    print(format_report(report, report['noise_floor'], metric))
-    print(format_reliability(report, study.first_seed))
-    print(
-        format_pairs(report.get('paired', []), report['partial_given_params']))
+    label = LABEL_METRICS.get(args.name, args.name or study.metric)
+    print(study.text(label))
     out = args.out or osp.dirname(osp.abspath(args.results))
-    stem = 'rank_correlation' + (f'-{args.name}' if args.name else '')
-    atomic_write(
-        osp.join(out, f'{stem}.json'),
-        json.dumps(dict(report, rows=study.rows), indent=1))
-    plot(study.rows, study.columns, report, metric,
-         osp.join(out, f'{stem}.png'), label)
+    study.save(out,
+               'rank_correlation' + (f'-{args.name}' if args.name else ''),
+               label)
     print(f'table and figure in {out}')
 
 

@@ -12,9 +12,9 @@ resumable (re-run the same command after a kill):
    ``tools/analysis/label_metric.py``: the labels, used only here);
 4. each metric's noise floor: the DATA pick of each bin measured with more
    seeds;
-5. compare every score with each label metric
-   (``tools/analysis/rank_correlation.py``): Spearman / Kendall overall and
-   in bins with bootstrap intervals, regret and percentile of each score's
+5. compare every score with each label metric (as
+   ``tools/analysis/rank_correlation.py`` does): Spearman / Kendall overall
+   and in bins with bootstrap intervals, regret and percentile of each score's
    pick per bin, paired bootstrap tests of every score against every
    baseline; and how the label metrics agree with one another.
 
@@ -36,11 +36,14 @@ import argparse
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/
+from cli_options import add_combine, tool_parser
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+def parse_args() -> argparse.Namespace:
+    parser = tool_parser(__doc__)
     parser.add_argument(
         'train_config',
         help='supernet training config '
@@ -77,16 +80,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='label-free rankers beyond the paper stored by '
         'the search (mmdata/search/rankers.py), e.g. '
         'cka-C5pool rankme-C5pool')
-    parser.add_argument(
-        '--combine',
-        nargs='+',
-        action='append',
-        default=[],
-        metavar='COLUMN',
-        help='also rank by the mean of the '
-        'within-bin ranks of these columns (e.g. --combine '
-        'params cka-C5pool; pre-register it, see '
-        'docs/studies/rankers.md); repeat for several')
+    add_combine(parser)
     parser.add_argument(
         '--label-metrics',
         nargs='+',
@@ -154,24 +148,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=[],
         help='key=value options of the search only '
         '(e.g. train_cfg.source=teacher)')
-    return parser.parse_args(argv)
+    return parser.parse_args()
 
 
-def main(argv=None) -> None:
-    args = parse_args(argv)
-    from mmdata.evaluation.label_metrics import LABEL_METRICS, label_seeds
-    try:
-        unknown = [m for m in args.label_metrics if m not in LABEL_METRICS]
-        if unknown:
-            raise ValueError(f'--label-metrics {unknown}: choose from '
-                             f'{list(LABEL_METRICS)}')
-        args.label_seeds = label_seeds(args.label_seeds, args.label_metrics)
-    except ValueError as err:
-        print(f'error: {err}', file=sys.stderr)
-        sys.exit(2)
+def main(args: argparse.Namespace) -> None:
     from mmdata.evaluation.ranking_benchmark import RankingBenchmark
     RankingBenchmark(args, REPO).run()
 
 
 if __name__ == '__main__':
-    main()
+    args = parse_args()  # --help answers before the heavy imports
+    from mmdata.utils import run_cli
+    run_cli(lambda: main(args))

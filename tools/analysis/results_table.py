@@ -8,10 +8,15 @@ Example::
         --update README.md docs/results.md
 """
 import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/
+from cli_options import tool_parser
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('--figure', help='also draw it as this PNG')
     parser.add_argument(
         '--update',
@@ -21,7 +26,6 @@ def parse_args() -> argparse.Namespace:
         help='write the table between the <!-- VERDICT --> markers of '
         'these pages (README.md docs/results.md)')
     parser.add_argument('--bootstrap', type=int, default=1000)
-    parser.add_argument('--debug', action='store_true')
     return parser.parse_args()
 
 

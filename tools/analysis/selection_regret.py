@@ -15,10 +15,15 @@ Example::
 """
 import argparse
 import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/
+from cli_options import tool_parser
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('search_dir', help='the search the picks come from')
     parser.add_argument(
         '--truth',
@@ -50,7 +55,6 @@ def parse_args() -> argparse.Namespace:
         'also print each rung\'s Kendall tau with the ground truth')
     parser.add_argument('--bins', nargs='+', help='only these bins')
     parser.add_argument('--out', help='JSON of every row')
-    parser.add_argument('--debug', action='store_true')
     return parser.parse_args()
 
 

@@ -11,7 +11,11 @@ Example::
 import argparse
 import gzip
 import shutil
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/
+from cli_options import tool_parser
 
 FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte',
          't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')
@@ -78,7 +82,7 @@ def write_digits(out: Path, seed: int = 0) -> Path:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('--src', default=DEBIAN_DIR)
     parser.add_argument('--out', default='data/fashion-mnist')
     parser.add_argument(

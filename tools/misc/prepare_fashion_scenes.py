@@ -8,11 +8,15 @@ Example::
     python tools/misc/prepare_fashion_scenes.py data/fashion-scenes
 """
 import argparse
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/
+from cli_options import tool_parser
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('out', help='output folder')
     parser.add_argument(
         '--src',
