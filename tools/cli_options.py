@@ -40,6 +40,26 @@ def add_cfg_options(
         '--cfg-options', nargs='+', action=DictAction, help=help)
 
 
+def add_child_cfg_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--cfg-options key=value ...`` a study passes on, as they are, to the
+    tools it runs (``what`` says which)."""
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        help=f'key=value options of {what} (e.g. data roots)')
+
+
+def add_bootstrap(parser: argparse.ArgumentParser,
+                  default: int = 1000) -> None:
+    """``--bootstrap N``: resamples of a study's intervals and tests."""
+    parser.add_argument(
+        '--bootstrap',
+        type=int,
+        default=default,
+        help='bootstrap resamples (0: no intervals)')
+
+
 def add_launcher(parser: argparse.ArgumentParser) -> None:
     """``--launcher`` and ``--local_rank``, as every OpenMMLab launcher
     script passes them; :func:`parse_launched` exports the rank."""

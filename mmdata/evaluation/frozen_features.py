@@ -29,6 +29,17 @@ def normalizer(cfg: Config) -> Callable[[Tensor], Tensor]:
     return lambda x: to_image_batch(dict(inputs=x), pre)
 
 
+def initial_backbone(cfg: Config, seed: int = 0) -> Tuple[dict, object]:
+    """The backbone state dict and space of ``cfg``'s supernet as
+    initialised with ``seed`` (untrained: the reference of an evaluation)."""
+    from mmdata.registry import MODELS
+    torch.manual_seed(seed)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        supernet = MODELS.build(cfg.model)
+    supernet.init_weights()
+    return supernet.backbone.state_dict(), supernet.space
+
+
 def labeled_loaders(
         cfg: Config,
         max_train: Optional[int] = None,

@@ -320,17 +320,21 @@ def measurer(settings: LabelMetricSettings, checkpoint: str,
                 shutil.rmtree(folder, ignore_errors=True)
 
         return measure
-    return frozen_measurer(s, checkpoint)
+    from mmdata.export import load_supernet_backbone
+    return frozen_measurer(s, load_supernet_backbone(checkpoint, s.source)[0])
 
 
-def frozen_measurer(s: LabelMetricSettings, checkpoint: str) -> Callable:
-    """``(arch, seed) -> {'top1': value}`` of a frozen-feature metric."""
-    from mmdata.export import build_subnet, load_supernet_backbone
+def frozen_measurer(s: LabelMetricSettings,
+                    state: dict,
+                    progress: bool = False) -> Callable:
+    """``(arch, seed) -> {'top1': value}`` of a frozen-feature metric on
+    the supernet backbone ``state``; seed None takes the first
+    ``max_train`` / ``max_test`` images instead of a seeded draw."""
+    from mmdata.export import build_subnet
     from .frozen_features import (calibrated_features, fixed_projection,
                                   knn_top1, labeled_loaders, linear_probe_top1,
                                   normalizer)
     cfg = s.probe_config()
-    state, _ = load_supernet_backbone(checkpoint, s.source)
     norm = normalizer(cfg)
     in_channels = cfg.model.backbone.get('in_channels', 3)
     loaders = {}
@@ -340,7 +344,7 @@ def frozen_measurer(s: LabelMetricSettings, checkpoint: str) -> Callable:
             loaders[seed] = labeled_loaders(cfg, s.max_train, s.max_test, seed)
         model = build_subnet(state, arch, in_channels=in_channels)
         (train_f, train_y), (test_f, test_y) = calibrated_features(
-            model, *loaders[seed], norm, s.calib_batches, progress=False)
+            model, *loaders[seed], norm, s.calib_batches, progress=progress)
         if s.metric == 'knn':
             return dict(top1=knn_top1(train_f, train_y, test_f, test_y, s.k))
         if s.metric == 'linear-fixed':

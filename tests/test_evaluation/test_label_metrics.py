@@ -3,6 +3,7 @@ metric runs on tiny candidates, resumes, and refuses rows computed
 otherwise; fine-tuning goes through the exported config and MMEngine's
 Runner."""
 import csv
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -229,3 +230,47 @@ def test_settings_from_a_clis_args():
         k=5,
         max_train=100,
         data_options=dict(b=2))
+
+
+def test_knn_eval_is_the_knn_label_metric(setup, tmp_path):
+    """tools/analysis/knn_eval.py and label_metric.py --metric knn measure
+    one arch on the same images alike; --init evaluates the untrained arch."""
+    base, data = setup
+    options = [
+        '--cfg-options', f'probe_train_dataloader.dataset.data_root={data}',
+        f'probe_test_dataloader.dataset.data_root={data}',
+        'probe_train_dataloader.num_workers=0',
+        'probe_test_dataloader.num_workers=0'
+    ]
+    out = label_metric(setup, 'knn', tmp_path / 'knn.csv', '--max-train',
+                       '10000')
+    assert out.returncode == 0, out.stderr[-3000:]
+    label = {r['arch']: float(r['top1']) for r in rows(tmp_path / 'knn.csv')}
+    for arch in ARCHS:
+        run = subprocess.run([
+            sys.executable,
+            str(REPO / 'tools/analysis/knn_eval.py'), TINY_CFG,
+            str(base / 'supernet.pth'), '--arch', arch, '--calib-batches', '1',
+            '--out',
+            str(tmp_path / 'knn.json'), *options
+        ],
+                             cwd=REPO,
+                             env=env(),
+                             capture_output=True,
+                             text=True)
+        assert run.returncode == 0, run.stderr[-3000:]
+        result = json.loads((tmp_path / 'knn.json').read_text())
+        assert result['arch'] == arch
+        assert result['top1'] == pytest.approx(label[arch], abs=1e-6)
+    init = subprocess.run([
+        sys.executable,
+        str(REPO / 'tools/analysis/knn_eval.py'), TINY_CFG, '--init', '--arch',
+        'min', '--max-train', '100', '--calib-batches', '1', *options
+    ],
+                          cwd=REPO,
+                          env=env(),
+                          capture_output=True,
+                          text=True)
+    assert init.returncode == 0, init.stderr[-3000:]
+    result = json.loads(init.stdout.strip().splitlines()[-1])
+    assert result['source'] == 'init' and 0 <= result['top1'] <= 1

@@ -103,3 +103,28 @@ def test_measure_latency_tool(tmp_path):
     assert bad.stderr.strip() == (
         'error: the latency table has batch_size=1, this run batch_size=4: '
         'measure a table for it')
+
+
+def test_timed_blocks_are_the_subnet_blocks():
+    """The modules the table times are the subnet's own blocks: their
+    parameters, counted per arch, add up to the subnet's (min and max arch,
+    and a mixed one), and each maps its input shape to its output shape."""
+    import torch
+
+    from mmdata.models import SubnetResNet
+    from mmdata.models.latency import block_module
+    from mmdata.space import Arch
+
+    def count(module):
+        return sum(p.numel() for p in module.parameters())
+
+    mixed = Arch(16, [8, 32, 16, 128], [2, 1, 4, 1])
+    for arch in (TINY.min_arch, TINY.max_arch, mixed):
+        blocks = arch_blocks(arch, 32)
+        assert count(SubnetResNet(arch)) == sum(
+            count(block_module(shape)) * n for shape, n in blocks)
+        for shape, _ in blocks:
+            out = block_module(shape).eval()(
+                torch.zeros(1, shape.in_channels, *shape.hw))
+            assert out.shape[1] == shape.width * (1 if shape.kind == 'stem'
+                                                  else 4)

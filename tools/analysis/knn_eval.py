@@ -6,7 +6,9 @@ pooled last-stage features of both splits are compared by cosine similarity
 (weighted vote of the ``k`` nearest train samples, temperature 0.07).
 
 The config must define ``probe_train_dataloader`` and
-``probe_test_dataloader`` (see the tiny Fashion-MNIST config).
+``probe_test_dataloader`` (see the tiny Fashion-MNIST config);
+``--labeled-data`` replaces their datasets with the user's labeled data
+(``labeled_train``, ``labeled_val``; mmdata.evaluation.labeled_data).
 
 Example::
 
@@ -18,10 +20,8 @@ import json
 import sys
 from pathlib import Path
 
-from mmengine.config import Config
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/
-from cli_options import add_cfg_options, tool_parser
+from cli_options import add_cfg_options, add_labeled_data, tool_parser
 
 
 def parse_args() -> argparse.Namespace:
@@ -43,8 +43,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--calib-batches', type=int, default=20)
     parser.add_argument('--max-train', type=int, help='first N train images')
     parser.add_argument('--max-test', type=int, help='first N test images')
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--seed', type=int, default=0, help='--init: seed of the weights')
     parser.add_argument('--out', help='write the result as JSON here')
+    add_labeled_data(parser, "CONFIG's probe loaders")
     add_cfg_options(parser)
     args = parser.parse_args()
     if (args.checkpoint is None) == (not args.init):
@@ -52,64 +54,36 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-if __name__ == '__main__':
-    parse_args()  # --help answers before the heavy imports below
-
-# isort: off
-import torch
-from mmengine.registry import DefaultScope
-
-from mmdata.evaluation import (calibrated_features, knn_top1, labeled_loaders,
-                               normalizer)
-from mmdata.export import build_subnet, load_supernet_backbone
-from mmdata.registry import MODELS
-from mmdata.space import Arch
-from mmdata.utils import atomic_write, load_config, run_cli
-# isort: on
-
-
-def supernet_state(cfg: Config, args) -> tuple:
-    """Backbone weights and space: from the checkpoint, or as initialised by
-    the config (``--init``)."""
-    if not args.init:
-        return load_supernet_backbone(args.checkpoint, args.source)
-    torch.manual_seed(args.seed)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        supernet = MODELS.build(cfg.model)
-    supernet.init_weights()
-    return supernet.backbone.state_dict(), supernet.space
-
-
-def main() -> None:
-    args = parse_args()
-    cfg = load_config(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    state, space = supernet_state(cfg, args)
+def main(args: argparse.Namespace) -> None:
+    from mmdata.evaluation.frozen_features import initial_backbone
+    from mmdata.evaluation.label_metrics import (LabelMetricSettings,
+                                                 frozen_measurer)
+    from mmdata.export import load_supernet_backbone
+    from mmdata.space import Arch
+    from mmdata.utils import atomic_write
+    settings = LabelMetricSettings.from_args(args, metric='knn')
+    if args.init:
+        state, space = initial_backbone(settings.probe_config(), args.seed)
+    else:
+        state, space = load_supernet_backbone(args.checkpoint, args.source)
     arch = dict(
         max=space.max_arch, min=space.min_arch).get(
             args.arch) or space.validate(Arch.from_any(args.arch))
-    train_loader, test_loader = labeled_loaders(cfg, args.max_train,
-                                                args.max_test)
-    model = build_subnet(
-        state, arch, in_channels=cfg.model.backbone.get('in_channels', 3))
     print(f'{arch}: BN calibration on {args.calib_batches} batches, then '
           'features of both splits')
-    (train_f, train_y), (test_f,
-                         test_y) = calibrated_features(model, train_loader,
-                                                       test_loader,
-                                                       normalizer(cfg),
-                                                       args.calib_batches)
+    top1 = frozen_measurer(settings, state, progress=True)(arch, None)['top1']
     result = dict(
         arch=str(arch),
         source='init' if args.init else args.source,
         checkpoint=args.checkpoint,
         k=args.k,
-        top1=knn_top1(train_f, train_y, test_f, test_y, args.k))
+        top1=top1)
     print(json.dumps(result))
     if args.out:
         atomic_write(args.out, json.dumps(result, indent=2))
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    args = parse_args()  # --help answers before the heavy imports
+    from mmdata.utils import run_cli
+    run_cli(lambda: main(args))

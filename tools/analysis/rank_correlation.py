@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/
-from cli_options import add_combine, tool_parser
+from cli_options import add_bootstrap, add_combine, tool_parser
 
 
 def parse_args() -> argparse.Namespace:
@@ -49,11 +49,7 @@ def parse_args() -> argparse.Namespace:
         help='rows of this seed are the label (CSVs with a seed column); '
         '"mean": the mean over each arch\'s seeds (every arch measured with '
         'the same seeds; the noise floor is then that of the mean)')
-    parser.add_argument(
-        '--bootstrap',
-        type=int,
-        default=1000,
-        help='bootstrap resamples (0: no intervals)')
+    add_bootstrap(parser)
     parser.add_argument('--out', help='output folder (default: CSV folder)')
     parser.add_argument(
         '--name',

@@ -37,7 +37,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/
-from cli_options import add_combine, tool_parser
+from cli_options import (add_bootstrap, add_child_cfg_options, add_combine,
+                         tool_parser)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -131,12 +132,8 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='also measure every candidate of the first bin '
         'with seed 1: how two independent runs agree')
-    parser.add_argument('--bootstrap', type=int, default=1000)
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        default=[],
-        help='key=value options for every step (data roots)')
+    add_bootstrap(parser)
+    add_child_cfg_options(parser, 'every step')
     parser.add_argument(
         '--train-options',
         nargs='+',

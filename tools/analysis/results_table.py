@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/
-from cli_options import tool_parser
+from cli_options import add_bootstrap, tool_parser
 
 
 def parse_args() -> argparse.Namespace:
@@ -25,7 +25,7 @@ def parse_args() -> argparse.Namespace:
         metavar='PAGE',
         help='write the table between the <!-- VERDICT --> markers of '
         'these pages (README.md docs/results.md)')
-    parser.add_argument('--bootstrap', type=int, default=1000)
+    add_bootstrap(parser)
     return parser.parse_args()
 
 

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/
-from cli_options import tool_parser
+from cli_options import add_bootstrap, add_child_cfg_options, tool_parser
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,12 +39,8 @@ def parse_args() -> argparse.Namespace:
         'all), e.g. default tap-C5pool cosine')
     parser.add_argument('--candidates', type=int, default=15)
     parser.add_argument('--metric', default='top1')
-    parser.add_argument('--bootstrap', type=int, default=200)
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        default=[],
-        help='options of every search (data roots)')
+    add_bootstrap(parser, default=200)
+    add_child_cfg_options(parser, 'every search')
     return parser.parse_args()
 
 
