@@ -3,20 +3,14 @@
 Only the standard library and mmengine's ``DictAction`` are imported here:
 a tool builds its parser from these before it imports torch or mmdata, so
 ``--help`` answers at once. Tools in ``tools/analysis`` and ``tools/misc``
-put ``tools/`` on ``sys.path`` first (:func:`tools_folder` says where).
+put ``tools/`` on ``sys.path`` first.
 """
 import argparse
 import os
-from pathlib import Path
 
 from mmengine.config import DictAction
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
-
-
-def tools_folder() -> str:
-    """The folder of the tools (this file's), for ``sys.path``."""
-    return str(Path(__file__).resolve().parent)
 
 
 def tool_parser(doc: str, **kwargs) -> argparse.ArgumentParser:
@@ -30,14 +24,14 @@ def tool_parser(doc: str, **kwargs) -> argparse.ArgumentParser:
     return parser
 
 
-def add_cfg_options(
-    parser: argparse.ArgumentParser,
-    help: str = 'override settings of the config, key=value '
-    'pairs such as xxx=yyy or a.b=[1,2]'
-) -> None:
+def add_cfg_options(parser: argparse.ArgumentParser) -> None:
     """``--cfg-options key=value ...`` merged into a config."""
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction, help=help)
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value pairs such as '
+        'xxx=yyy or a.b=[1,2]')
 
 
 def add_child_cfg_options(parser: argparse.ArgumentParser, what: str) -> None:

@@ -38,14 +38,14 @@ def as_list(names: List[str]) -> str:
 
 class RankingBenchmark:
     """The study of ``args`` (the tool's arguments), run with the tools of
-    ``repo``; ``args.label_seeds`` becomes ``{metric: seeds}``."""
+    ``repo``; ``label_seeds``: ``{metric: seeds per candidate}``."""
 
     def __init__(self, args: Namespace, repo: Path) -> None:
         unknown = [m for m in args.label_metrics if m not in LABEL_METRICS]
         if unknown:
             raise ConfigError(f'--label-metrics {unknown}: choose from '
                               f'{list(LABEL_METRICS)}')
-        args.label_seeds = label_seeds(args.label_seeds, args.label_metrics)
+        self.label_seeds = label_seeds(args.label_seeds, args.label_metrics)
         self.args, self.repo = args, repo
         self.work = Path(args.work_dir).resolve()
         self.steps = Steps(self.work / 'logs', repo)
@@ -130,7 +130,7 @@ class RankingBenchmark:
         measure = self.measure_command(metric, ckpt)
         options = ['--cfg-options', *args.cfg_options] if args.cfg_options \
             else []
-        seeds = args.label_seeds[metric]
+        seeds = self.label_seeds[metric]
         steps.step(f'3/5 {metric} of every candidate (labels used only '
                    f'here; metric {index + 1} of {len(args.label_metrics)})')
         steps.run(metric, *measure, '--search-dir', str(self.search_dir),
@@ -155,7 +155,7 @@ class RankingBenchmark:
         study = correlation_study(
             str(self.search_dir),
             str(self.work / f'label-{metric}.csv'),
-            label_seed='mean' if args.label_seeds[metric] > 1 else '0',
+            label_seed='mean' if self.label_seeds[metric] > 1 else '0',
             also=self.also,
             combine=args.combine,
             bootstrap=args.bootstrap)
