@@ -16,6 +16,8 @@ from torch.utils.data import DataLoader, Subset
 from mmdata.errors import ConfigError
 from mmdata.models.utils.calibration import calibrate_bn
 from mmdata.models.utils.image_batch import to_image_batch
+from mmdata.registry import MODELS
+from mmdata.space import ResNetSpace
 
 
 def normalizer(cfg: Config) -> Callable[[Tensor], Tensor]:
@@ -23,16 +25,14 @@ def normalizer(cfg: Config) -> Callable[[Tensor], Tensor]:
     (BGR->RGB when it converts, mean/std): the search's
     :func:`~mmdata.models.utils.image_batch.to_image_batch`, one normaliser
     for both."""
-    from mmdata.registry import MODELS
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         pre = MODELS.build(cfg.model.data_preprocessor)
     return lambda x: to_image_batch(dict(inputs=x), pre)
 
 
-def initial_backbone(cfg: Config, seed: int = 0) -> Tuple[dict, object]:
+def initial_backbone(cfg: Config, seed: int = 0) -> Tuple[dict, ResNetSpace]:
     """The backbone state dict and space of ``cfg``'s supernet as
     initialised with ``seed`` (untrained: the reference of an evaluation)."""
-    from mmdata.registry import MODELS
     torch.manual_seed(seed)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         supernet = MODELS.build(cfg.model)
